@@ -1,0 +1,230 @@
+/*
+ * hooks_exec — the exec family and posix_spawn.
+ *
+ * Before an exec replaces the image (no destructor runs), the profile is flushed with an
+ * END(exec) record; if the exec fails, profiling resumes. The new image is profiled again:
+ * its environment gets LD_PRELOAD, the session, the root pid and NSPROF_EXEC=PID.N (so that
+ * it knows its exec index) even when the program hands it an environment of its own, plus
+ * every NSPROF_* setting this process was started with.
+ *
+ * These functions may run in a vfork child (which shares our memory): building the new
+ * environment uses only mmap and the stack, and the sampler calls check the pid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../sampler/real.h"
+#include "../sampler/sampler.h"
+#include "preload.h"
+
+#define NS_EXPORT __attribute__((visibility("default")))
+
+extern char **environ;
+
+struct exec_env {
+    char **envp;
+    void *block;
+    size_t block_len;
+};
+
+static int has_name(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+static int is_ours(const char *entry)
+{
+    if (has_name(entry, NS_ENV_SESSION) || has_name(entry, NS_ENV_ROOT) ||
+        has_name(entry, NS_ENV_EXEC) || has_name(entry, "LD_PRELOAD"))
+        return 1;
+    return 0;
+}
+
+static const char *find_entry(char *const envp[], const char *name)
+{
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (has_name(envp[i], name))
+            return envp[i] + strlen(name) + 1;
+    }
+    return NULL;
+}
+
+/* Writes the environment of the exec'd image into one mmap'd block. */
+static int build_env(char *const envp[], struct exec_env *out)
+{
+    size_t count = 0, bytes = 0;
+    for (size_t i = 0; envp && envp[i]; i++, count++)
+        bytes += strlen(envp[i]) + 1;
+    const char *preload = find_entry(envp, "LD_PRELOAD");
+    bytes += 4 * 64 + 2 * sizeof(ns_preload.id.session) + strlen(ns_preload.lib_path) +
+             (preload ? strlen(preload) : 0) + 16;
+    for (size_t i = 0; i < ns_preload.ninherited; i++)
+        bytes += strlen(ns_preload.inherited_env[i]) + 1;
+    size_t slots = count + ns_preload.ninherited + 8;
+    out->block_len = slots * sizeof(char *) + bytes;
+    out->block = mmap(NULL, out->block_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    if (out->block == MAP_FAILED)
+        return -1;
+    char **v = out->block;
+    char *s = (char *)(v + slots);
+    size_t n = 0;
+#define ADD(...) (v[n++] = s, s += sprintf(s, __VA_ARGS__) + 1)
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (!is_ours(envp[i]))
+            v[n++] = envp[i];
+    }
+    if (preload && strstr(preload, ns_preload.lib_path))
+        ADD("LD_PRELOAD=%s", preload);
+    else if (preload && *preload)
+        ADD("LD_PRELOAD=%s:%s", ns_preload.lib_path, preload);
+    else
+        ADD("LD_PRELOAD=%s", ns_preload.lib_path);
+    ADD("%s=%s", NS_ENV_SESSION, ns_preload.id.session);
+    ADD("%s=%d", NS_ENV_ROOT, (int)ns_preload.root_pid);
+    /* In a vfork child getpid() differs from ours, so the image starts at exec index 0. */
+    pid_t pid = getpid();
+    ADD("%s=%d.%llu", NS_ENV_EXEC, (int)pid,
+        (unsigned long long)(pid == ns_preload.id.pid ? ns_preload.id.exec_index : 0));
+    for (size_t i = 0; i < ns_preload.ninherited; i++) {
+        const char *e = ns_preload.inherited_env[i];
+        char name[64];
+        size_t len = strcspn(e, "=");
+        snprintf(name, sizeof(name), "%.*s", (int)len, e);
+        if (!find_entry(envp, name))
+            v[n++] = (char *)e;
+    }
+#undef ADD
+    v[n] = NULL;
+    out->envp = v;
+    return 0;
+}
+
+static void free_env(struct exec_env *e)
+{
+    if (e->block && e->block != MAP_FAILED)
+        munmap(e->block, e->block_len);
+}
+
+/* Runs one exec call with the session's environment, flushing the profile before it. */
+#define RUN_EXEC(call_with_env, call_plain)                                                    \
+    do {                                                                                       \
+        ns_real_init();                                                                        \
+        struct exec_env env = {0};                                                             \
+        if (!ns_preload.started || build_env(envp, &env) < 0)                                  \
+            return call_plain;                                                                 \
+        char **const new_envp = env.envp;                                                      \
+        (void)new_envp;                                                                        \
+        ns_sampler_before_exec();                                                              \
+        int r_ = call_with_env;                                                                \
+        int e_ = errno;                                                                        \
+        free_env(&env);                                                                        \
+        ns_sampler_exec_failed(e_);                                                            \
+        errno = e_;                                                                            \
+        return r_;                                                                             \
+    } while (0)
+
+NS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    RUN_EXEC(ns_real.execve(path, argv, new_envp), ns_real.execve(path, argv, envp));
+}
+
+NS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    RUN_EXEC(ns_real.execvpe(file, argv, new_envp), ns_real.execvpe(file, argv, envp));
+}
+
+NS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    RUN_EXEC(ns_real.fexecve(fd, argv, new_envp), ns_real.fexecve(fd, argv, envp));
+}
+
+NS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    RUN_EXEC(ns_real.execveat(dirfd, path, argv, new_envp, flags),
+             ns_real.execveat(dirfd, path, argv, envp, flags));
+}
+
+NS_EXPORT int execv(const char *path, char *const argv[])
+{
+    return execve(path, argv, environ);
+}
+
+NS_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return execvpe(file, argv, environ);
+}
+
+/* The execl family: collect the variadic arguments into an argv on the stack. */
+#define MAX_EXECL_ARGS 4096
+#define COLLECT_ARGS(first, ap, argv)                                                          \
+    size_t argc_ = 0;                                                                          \
+    char *argv[MAX_EXECL_ARGS + 1];                                                            \
+    argv[argc_++] = (char *)(first);                                                           \
+    while (argc_ < MAX_EXECL_ARGS && (argv[argc_] = va_arg(ap, char *)) != NULL)               \
+        argc_++;                                                                               \
+    argv[argc_] = NULL
+
+NS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv);
+    va_end(ap);
+    return execve(path, argv, environ);
+}
+
+NS_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv);
+    va_end(ap);
+    return execvpe(file, argv, environ);
+}
+
+NS_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+/* posix_spawn: the child is another process (its own pid, exec index 0); nothing to flush. */
+#define RUN_SPAWN(call_with_env, call_plain)                                                   \
+    do {                                                                                       \
+        ns_real_init();                                                                        \
+        struct exec_env env = {0};                                                             \
+        if (!ns_preload.started || build_env(envp, &env) < 0)                                  \
+            return call_plain;                                                                 \
+        char **const new_envp = env.envp;                                                      \
+        int r_ = call_with_env;                                                                \
+        free_env(&env);                                                                        \
+        return r_;                                                                             \
+    } while (0)
+
+NS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    RUN_SPAWN(ns_real.posix_spawn(pid, path, fa, attr, argv, new_envp),
+              ns_real.posix_spawn(pid, path, fa, attr, argv, envp));
+}
+
+NS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *attr, char *const argv[],
+                           char *const envp[])
+{
+    RUN_SPAWN(ns_real.posix_spawnp(pid, file, fa, attr, argv, new_envp),
+              ns_real.posix_spawnp(pid, file, fa, attr, argv, envp));
+}

@@ -1,0 +1,139 @@
+/*
+ * settings — the one registry of nsprof's events and switches.
+ *
+ * Every user-visible knob is one line of NS_SETTINGS below: its key (as written into the
+ * profile's SETTING records), its environment variable (how libnsprof.so is configured),
+ * its `nsprof record` option, its type, default, allowed values and help text. The
+ * preload library reads the environment through it, `nsprof record` builds its options and
+ * --help from it, and docs list it. Adding a capability (allocation, I/O, locks...) means
+ * adding a line here, not a new ad-hoc variable.
+ *
+ * Contract: no allocation anywhere in this module (it runs in the preload constructor and
+ * in exec interposers); all state lives in the caller's struct ns_config.
+ */
+#ifndef NS_SETTINGS_H
+#define NS_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ns_setting_type {
+    NS_TYPE_ENUM,   /* one of a '|'-separated list; value = index */
+    NS_TYPE_UINT,   /* decimal, within [min, max]; "auto" allowed when default is "auto" */
+    NS_TYPE_SIZE,   /* bytes, k/M suffixes (powers of 1024), within [min, max] */
+    NS_TYPE_STRING, /* free text (a path or pattern) */
+};
+
+/*
+ * X(ID, key, env, short_opt, long_opt, type, default, choices, min, max, help)
+ * short_opt 0 = none. For enums `choices` lists the values; `auto` in a default means the
+ * value is derived from other settings (see ns_config_resolve).
+ */
+#define NS_SETTINGS(X)                                                                         \
+    X(EVENT, "event", "NSPROF_EVENT", 'e', "event", NS_TYPE_ENUM, "cpu", "cpu|wall", 0, 0,     \
+      "what to sample: cpu = each thread on its own CPU time (a sleeping thread is not "       \
+      "sampled); wall = every thread on wall-clock time, running or blocked")                  \
+    X(FREQ, "freq", "NSPROF_FREQ", 'F', "freq", NS_TYPE_UINT, "auto", NULL, 1, 20000,          \
+      "samples per second per thread; auto = 999 for cpu, 99 for wall")                        \
+    X(OUTPUT, "output", "NSPROF_OUTPUT", 'o', "output", NS_TYPE_STRING, "nsprof.%s.%p.%e.nsp", \
+      NULL, 0, 0,                                                                              \
+      "profile file name or pattern: %p pid, %s session, %e exec index, %n program, %% "       \
+      "percent; a plain name is used by the first process, others add .PID.EXEC")              \
+    X(IF_EXISTS, "if_exists", "NSPROF_IF_EXISTS", 0, "if-exists", NS_TYPE_ENUM, "backup",      \
+      "backup|refuse", 0, 0,                                                                   \
+      "when the output file exists: backup = rename it to NAME.~N~ first; refuse = do not "    \
+      "profile")                                                                               \
+    X(MECHANISM, "mechanism", "NSPROF_MECHANISM", 0, "mechanism", NS_TYPE_ENUM, "auto",        \
+      "auto|perf|signal", 0, 0,                                                                \
+      "cpu sampling mechanism: perf = perf_event rings unwound off the hot path (no signal "   \
+      "reaches the program); signal = per-thread CPU timers and a signal handler (at most "    \
+      "the kernel tick, 250 Hz here); auto = perf when allowed")                               \
+    X(KERNEL, "kernel", "NSPROF_KERNEL", 0, "kernel", NS_TYPE_ENUM, "auto", "auto|on|off", 0,  \
+      0,                                                                                       \
+      "perf mechanism: also take samples whose tick lands in the kernel (charged to the "      \
+      "user stack that entered it); needs perf_event_paranoid <= 1 or CAP_PERFMON; auto = "    \
+      "when allowed")                                                                          \
+    X(STACK_COPY, "stack_copy", "NSPROF_STACK_COPY", 0, "stack-copy", NS_TYPE_SIZE, "16K",     \
+      NULL, 1024, 65528,                                                                       \
+      "perf mechanism: bytes of user stack the kernel copies per sample (deeper stacks are "   \
+      "truncated and counted)")                                                                \
+    X(MAX_DEPTH, "max_depth", "NSPROF_MAX_DEPTH", 0, "max-depth", NS_TYPE_UINT, "256", NULL,   \
+      8, 2048, "frames kept per stack (deeper stacks are truncated and counted)")              \
+    X(WALL_THREADS, "wall_threads", "NSPROF_WALL_THREADS", 0, "wall-threads", NS_TYPE_UINT,    \
+      "16", NULL, 1, 4096,                                                                     \
+      "wall mode: threads signalled per tick at most (round robin; weights keep totals "       \
+      "right)")                                                                                \
+    X(FLUSH_MS, "flush_ms", "NSPROF_FLUSH_MS", 0, "flush-ms", NS_TYPE_UINT, "1000", NULL, 50,  \
+      10000, "milliseconds between writes to the profile (what a SIGKILL can lose)")           \
+    X(LOG, "log", "NSPROF_LOG", 0, "log", NS_TYPE_ENUM, "warn", "quiet|warn|info", 0, 0,       \
+      "messages libnsprof.so prints on stderr: quiet = none, warn = problems, info = also "    \
+      "what it does")
+
+enum ns_setting {
+#define NS_SETTING_ENUM(id, ...) NS_SET_##id,
+    NS_SETTINGS(NS_SETTING_ENUM)
+#undef NS_SETTING_ENUM
+        NS_SET__COUNT
+};
+
+/* Enum values, in the order of their `choices`. */
+enum ns_event { NS_EVENT_CPU, NS_EVENT_WALL };
+enum ns_if_exists { NS_IF_EXISTS_BACKUP, NS_IF_EXISTS_REFUSE };
+enum ns_mechanism { NS_MECH_AUTO, NS_MECH_PERF, NS_MECH_SIGNAL };
+enum ns_kernel { NS_KERNEL_AUTO, NS_KERNEL_ON, NS_KERNEL_OFF };
+enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
+
+/*
+ * The events a profile can hold, with the unit of their weights. Later capabilities add
+ * lines (alloc_bytes, io_time, lock_wait, ...).
+ */
+#define NS_EVENTS(X)                                                                           \
+    X(CPU, "cpu", "ns", "CPU time of each thread")                                             \
+    X(WALL, "wall", "ns", "wall-clock time of each thread, running or blocked")
+
+enum ns_event_id {
+    NS_EVID__NONE = 0,
+#define NS_EVENT_ID(id, ...) NS_EVID_##id,
+    NS_EVENTS(NS_EVENT_ID)
+#undef NS_EVENT_ID
+        NS_EVID__COUNT
+};
+
+struct ns_setting_def {
+    const char *key, *env, *long_opt;
+    char short_opt;
+    enum ns_setting_type type;
+    const char *default_text, *choices;
+    uint64_t min, max;
+    const char *help;
+};
+
+#define NS_SETTING_TEXT_MAX 4096
+
+struct ns_config {
+    uint64_t value[NS_SET__COUNT];               /* number, enum index; 0 for "auto" */
+    char text[NS_SET__COUNT][NS_SETTING_TEXT_MAX]; /* effective text, as given or default */
+};
+
+extern const struct ns_setting_def ns_setting_defs[NS_SET__COUNT];
+
+struct ns_event_def {
+    const char *name, *unit, *help;
+};
+extern const struct ns_event_def ns_event_defs[NS_EVID__COUNT];
+
+void ns_config_defaults(struct ns_config *c);
+/* Validates and stores one value. 0, or -1 with a sentence in err naming the problem. */
+int ns_config_set(struct ns_config *c, enum ns_setting id, const char *text, char *err,
+                  size_t errlen);
+/* Reads every setting's environment variable; invalid ones keep their default and are
+ * reported through warn (may be NULL). Returns the number of invalid values. */
+int ns_config_from_env(struct ns_config *c, void (*warn)(const char *msg));
+/* Resolves "auto" values that depend on others (freq from event). */
+void ns_config_resolve(struct ns_config *c);
+/* Looks a setting up by key ("freq") or by long option ("stack-copy"); -1 if unknown. */
+int ns_setting_find(const char *name);
+/* Index of `text` in a '|'-separated choices list, or -1. */
+int ns_choice_index(const char *choices, const char *text);
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * sampler — see sampler.h.
+ *
+ * Mechanism choice: wall mode needs signals (blocked threads can only be sampled by
+ * interrupting them). CPU mode prefers perf rings — about 1-4% at 1 kHz, no signal in the
+ * program, a true 1 kHz — and falls back to per-thread CPU timers (signals, at most the
+ * kernel tick, 250 Hz here) where perf_event_open is refused; the profile says which ran
+ * and why, and the user is told how to enable perf.
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../preload/settings.h"
+#include "clock.h"
+#include "modules.h"
+#include "nsp_format.h"
+#include "real.h"
+#include "source.h"
+#include "threads.h"
+
+static struct {
+    int active;
+    pid_t pid;
+    struct ns_config cfg;
+    struct ns_identity id;
+    const struct ns_source *source;
+    struct ns_source_params params;
+    ns_open_output_fn open_output;
+    int fd;
+    char path[4096];
+    char reason[512];
+    pthread_key_t key;
+    int key_created;
+    uint64_t threads_failed;
+    int first_failure;
+} S = {.fd = -1};
+
+int ns_sampler_active(void)
+{
+    return __atomic_load_n(&S.active, __ATOMIC_ACQUIRE);
+}
+
+int ns_sampler_in_owner_process(void)
+{
+    return ns_sampler_active() && getpid() == S.pid;
+}
+
+const char *ns_sampler_output_path(void)
+{
+    return S.path;
+}
+
+const char *ns_sampler_mechanism(void)
+{
+    return S.source ? S.source->name : "none";
+}
+
+static void thread_exit_destructor(void *arg)
+{
+    struct ns_thread *th = arg;
+    if (!th || getpid() != S.pid)
+        return;
+    th->cpu_ns = ns_thread_cpu_ns(th->tid);
+    prctl(PR_GET_NAME, th->name, 0, 0, 0);
+    S.source->thread_stop(th);
+    ns_threads_set_exited(th);
+    ns_writer_wake();
+}
+
+static void count_failure(int err)
+{
+    if (__atomic_fetch_add(&S.threads_failed, 1, __ATOMIC_RELAXED) == 0)
+        S.first_failure = err;
+}
+
+/* Sets sampling up for tid; self = called by that thread. */
+static void register_thread(pid_t tid, int self)
+{
+    struct ns_thread *th = ns_threads_claim(tid, self);
+    if (!th) {
+        count_failure(ENOSPC);
+        return;
+    }
+    th->start_mono_ns = ns_now_ns();
+    int r = S.source->thread_start(th);
+    if (r < 0) {
+        count_failure(-r);
+        if (self)
+            ns_threads_forget_self();
+        ns_threads_free(th);
+        return;
+    }
+    ns_threads_activate(th);
+    if (self && S.key_created)
+        pthread_setspecific(S.key, th);
+    ns_writer_wake();
+}
+
+static void register_foreign(pid_t tid)
+{
+    register_thread(tid, 0);
+}
+
+void ns_sampler_thread_begin(void)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    register_thread((pid_t)syscall(SYS_gettid), 1);
+}
+
+static void choose_source(void)
+{
+    const struct ns_config *c = &S.cfg;
+    S.params.wall = c->value[NS_SET_EVENT] == NS_EVENT_WALL;
+    S.params.period_ns = 1000000000ull / c->value[NS_SET_FREQ];
+    S.params.stack_copy = (uint32_t)c->value[NS_SET_STACK_COPY];
+    S.params.max_depth = (uint32_t)c->value[NS_SET_MAX_DEPTH];
+    S.params.wall_threads = (uint32_t)c->value[NS_SET_WALL_THREADS];
+    S.params.exclude_kernel = c->value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
+                              : c->value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
+                                                                         : -1;
+    S.reason[0] = '\0';
+    S.source = &ns_signal_source;
+    if (S.params.wall) {
+        snprintf(S.reason, sizeof(S.reason), "wall mode samples blocked threads: signals");
+    } else if (c->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
+        snprintf(S.reason, sizeof(S.reason), "mechanism=signal was asked for");
+    } else if (ns_perf_probe(&S.params, S.reason, sizeof(S.reason)) == 0) {
+        S.source = &ns_perf_source;
+        if (c->value[NS_SET_MECHANISM] == NS_MECH_AUTO)
+            snprintf(S.reason, sizeof(S.reason), "perf_event_open is allowed");
+        else
+            snprintf(S.reason, sizeof(S.reason), "mechanism=perf was asked for");
+    }
+    if (S.source != &ns_perf_source)
+        S.params.exclude_kernel = 0;
+    ns_source_configure(&S.params);
+}
+
+static void add_notes(void)
+{
+    if (S.source == &ns_signal_source && !S.params.wall &&
+        S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL)
+        ns_writer_note(NSP_NOTE_WARNING, "perf_refused",
+                       "%s; sampled with CPU timers instead, which the kernel fires at most "
+                       "once per tick (250 Hz on a CONFIG_HZ=250 kernel)",
+                       S.reason);
+    if (S.source == &ns_signal_source && !S.params.wall && S.cfg.value[NS_SET_FREQ] > 250)
+        ns_writer_note(NSP_NOTE_INFO, "cpu_timer_rate",
+                       "CPU timers tick with the kernel: the achieved rate can be below the "
+                       "%llu Hz asked for; samples are weighted by timer overruns so time "
+                       "shares stay right",
+                       (unsigned long long)S.cfg.value[NS_SET_FREQ]);
+    if (S.source == &ns_perf_source && S.params.exclude_kernel)
+        ns_writer_note(NSP_NOTE_WARNING, "kernel_ticks_excluded",
+                       "perf events are limited to user space here (exclude_kernel): CPU "
+                       "time spent inside system calls and page faults is not sampled");
+}
+
+/* Registers the threads that exist now: normally only the calling one, but another
+ * library's constructor may have started threads before ours ran. */
+static void register_existing_threads(void)
+{
+    static pid_t tids[4096];
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    register_thread(self, 1);
+    size_t n = ns_list_tasks(tids, sizeof(tids) / sizeof(tids[0]));
+    for (size_t i = 0; i < n; i++) {
+        if (tids[i] != self && !ns_threads_is_internal(tids[i]) && !ns_threads_find(tids[i]))
+            register_thread(tids[i], 0);
+    }
+}
+
+static int start_writer(char *err, size_t errlen)
+{
+    static char text[NS_SET__COUNT + 4][2][NS_SETTING_TEXT_MAX];
+    static const char *kv[2 * (NS_SET__COUNT + 4) + 1];
+    size_t n = 0;
+    for (int i = 0; i < NS_SET__COUNT; i++, n++) {
+        kv[2 * n] = ns_setting_defs[i].key;
+        kv[2 * n + 1] = S.cfg.text[i];
+    }
+    const char *extra[][2] = {{"mechanism_used", S.source->name},
+                              {"mechanism_reason", S.reason},
+                              {"exclude_kernel", S.params.exclude_kernel ? "1" : "0"}};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++, n++) {
+        snprintf(text[i][1], sizeof(text[i][1]), "%s", extra[i][1]);
+        kv[2 * n] = extra[i][0];
+        kv[2 * n + 1] = text[i][1];
+    }
+    kv[2 * n] = NULL;
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    uint32_t ev = S.params.wall ? NS_EVID_WALL : NS_EVID_CPU;
+    struct ns_writer_setup setup = {
+        .fd = S.fd,
+        .id = &S.id,
+        .source = S.source,
+        .event_id = ev,
+        .event_name = ns_event_defs[ev].name,
+        .period_ns = S.params.period_ns,
+        .flush_ns = S.cfg.value[NS_SET_FLUSH_MS] * 1000000ull,
+        .start_mono_ns = ns_now_ns(),
+        .start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec,
+        .settings = kv,
+    };
+    ns_writer_set_thread_registrar(register_foreign);
+    return ns_writer_start(&setup, err, errlen);
+}
+
+static int open_profile(char *err, size_t errlen)
+{
+    S.fd = S.open_output(&S.id, S.path, sizeof(S.path), err, errlen);
+    return S.fd < 0 ? -1 : 0;
+}
+
+int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
+                     ns_open_output_fn open_output, char *err, size_t errlen)
+{
+    if (ns_real_init() != 0) {
+        snprintf(err, errlen, "cannot find libc's own functions (dlsym RTLD_NEXT failed)");
+        return -1;
+    }
+    S.cfg = *cfg;
+    S.id = *id;
+    S.pid = getpid();
+    S.open_output = open_output;
+    if (ns_modules_init(S.id.exe) < 0) {
+        snprintf(err, errlen, "cannot read the loaded objects (out of memory)");
+        return -1;
+    }
+    choose_source();
+    if (open_profile(err, errlen) < 0)
+        return -1;
+    if (!S.key_created && pthread_key_create(&S.key, thread_exit_destructor) == 0)
+        S.key_created = 1;
+    int r = S.source->start();
+    if (r < 0) {
+        snprintf(err, errlen, "cannot start %s sampling: %s", S.source->name, strerror(-r));
+        return -1;
+    }
+    add_notes();
+    if (start_writer(err, errlen) < 0)
+        return -1;
+    __atomic_store_n(&S.active, 1, __ATOMIC_RELEASE);
+    register_existing_threads();
+    return 0;
+}
+
+static void stop_all_threads(void)
+{
+    size_t n = ns_threads_count();
+    for (size_t i = 0; i < n; i++) {
+        struct ns_thread *th = ns_threads_at(i);
+        if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) == NS_TH_ACTIVE)
+            S.source->thread_stop(th);
+    }
+}
+
+static void note_failures(void)
+{
+    uint64_t failed = __atomic_exchange_n(&S.threads_failed, 0, __ATOMIC_RELAXED);
+    if (!failed)
+        return;
+    ns_writer_count("threads_failed", failed);
+    ns_writer_note(NSP_NOTE_WARNING, "threads_failed",
+                   "%llu thread(s) could not be sampled: %s%s", (unsigned long long)failed,
+                   strerror(S.first_failure),
+                   S.first_failure == EMFILE ? " (raise the open-files limit, ulimit -n)" : "");
+}
+
+void ns_sampler_finish(unsigned reason, uint64_t status)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    __atomic_store_n(&S.active, 0, __ATOMIC_RELEASE);
+    S.source->stop();
+    stop_all_threads();
+    note_failures();
+    ns_writer_sync(NS_SYNC_END | NS_SYNC_EXIT, reason, status, 5000);
+    ns_writer_join();
+    close(S.fd);
+    S.fd = -1;
+}
+
+void ns_sampler_crash(int sig)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    /* Bounded: a crash must not turn into a hang if the writer is stuck. */
+    ns_writer_sync(NS_SYNC_END | NS_SYNC_EXIT, NSP_EXIT_SIGNAL, (uint64_t)sig, 1000);
+}
+
+void ns_sampler_before_exec(void)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    S.source->stop();
+    stop_all_threads();
+    if (S.source == &ns_signal_source)
+        ns_signal_drain_pending();
+    note_failures();
+    ns_writer_sync(NS_SYNC_END, NSP_EXIT_EXEC, 0, 2000);
+}
+
+void ns_sampler_exec_failed(int err)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    ns_writer_note(NSP_NOTE_INFO, "exec_failed",
+                   "an exec failed (%s); the process went on and so did profiling",
+                   strerror(err));
+    S.source->start();
+    size_t n = ns_threads_count();
+    for (size_t i = 0; i < n; i++) {
+        struct ns_thread *th = ns_threads_at(i);
+        if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) == NS_TH_ACTIVE)
+            S.source->thread_resume(th);
+    }
+}
+
+void ns_sampler_before_dlclose(void)
+{
+    if (ns_sampler_in_owner_process() && ns_modules_changed())
+        ns_modules_rescan(ns_writer_new_objects_since(ns_now_ns()));
+}
+
+void ns_sampler_modules_changed(uint64_t valid_from_ns)
+{
+    if (ns_sampler_in_owner_process())
+        ns_modules_rescan(valid_from_ns);
+}
+
+void ns_sampler_modules_announced(uint64_t t_ns)
+{
+    if (ns_sampler_in_owner_process())
+        ns_writer_modules_announced(t_ns);
+}
+
+void ns_sampler_prefork(void)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    ns_modules_lock();
+    ns_writer_prefork();
+}
+
+void ns_sampler_postfork_parent(void)
+{
+    if (!ns_sampler_in_owner_process())
+        return;
+    ns_writer_postfork_parent();
+    ns_modules_unlock();
+}
+
+static void release_in_child(struct ns_thread *th)
+{
+    /* Descriptors of the parent's events were inherited; their rings were not (perf
+     * mappings are not copied by fork) and POSIX timers never are. */
+    if (th->perf_fd >= 0)
+        close(th->perf_fd);
+    th->perf_fd = -1;
+    th->perf_map = NULL;
+    th->has_timer = 0;
+    ns_ring_reset(&th->ring);
+}
+
+void ns_sampler_postfork_child(void)
+{
+    char err[512];
+    /* getpid() is the child's now, so S.active alone says whether the parent profiled. */
+    if (!__atomic_load_n(&S.active, __ATOMIC_ACQUIRE))
+        return;
+    ns_writer_postfork_child();
+    ns_modules_unlock();
+    ns_threads_after_fork(release_in_child);
+    struct ns_thread *self = ns_threads_self();
+    if (self) {
+        release_in_child(self);
+        ns_threads_free(self);
+        ns_threads_forget_self();
+    }
+    close(S.fd);
+    S.id.ppid = S.id.pid;
+    S.id.pid = S.pid = getpid();
+    S.id.exec_index = 0;
+    __atomic_store_n(&S.active, 0, __ATOMIC_RELEASE);
+    if (open_profile(err, sizeof(err)) < 0 || S.source->start() < 0 ||
+        start_writer(err, sizeof(err)) < 0)
+        return; /* the child runs on unprofiled; its parent's profile is intact */
+    __atomic_store_n(&S.active, 1, __ATOMIC_RELEASE);
+    register_existing_threads();
+}

@@ -1,0 +1,205 @@
+/*
+ * threads — see threads.h. Slots are allocated one page-rounded mmap each and never
+ * unmapped, so a signal handler holding a slot pointer can never touch freed memory; a
+ * freed slot is simply reused by the next thread.
+ */
+#include "threads.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+#define MAX_SLOTS 16384
+
+static struct ns_thread *slots[MAX_SLOTS];
+static size_t nslots; /* atomic: slots[0..nslots) are allocated */
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pid_t internal_tids[NS_INTERNAL_THREADS];
+static __thread struct ns_thread *tls_self __attribute__((tls_model("initial-exec")));
+
+static void read_stack_bounds(struct ns_thread *th)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        th->stack_lo = (uintptr_t)addr;
+        th->stack_hi = (uintptr_t)addr + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static struct ns_thread *claim_free(void)
+{
+    size_t n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
+        int expected = NS_TH_FREE;
+        if (__atomic_compare_exchange_n(&slots[i]->state, &expected, NS_TH_CLAIMED, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return slots[i];
+    }
+    return NULL;
+}
+
+static struct ns_thread *claim_new(void)
+{
+    struct ns_thread *th = NULL;
+    pthread_mutex_lock(&grow_lock);
+    if (nslots < MAX_SLOTS) {
+        th = ns_mem_alloc(sizeof(*th));
+        if (th) {
+            th->state = NS_TH_CLAIMED;
+            slots[nslots] = th;
+            __atomic_store_n(&nslots, nslots + 1, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&grow_lock);
+    return th;
+}
+
+struct ns_thread *ns_threads_claim(pid_t tid, int self)
+{
+    struct ns_thread *th = claim_free();
+    if (!th)
+        th = claim_new();
+    if (!th)
+        return NULL;
+    /* Keep the ring buffer of a reused slot: same size for every thread of a run. */
+    struct ns_ring ring = th->ring;
+    memset(th, 0, sizeof(*th));
+    th->ring = ring;
+    ns_ring_reset(&th->ring);
+    th->state = NS_TH_CLAIMED;
+    th->tid = tid;
+    th->perf_fd = -1;
+    th->self_registered = self;
+    if (self) {
+        read_stack_bounds(th);
+        tls_self = th;
+    }
+    return th;
+}
+
+void ns_threads_activate(struct ns_thread *th)
+{
+    __atomic_store_n(&th->state, NS_TH_ACTIVE, __ATOMIC_RELEASE);
+}
+
+struct ns_thread *ns_threads_self(void)
+{
+    return tls_self;
+}
+
+struct ns_thread *ns_threads_find(pid_t tid)
+{
+    size_t n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
+        struct ns_thread *th = slots[i];
+        int st = __atomic_load_n(&th->state, __ATOMIC_ACQUIRE);
+        if ((st == NS_TH_ACTIVE || st == NS_TH_CLAIMED) && th->tid == tid)
+            return th;
+    }
+    return NULL;
+}
+
+struct ns_thread *ns_threads_self_slow(pid_t tid)
+{
+    struct ns_thread *th = ns_threads_find(tid);
+    if (th)
+        tls_self = th;
+    return th;
+}
+
+void ns_threads_set_exited(struct ns_thread *th)
+{
+    if (tls_self == th)
+        tls_self = NULL;
+    __atomic_store_n(&th->state, NS_TH_EXITED, __ATOMIC_RELEASE);
+}
+
+void ns_threads_free(struct ns_thread *th)
+{
+    th->tid = 0;
+    __atomic_store_n(&th->state, NS_TH_FREE, __ATOMIC_RELEASE);
+}
+
+size_t ns_threads_count(void)
+{
+    return __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+}
+
+struct ns_thread *ns_threads_at(size_t i)
+{
+    return slots[i];
+}
+
+void ns_threads_after_fork(void (*release_fn)(struct ns_thread *))
+{
+    /* Only the forking thread exists in the child; the grow lock may have been held by
+     * another thread at fork time, so re-initialise it. */
+    pthread_mutex_init(&grow_lock, NULL);
+    /* nsprof's own threads were not copied either. */
+    memset(internal_tids, 0, sizeof(internal_tids));
+    for (size_t i = 0; i < nslots; i++) {
+        struct ns_thread *th = slots[i];
+        if (th->state == NS_TH_FREE || th == tls_self)
+            continue;
+        release_fn(th);
+        th->tid = 0;
+        th->state = NS_TH_FREE;
+    }
+}
+
+void ns_threads_forget_self(void)
+{
+    tls_self = NULL;
+}
+
+void ns_threads_set_internal(int which, pid_t tid)
+{
+    __atomic_store_n(&internal_tids[which], tid, __ATOMIC_RELEASE);
+}
+
+pid_t ns_threads_internal_tid(int which)
+{
+    return __atomic_load_n(&internal_tids[which], __ATOMIC_ACQUIRE);
+}
+
+int ns_threads_is_internal(pid_t tid)
+{
+    for (int i = 0; i < NS_INTERNAL_THREADS; i++) {
+        if (ns_threads_internal_tid(i) == tid)
+            return 1;
+    }
+    return 0;
+}
+
+size_t ns_list_tasks(pid_t *tids, size_t cap)
+{
+    char buf[8192]; /* on the stack: the constructor and the writer may both be here */
+    size_t n = 0;
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    long got;
+    while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+        for (long off = 0; off < got;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && n < cap)
+                tids[n++] = (pid_t)atoi(d->d_name);
+            off += d->d_reclen;
+        }
+    }
+    close(fd);
+    return n;
+}
+

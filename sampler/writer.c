@@ -1,0 +1,452 @@
+/*
+ * writer — see writer.h.
+ *
+ * The loop: wait (poll on the perf rings and a control eventfd, or a short timeout for the
+ * signal rings, which cannot be polled), drain every thread, and on each flush interval
+ * emit thread names and statistics, counters, and a chunk. Requests (sync, exit) are
+ * served after a full drain, so an acknowledged sync means "everything sampled before the
+ * request is in the file".
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "intern.h"
+#include "mem.h"
+#include "modules.h"
+#include "nsp_format.h"
+#include "profile_writer.h"
+#include "real.h"
+#include "writer_state.h"
+
+struct ns_writer_state W;
+/* How long a replaced module snapshot outlives the drain that followed it. */
+#define SNAPSHOT_MARGIN_NS 50000000ull
+static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* --- control ------------------------------------------------------------------------ */
+
+void ns_writer_wake(void)
+{
+    uint64_t one = 1;
+    if (__atomic_load_n(&W.running, __ATOMIC_ACQUIRE) && W.ctl_fd >= 0 &&
+        write(W.ctl_fd, &one, sizeof(one)) < 0) {
+        /* The counter only saturates if the writer is gone; nothing to wake then. */
+    }
+}
+
+static void futex_wait(int *addr, int val, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    syscall(SYS_futex, addr, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static void futex_wake_all(int *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+}
+
+int ns_writer_sync(unsigned flags, unsigned end_reason, uint64_t status, int timeout_ms)
+{
+    if (!__atomic_load_n(&W.running, __ATOMIC_ACQUIRE))
+        return -1;
+    if (syscall(SYS_gettid) == W.tid)
+        return -1; /* the writer cannot wait for itself (a crash in the writer) */
+    W.req_flags = flags;
+    W.req_reason = end_reason;
+    W.req_status = status;
+    int seq = __atomic_add_fetch(&W.req_seq, 1, __ATOMIC_SEQ_CST);
+    ns_writer_wake();
+    uint64_t deadline = ns_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        int ack = __atomic_load_n(&W.ack_seq, __ATOMIC_ACQUIRE);
+        if (ack - seq >= 0)
+            return 0;
+        uint64_t now = ns_now_ns();
+        if (now >= deadline)
+            return -1;
+        int left = (int)((deadline - now) / 1000000ull) + 1;
+        futex_wait(&W.ack_seq, ack, left < 50 ? left : 50);
+    }
+}
+
+void ns_writer_join(void)
+{
+    if (W.thread_started) {
+        pthread_join(W.thread, NULL);
+        W.thread_started = 0;
+    }
+}
+
+void ns_writer_modules_announced(uint64_t t_ns)
+{
+    uint64_t prev = __atomic_exchange_n(&W.modules_announced_ns, t_ns, __ATOMIC_ACQ_REL);
+    /* Within a watch window the writer is already looking every few ms. */
+    if (!prev || t_ns - prev > 100000000ull)
+        ns_writer_wake();
+}
+
+/* How soon to look at the loader's counters again: often right after a dlopen began. */
+static uint64_t module_check_interval(uint64_t now, uint64_t *valid_from)
+{
+    uint64_t announced = __atomic_load_n(&W.modules_announced_ns, __ATOMIC_ACQUIRE);
+    int recent = announced && now - announced < 200000000ull;
+    *valid_from = recent ? announced : now;
+    return recent ? 5000000ull : 100000000ull;
+}
+
+uint64_t ns_writer_new_objects_since(uint64_t now)
+{
+    uint64_t valid_from;
+    module_check_interval(now, &valid_from);
+    return valid_from;
+}
+
+pid_t ns_writer_tid(void)
+{
+    return W.tid;
+}
+
+int ns_writer_running(void)
+{
+    return __atomic_load_n(&W.running, __ATOMIC_ACQUIRE);
+}
+
+void ns_writer_note(unsigned level, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&notes_lock);
+    if (W.nnotes < NS_WRITER_MAX_NOTES) {
+        struct ns_writer_note *n = &W.notes[W.nnotes++];
+        n->level = level;
+        snprintf(n->code, sizeof(n->code), "%s", code);
+        va_start(ap, fmt);
+        vsnprintf(n->text, sizeof(n->text), fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&notes_lock);
+    ns_writer_wake();
+}
+
+void ns_writer_count(const char *counter, uint64_t n)
+{
+    pthread_mutex_lock(&notes_lock);
+    ns_counters_add(&W.counters, counter, n);
+    pthread_mutex_unlock(&notes_lock);
+}
+
+void ns_writer_set_thread_registrar(void (*fn)(pid_t tid))
+{
+    W.register_tid = fn;
+}
+
+/* --- records ------------------------------------------------------------------------ */
+
+static void write_notes(void)
+{
+    pthread_mutex_lock(&notes_lock);
+    for (size_t i = 0; i < W.nnotes; i++)
+        ns_pw_note(&W.pw, W.notes[i].level, W.notes[i].code, W.notes[i].text);
+    W.nnotes = 0;
+    pthread_mutex_unlock(&notes_lock);
+}
+
+static void write_counters(void)
+{
+    static const char *const internal_names[NS_INTERNAL_THREADS] = {"nsprof_writer_cpu_ns",
+                                                                    "nsprof_ticker_cpu_ns"};
+    const char *names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + 1];
+    uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + 1];
+    size_t n = 0;
+    pthread_mutex_lock(&notes_lock);
+    /* Counters the writer keeps alone are folded in here, under the lock. */
+    ns_counters_add(&W.counters, "samples", W.samples_taken);
+    ns_counters_add(&W.counters, "dropped_intern", W.dropped_intern);
+    W.samples_taken = W.dropped_intern = 0;
+    for (size_t i = 0; i < W.counters.n; i++, n++) {
+        names[n] = W.counters.name[i];
+        values[n] = W.counters.value[i];
+    }
+    for (int i = 0; i < NS_INTERNAL_THREADS; i++) {
+        if (W.internal_cpu_ns[i]) {
+            names[n] = internal_names[i];
+            values[n++] = W.internal_cpu_ns[i];
+        }
+    }
+    uint64_t forwarded = ns_signal_forwarded();
+    if (forwarded) {
+        names[n] = "sigprof_forwarded";
+        values[n++] = forwarded;
+    }
+    if (n)
+        ns_pw_counters(&W.pw, names, values, n);
+    pthread_mutex_unlock(&notes_lock);
+}
+
+static void write_samples(void)
+{
+    if (W.nbatch) {
+        ns_pw_samples(&W.pw, W.event_id, W.batch, W.nbatch);
+        W.nbatch = 0;
+    }
+}
+
+static void flush_chunk(void)
+{
+    write_samples();
+    write_notes();
+    ns_threads_write_stats();
+    write_counters();
+    ns_pw_flush(&W.pw);
+    W.next_flush_ns = ns_now_ns() + W.flush_ns;
+}
+
+static void read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t r;
+    while (*len < cap && (r = read(fd, buf + *len, cap - *len)) > 0)
+        *len += (size_t)r;
+    close(fd);
+}
+
+static void write_header(const struct ns_writer_setup *s)
+{
+    static char cmdline[65536];
+    size_t cmdlen;
+    struct utsname u;
+    char producer[64];
+    read_file("/proc/self/cmdline", cmdline, sizeof(cmdline), &cmdlen);
+    if (cmdlen && cmdline[cmdlen - 1] == '\0')
+        cmdlen--; /* the arguments are *joined* by NULs */
+    if (uname(&u) != 0)
+        memset(&u, 0, sizeof(u));
+    snprintf(producer, sizeof(producer), "nsprof %s preload", NSPROF_VERSION);
+    struct ns_pw_process p = {
+        .pid = (uint64_t)s->id->pid,
+        .ppid = (uint64_t)s->id->ppid,
+        .exec_index = s->id->exec_index,
+        .start_realtime_ns = s->start_realtime_ns,
+        .start_mono_ns = s->start_mono_ns,
+        .session = s->id->session,
+        .exe = s->id->exe,
+        .hostname = u.nodename,
+        .kernel = u.release,
+        .producer = producer,
+        .cmdline = cmdline,
+        .cmdline_len = cmdlen,
+    };
+    ns_pw_process(&W.pw, &p);
+    for (const char *const *kv = s->settings; kv && kv[0]; kv += 2)
+        ns_pw_setting(&W.pw, kv[0], kv[1]);
+    ns_pw_event(&W.pw, s->event_id, s->event_name, "ns", s->period_ns);
+    write_notes();
+    ns_pw_flush(&W.pw);
+}
+
+/* --- the sample sink ---------------------------------------------------------------- */
+
+static void sink_sample(void *ctx, pid_t tid, uint64_t time_ns, uint64_t weight, unsigned end,
+                        const struct ns_frame *frames, int nframes)
+{
+    (void)ctx;
+    uint64_t stack = ns_stacks_intern(end, frames, nframes);
+    if (!stack) {
+        W.dropped_intern++;
+        return;
+    }
+    if (W.nbatch == W.batch_cap)
+        write_samples();
+    int64_t t_us = time_ns >= W.start_mono_ns ? (int64_t)((time_ns - W.start_mono_ns) / 1000) : 0;
+    W.batch[W.nbatch++] = (struct ns_pw_sample){t_us, (uint64_t)tid, stack, weight};
+    ns_threads_count_sample(tid);
+    W.samples_taken++;
+}
+
+static void sink_lost(void *ctx, const char *counter, uint64_t n)
+{
+    (void)ctx;
+    pthread_mutex_lock(&notes_lock);
+    ns_counters_add(&W.counters, counter, n);
+    pthread_mutex_unlock(&notes_lock);
+}
+
+/* --- the loop ----------------------------------------------------------------------- */
+
+static int wait_for_work(void)
+{
+    struct pollfd fds[NS_WRITER_MAX_POLL];
+    size_t n = 0;
+    fds[n++] = (struct pollfd){.fd = W.ctl_fd, .events = POLLIN};
+    size_t count = ns_threads_count();
+    for (size_t i = 0; i < count && n < NS_WRITER_MAX_POLL; i++) {
+        struct ns_thread *th = ns_threads_at(i);
+        int st = __atomic_load_n(&th->state, __ATOMIC_ACQUIRE);
+        if ((st == NS_TH_ACTIVE || st == NS_TH_EXITED) && ns_perf_fd(th) >= 0)
+            fds[n++] = (struct pollfd){.fd = ns_perf_fd(th), .events = POLLIN};
+    }
+    /* Signal rings cannot wake us: visit them often enough that they never fill. */
+    int timeout = n > 1 ? 50 : 10;
+    uint64_t now = ns_now_ns(), valid_from;
+    if (module_check_interval(now, &valid_from) < 10000000ull)
+        timeout = 5;
+    if (W.next_flush_ns > now && (W.next_flush_ns - now) / 1000000 < (uint64_t)timeout)
+        timeout = (int)((W.next_flush_ns - now) / 1000000);
+    int r = poll(fds, n, timeout);
+    if (r > 0 && (fds[0].revents & POLLIN)) {
+        uint64_t v;
+        if (read(W.ctl_fd, &v, sizeof(v)) < 0) {
+            /* EAGAIN: another wake-up consumed it; nothing lost. */
+        }
+    }
+    return r;
+}
+
+static void serve_request(void)
+{
+    int seq = __atomic_load_n(&W.req_seq, __ATOMIC_ACQUIRE);
+    if (seq == W.served_seq)
+        return;
+    W.served_seq = seq;
+    unsigned flags = W.req_flags;
+    ns_threads_drain_all(&W.sink);
+    if (flags & NS_SYNC_END) {
+        write_samples();
+        write_notes();
+        ns_threads_refresh(1);
+        ns_threads_write_stats();
+        write_counters();
+        ns_pw_end(&W.pw, W.req_reason, W.req_status, ns_now_ns() - W.start_mono_ns);
+        ns_pw_flush(&W.pw); /* END is the last record: nothing may follow it */
+    } else {
+        flush_chunk();
+    }
+    if (flags & NS_SYNC_EXIT)
+        __atomic_store_n(&W.exit_requested, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&W.ack_seq, seq, __ATOMIC_RELEASE);
+    futex_wake_all(&W.ack_seq);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    W.tid = (pid_t)syscall(SYS_gettid);
+    ns_threads_set_internal(NS_INTERNAL_WRITER, W.tid);
+    uint64_t next_module_check = 0;
+    while (!__atomic_load_n(&W.exit_requested, __ATOMIC_ACQUIRE)) {
+        wait_for_work();
+        uint64_t now = ns_now_ns();
+        if (now >= next_module_check) {
+            uint64_t valid_from;
+            uint64_t interval = module_check_interval(now, &valid_from);
+            if (ns_modules_changed())
+                ns_modules_rescan(valid_from);
+            next_module_check = now + interval;
+        }
+        ns_mappings_check_recycled();
+        ns_threads_drain_all(&W.sink);
+        /* Every sample taken before `now` is drained (a perf record being written right
+         * now is younger than now minus a few microseconds): older snapshots can go. */
+        if (now > SNAPSHOT_MARGIN_NS)
+            ns_modules_retire(now - SNAPSHOT_MARGIN_NS);
+        if (now >= W.next_flush_ns) {
+            ns_threads_refresh(0);
+            flush_chunk();
+        }
+        serve_request();
+    }
+    __atomic_store_n(&W.running, 0, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int alloc_state(const struct ns_writer_setup *s)
+{
+    W.batch_cap = NS_WRITER_BATCH;
+    W.batch = ns_mem_alloc(W.batch_cap * sizeof(*W.batch));
+    if (!W.batch)
+        return -ENOMEM;
+    if (ns_stacks_init() < 0 || ns_threads_table_init() < 0)
+        return -ENOMEM;
+    int r = ns_pw_init(&W.pw, s->fd, NS_WRITER_CHUNK);
+    if (r < 0)
+        return r;
+    W.ctl_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return W.ctl_fd < 0 ? -errno : 0;
+}
+
+int ns_writer_start(const struct ns_writer_setup *s, char *err, size_t errlen)
+{
+    memset(&W.pw, 0, sizeof(W.pw));
+    W.ctl_fd = -1;
+    W.source = s->source;
+    W.event_id = s->event_id;
+    W.start_mono_ns = s->start_mono_ns;
+    W.flush_ns = s->flush_ns;
+    W.sink = (struct ns_sample_sink){sink_sample, sink_lost, NULL};
+    int r = alloc_state(s);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot set the profile writer up: %s", strerror(-r));
+        return r;
+    }
+    write_header(s);
+    W.next_flush_ns = ns_now_ns() + W.flush_ns;
+    sigset_t all, old;
+    sigfillset(&all);
+    /* The writer must never run the program's signal handlers nor be sampled. */
+    ns_real.pthread_sigmask(SIG_SETMASK, &all, &old);
+    __atomic_store_n(&W.running, 1, __ATOMIC_RELEASE);
+    r = ns_real.pthread_create(&W.thread, NULL, writer_main, NULL);
+    ns_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        __atomic_store_n(&W.running, 0, __ATOMIC_RELEASE);
+        snprintf(err, errlen, "cannot start the writer thread: %s", strerror(r));
+        return -r;
+    }
+    W.thread_started = 1;
+    pthread_setname_np(W.thread, "nsprof-writer");
+    /* Until its tid is known the writer could be taken for a program thread. */
+    while (!ns_threads_internal_tid(NS_INTERNAL_WRITER))
+        sched_yield();
+    return 0;
+}
+
+void ns_writer_prefork(void)
+{
+    pthread_mutex_lock(&notes_lock);
+}
+
+void ns_writer_postfork_parent(void)
+{
+    pthread_mutex_unlock(&notes_lock);
+}
+
+void ns_writer_postfork_child(void)
+{
+    pthread_mutex_init(&notes_lock, NULL);
+    /* The parent's writer thread does not exist here; its buffers are ours to free. */
+    if (W.ctl_fd >= 0)
+        close(W.ctl_fd);
+    ns_pw_destroy(&W.pw);
+    ns_mem_free(W.batch, W.batch_cap * sizeof(*W.batch));
+    ns_stacks_destroy();
+    ns_threads_table_destroy();
+    struct ns_writer_state fresh = {0};
+    fresh.ctl_fd = -1;
+    W = fresh;
+}
