@@ -106,7 +106,7 @@ struct ns_profile {
 
     int has_end;
     uint32_t end_reason;
-    uint64_t end_status, end_mono_ns;
+    uint64_t end_status, end_mono_ns; /* end_mono_ns: since process.start_mono_ns */
 
     int truncated;         /* the file ends inside a chunk */
     uint64_t truncated_at; /* offset of that chunk */

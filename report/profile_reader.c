@@ -531,8 +531,11 @@ static int parse_record(struct rd *r, uint64_t kind, const uint8_t *body, size_t
     if ((r->records == 0) != (kind == NSP_REC_PROCESS))
         return fail(r, r->records ? "PROCESS record after the first record"
                                   : "the file does not start with a PROCESS record");
-    if (r->p->has_end)
+    /* An exec writes END before the image is replaced; if the exec then fails the process
+     * goes on writing, and only a final END counts (docs/FORMAT.md, END). */
+    if (r->p->has_end && r->p->end_reason != NSP_EXIT_EXEC)
         return fail(r, "record after END");
+    r->p->has_end = 0;
     r->records++;
     if (kind >= sizeof rec_kinds / sizeof rec_kinds[0] || !rec_kinds[kind].parse)
         return 0; /* a kind from a later minor version */

@@ -1,0 +1,293 @@
+/*
+ * model_frames — turns the (mapping, addr) frames of a profile's stacks into interned
+ * function nodes, symbolizing each distinct address once.
+ *
+ * Naming rules (what a user sees for a frame):
+ *  - the symbolizer named it: its (demangled) function name, source file and line; inlined
+ *    callees come first, each a frame of its own marked inlined;
+ *  - it did not: `module+0xADDR` with the ELF virtual address, which is what
+ *    `addr2line -e MODULE 0xADDR` takes;
+ *  - outside every mapping: `[unknown]+0xADDR` with the absolute address;
+ *  - a pseudo mapping (flag 4, e.g. `[kernel]`): its path, since its frames only say
+ *    "a tick there" and have no address worth showing.
+ */
+#include "model_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *path_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+struct module_key {
+    const char *path, *build_id;
+};
+
+static int module_eq(const void *ctx, uint32_t value, const void *key)
+{
+    const struct ns_model *m = ctx;
+    const struct module_key *k = key;
+    return m->modules[value].path == k->path && m->modules[value].build_id == k->build_id;
+}
+
+static const char *build_id_hex(struct ns_build *b, const struct ns_prof_mapping *map)
+{
+    char hex[2 * NSP_MAX_BUILD_ID + 1];
+    size_t n = map->build_id_len <= NSP_MAX_BUILD_ID ? map->build_id_len : NSP_MAX_BUILD_ID;
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", map->build_id[i]);
+    hex[2 * n] = '\0';
+    return ns_pool_intern(&b->m->pool, hex, 2 * n);
+}
+
+static uint32_t module_for_mapping(struct ns_build *b, const struct ns_prof_mapping *map)
+{
+    struct ns_model *m = b->m;
+    const struct ns_profile *p = b->prof;
+    const struct ns_str *ps = map->path < p->nstrings ? &p->strings[map->path] : NULL;
+    struct module_key k = {
+        .path = ps ? ns_pool_intern(&m->pool, ps->s, strnlen(ps->s, ps->len)) : "",
+        .build_id = build_id_hex(b, map),
+    };
+    if (!k.path || !k.build_id)
+        return NS_NONE;
+    uint64_t h = ns_mix64((uintptr_t)k.path ^ ns_mix64((uintptr_t)k.build_id));
+    uint32_t idx = ns_itab_get(&b->module_tab, h, module_eq, m, &k);
+    if (idx != NS_NONE)
+        return idx;
+    if (ns_grow((void **)&m->modules, &b->modules_cap, m->nmodules + 1, sizeof(*m->modules)))
+        return NS_NONE;
+    idx = (uint32_t)m->nmodules;
+    struct ns_module *mod = &m->modules[idx];
+    memset(mod, 0, sizeof(*mod));
+    mod->path = k.path;
+    mod->base = ns_pool_str(&m->pool, path_basename(k.path));
+    mod->build_id = k.build_id;
+    mod->flags = map->flags;
+    mod->detail = "";
+    if (!mod->base || ns_itab_put(&b->module_tab, h, idx) < 0)
+        return NS_NONE;
+    m->nmodules++;
+    return idx;
+}
+
+int nsb_map_modules(struct ns_build *b)
+{
+    const struct ns_profile *p = b->prof;
+    b->module_of_mapping = calloc(p->nmappings ? p->nmappings : 1, sizeof(uint32_t));
+    if (!b->module_of_mapping)
+        return -1;
+    b->module_of_mapping[0] = NS_NONE;
+    for (size_t i = 1; i < p->nmappings; i++) {
+        b->module_of_mapping[i] = module_for_mapping(b, &p->mappings[i]);
+        if (b->module_of_mapping[i] == NS_NONE)
+            return -1;
+    }
+    return 0;
+}
+
+static int func_eq(const void *ctx, uint32_t value, const void *key)
+{
+    const struct ns_func *a = &((const struct ns_model *)ctx)->funcs[value];
+    const struct ns_func *k = key;
+    return a->name == k->name && a->module == k->module && a->kind == k->kind &&
+           a->inlined == k->inlined && a->process == k->process;
+}
+
+uint32_t nsb_func(struct ns_build *b, const struct ns_func *f)
+{
+    struct ns_model *m = b->m;
+    uint64_t h = ns_mix64((uintptr_t)f->name);
+    h = ns_mix64(h ^ (uintptr_t)f->module);
+    h = ns_mix64(h ^ ((uint64_t)f->process << 16 | (uint64_t)f->kind << 8 | f->inlined));
+    uint32_t idx = ns_itab_get(&b->func_tab, h, func_eq, m, f);
+    if (idx != NS_NONE)
+        return idx;
+    if (m->nfuncs >= NS_NONE - 1 ||
+        ns_grow((void **)&m->funcs, &b->funcs_cap, m->nfuncs + 1, sizeof(*m->funcs)))
+        return NS_NONE;
+    idx = (uint32_t)m->nfuncs;
+    m->funcs[idx] = *f;
+    if (ns_itab_put(&b->func_tab, h, idx) < 0)
+        return NS_NONE;
+    m->nfuncs++;
+    return idx;
+}
+
+static int push_rframe(struct ns_build *b, uint32_t func, uint32_t line, const char *file)
+{
+    if (func == NS_NONE ||
+        ns_grow((void **)&b->rframes, &b->rframes_cap, b->nrframes + 1, sizeof(*b->rframes)))
+        return -1;
+    b->rframes[b->nrframes++] = (struct nsb_frame){func, line, file};
+    return 0;
+}
+
+/* A frame the symbolizer could not name. */
+static int push_unknown(struct ns_build *b, uint32_t module, uint64_t addr)
+{
+    struct ns_model *m = b->m;
+    const struct ns_module *mod = module != NS_NONE ? &m->modules[module] : NULL;
+    char name[4200];
+    if (mod && (mod->flags & NSP_MAP_PSEUDO))
+        snprintf(name, sizeof(name), "%s", mod->path);
+    else
+        snprintf(name, sizeof(name), "%s+0x%" PRIx64, mod ? mod->base : "[unknown]", addr);
+    struct ns_func f = {
+        .name = ns_pool_str(&m->pool, name),
+        .module = mod ? mod->base : ns_pool_str(&m->pool, ""),
+        .file = ns_pool_str(&m->pool, ""),
+        .module_index = module,
+        .process = NS_NONE,
+        .kind = NS_FUNC_FRAME,
+    };
+    if (!f.name || !f.module || !f.file)
+        return -1;
+    return push_rframe(b, nsb_func(b, &f), 0, f.file);
+}
+
+static void module_status_once(struct ns_build *b, uint32_t module, const struct ns_sym_object *obj)
+{
+    const struct ns_resolver *r = b->opt->resolver;
+    struct ns_module *mod = &b->m->modules[module];
+    /* The vDSO is never on disk; its frames are named when the symbolizer can, and a
+     * "missing file" for it would be noise, not a problem a user can fix. */
+    if (mod->status_known || !r->module_status || (mod->flags & NSP_MAP_VDSO))
+        return;
+    const char *detail = NULL;
+    mod->status = r->module_status(r->ctx, obj, &detail);
+    mod->detail = ns_pool_str(&b->m->pool, detail ? detail : "");
+    if (!mod->detail)
+        mod->detail = "";
+    mod->status_known = 1;
+}
+
+static int push_symbolized(struct ns_build *b, uint32_t module, const struct ns_sym_frame *sf,
+                           int keep_inline)
+{
+    struct ns_model *m = b->m;
+    struct ns_func f = {
+        .name = ns_pool_str(&m->pool, sf->function),
+        .module = m->modules[module].base,
+        .file = ns_pool_str(&m->pool, sf->file ? sf->file : ""),
+        .module_index = module,
+        .process = NS_NONE,
+        .kind = NS_FUNC_FRAME,
+        .inlined = (uint8_t)(keep_inline && sf->inlined),
+        .symbolized = 1,
+    };
+    if (!f.name || !f.file)
+        return -1;
+    return push_rframe(b, nsb_func(b, &f), sf->line, f.file);
+}
+
+/* Appends the frames of one address to rframes, innermost first. */
+static int symbolize(struct ns_build *b, uint32_t mapping, uint64_t addr)
+{
+    const struct ns_profile *p = b->prof;
+    const struct ns_resolver *r = b->opt->resolver;
+    uint32_t module = mapping && mapping < p->nmappings ? b->module_of_mapping[mapping] : NS_NONE;
+    if (module == NS_NONE || !r || (b->m->modules[module].flags & NSP_MAP_PSEUDO))
+        return push_unknown(b, module, addr);
+
+    const struct ns_prof_mapping *map = &p->mappings[mapping];
+    struct ns_sym_object obj = {
+        .path = b->m->modules[module].path,
+        .build_id = map->build_id,
+        .build_id_len = map->build_id_len <= NSP_MAX_BUILD_ID ? map->build_id_len : 0,
+    };
+    module_status_once(b, module, &obj);
+    const struct ns_sym_frame *frames = NULL;
+    size_t n = 0;
+    r->lookup(r->ctx, &obj, addr, &frames, &n);
+    if (!frames || n == 0)
+        return push_unknown(b, module, addr);
+    /* Without inline expansion only the containing function (the last frame) is kept; its
+     * line is where the inlined code was called from, which is the line of that function. */
+    size_t first = b->opt->no_inline ? n - 1 : 0;
+    for (size_t i = first; i < n; i++) {
+        int rc = frames[i].function && frames[i].function[0]
+                     ? push_symbolized(b, module, &frames[i], !b->opt->no_inline)
+                     : push_unknown(b, module, addr);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct addr_key {
+    uint32_t mapping;
+    uint64_t addr;
+};
+
+static int addr_eq(const void *ctx, uint32_t value, const void *key)
+{
+    const struct nsb_addr *a = &((const struct ns_build *)ctx)->addrs[value];
+    const struct addr_key *k = key;
+    return a->mapping == k->mapping && a->addr == k->addr;
+}
+
+static const struct nsb_addr *resolve_addr(struct ns_build *b, uint32_t mapping, uint64_t addr)
+{
+    struct addr_key k = {mapping, addr};
+    uint64_t h = ns_mix64(addr ^ ns_mix64(mapping));
+    uint32_t idx = ns_itab_get(&b->addr_tab, h, addr_eq, b, &k);
+    if (idx != NS_NONE)
+        return &b->addrs[idx];
+    size_t start = b->nrframes;
+    if (symbolize(b, mapping, addr) < 0 ||
+        ns_grow((void **)&b->addrs, &b->addrs_cap, b->naddrs + 1, sizeof(*b->addrs)))
+        return NULL;
+    idx = (uint32_t)b->naddrs;
+    b->addrs[idx] = (struct nsb_addr){
+        .mapping = mapping,
+        .addr = addr,
+        .first = (uint32_t)start,
+        .n = (uint32_t)(b->nrframes - start),
+    };
+    if (ns_itab_put(&b->addr_tab, h, idx) < 0)
+        return NULL;
+    b->naddrs++;
+    return &b->addrs[idx];
+}
+
+int nsb_resolve_stack(struct ns_build *b, uint32_t stack)
+{
+    const struct ns_profile *p = b->prof;
+    b->npath = 0;
+    if (stack == 0 || stack >= p->nstacks)
+        return 0;
+    const struct ns_prof_stack *st = &p->stacks[stack];
+    if (st->first > p->nframes || st->nframes > p->nframes - st->first)
+        return 0; /* the reader validates this; a model never reads outside frames[] */
+    for (uint32_t i = 0; i < st->nframes; i++) {
+        const struct ns_prof_frame *fr = &p->frames[st->first + i];
+        const struct nsb_addr *a = resolve_addr(b, fr->mapping, fr->addr);
+        if (!a || ns_grow((void **)&b->path, &b->path_cap, b->npath + a->n, sizeof(*b->path)))
+            return -1;
+        memcpy(&b->path[b->npath], &b->rframes[a->first], a->n * sizeof(*b->path));
+        b->npath += a->n;
+    }
+    return 0;
+}
+
+void nsb_free_profile_state(struct ns_build *b)
+{
+    free(b->module_of_mapping);
+    b->module_of_mapping = NULL;
+    ns_itab_free(&b->addr_tab);
+    free(b->addrs);
+    b->addrs = NULL;
+    b->naddrs = b->addrs_cap = 0;
+    free(b->rframes);
+    b->rframes = NULL;
+    b->nrframes = b->rframes_cap = 0;
+    free(b->keys);
+    b->keys = NULL;
+    b->nkeys = b->keys_cap = 0;
+}

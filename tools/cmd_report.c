@@ -1,0 +1,163 @@
+/*
+ * cmd_report — `nsprof report [options] FILE...`: loads the profile files of a session,
+ * builds the analysis model (report/model.h) and prints the report as text (terminal) or
+ * as one JSON document (--json, docs/JSON.md).
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "load.h"
+#include "options.h"
+#include "render.h"
+
+/* --help prints usage_text, the shared filter options (NS_REPORT_FILTER_HELP), usage_tail. */
+static const char usage_text[] =
+    "usage: nsprof report [options] FILE...\n"
+    "\n"
+    "Shows where a profiled program spent its time: the hottest functions (by self and by\n"
+    "total time), source lines and threads, and how good the profile is (sampling\n"
+    "mechanism and rate, stack quality, drops, completeness, symbol problems).\n"
+    "Several files of one session (one per process) are merged.\n"
+    "\n"
+    "Options:\n"
+    "  --top N            rows per table (default 20; 0 shows all)\n"
+    "  --json             print one JSON document (schema nsprof-report/1)\n";
+
+static const char usage_tail[] = "  -h, --help         show this help\n"
+                                 "\n"
+                                 "Examples:\n"
+                                 "  nsprof report nsprof.*.nsp\n"
+                                 "  nsprof report --thread worker --top 10 app.nsp\n"
+                                 "  nsprof report --json app.nsp > report.json\n";
+
+struct report_cmd {
+    struct ns_report_args args;
+    struct ns_render_options render;
+    int json;
+};
+
+enum { OPT_TOP = 0x2000, OPT_JSON };
+
+/* 0 to go on, 1 after --help, -1 on a usage error (already reported). */
+static int parse_args(struct report_cmd *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"top", required_argument, NULL, OPT_TOP},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        NS_REPORT_FILTER_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    char err[512];
+    int opt;
+    optind = 0; /* the dispatcher or an earlier parse may have used getopt */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int handled = ns_report_filter_arg(&c->args, opt, optarg, err, sizeof(err));
+        if (handled < 0) {
+            ns_cli_error("%s", err);
+            return -1;
+        }
+        if (handled)
+            continue;
+        switch (opt) {
+        case OPT_TOP: {
+            uint64_t top;
+            if (ns_cli_parse_u64(optarg, "--top", 0, &top) < 0)
+                return -1;
+            c->render.top = top > SIZE_MAX ? SIZE_MAX : (size_t)top;
+            break;
+        }
+        case OPT_JSON:
+            c->json = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            fputs(NS_REPORT_FILTER_HELP, stdout);
+            fputs(usage_tail, stdout);
+            return 1;
+        default:
+            ns_cli_error("see 'nsprof report --help' for the options");
+            return -1;
+        }
+    }
+    if (optind >= argc) {
+        ns_cli_error("no profile given: nsprof report FILE... (see 'nsprof report --help')");
+        return -1;
+    }
+    if (ns_report_args_check(&c->args, err, sizeof(err)) < 0) {
+        ns_cli_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+struct phase_progress {
+    struct ns_progress bar;
+    const char *phase;
+};
+
+/* One progress line per phase ("reading", "symbolizing"), on a terminal only. */
+static void show_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    struct phase_progress *p = ctx;
+    if (p->phase != phase) {
+        if (p->phase)
+            ns_progress_end(&p->bar);
+        ns_progress_init(&p->bar, phase);
+        p->phase = phase;
+    }
+    ns_progress_update(&p->bar, done, total);
+}
+
+static struct ns_model *build_model(const struct report_cmd *c, char **paths, size_t n)
+{
+    char err[1024];
+    struct phase_progress progress = {0};
+    struct ns_model *m = NULL;
+    int rc = ns_report_open(paths, n, &c->args, show_progress, &progress, &m, err, sizeof(err));
+    if (progress.phase)
+        ns_progress_end(&progress.bar);
+    if (rc < 0) {
+        ns_cli_error("%s", err);
+        return NULL;
+    }
+    return m;
+}
+
+int ns_cmd_report(int argc, char **argv)
+{
+    struct report_cmd c = {.render = {.top = 20}};
+    int status = NS_EXIT_FAILURE;
+    int rc = parse_args(&c, argc, argv);
+    if (rc != 0) {
+        ns_report_args_free(&c.args);
+        return rc > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
+    }
+    struct ns_model *m = build_model(&c, argv + optind, (size_t)(argc - optind));
+    if (!m)
+        goto out;
+    char why[1024];
+    if (ns_report_explain_empty(m, why, sizeof(why))) {
+        /* A document for tools is still useful (how the process ended, its settings);
+         * a person gets the reason instead of empty tables. */
+        if (!c.json) {
+            ns_cli_error("%s", why);
+            goto out;
+        }
+        ns_cli_warn("%s", why);
+    }
+    c.render.color = !c.json && ns_cli_use_color(stdout);
+    rc = c.json ? ns_render_json(stdout, m, &c.render) : ns_render_text(stdout, m, &c.render);
+    if (rc < 0) {
+        ns_cli_error("cannot write the report to standard output (disk full or closed pipe?)");
+        goto out;
+    }
+    status = NS_EXIT_OK;
+out:
+    ns_model_free(m);
+    ns_report_args_free(&c.args);
+    return status;
+}
