@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# demo.sh — set up, build, profile the bundled demo workload and show what nsprof found.
+#
+#   tools/demo.sh
+#
+# Writes build/demo.nsp (the profile) and build/demo.folded (folded stacks, the input of
+# FlameGraph, inferno and speedscope), and prints the report.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$here/tools/setup.sh"
+b="$here/build"
+"$b/nsprof" record --if-exists=backup -o "$b/demo.nsp" -- "$b/nsprof-demo"
+"$b/nsprof" report "$b/demo.nsp"
+"$b/nsprof" export --format folded --force -o "$b/demo.folded" "$b/demo.nsp"
+echo
+echo "demo: profile $b/demo.nsp, folded stacks $b/demo.folded"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# setup.sh — make a fresh Debian 12 machine ready for nsprof, then build it.
+#
+#   tools/setup.sh [--test] [--bench] [--build-dir DIR] [--sanitize]
+#
+# Installs the Debian packages that are missing (with apt-get, when run as root; otherwise
+# prints the command to run) and builds nsprof with CMake into DIR (default: build/).
+# --test adds what the test suite needs, --bench what the benchmarks compare against.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir="$here/build"
+want_test=0 want_bench=0 sanitize=OFF
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --test) want_test=1 ;;
+    --bench) want_bench=1 ;;
+    --sanitize) sanitize=ON ;;
+    --build-dir) build_dir=$2; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# What building needs: compiler, CMake, and the libraries nsprof links.
+packages=(build-essential cmake pkg-config zlib1g-dev libdw-dev libelf-dev libunwind-dev
+          libbpf-dev bpftool clang libjansson-dev libcriterion-dev)
+# What the tests need: python3 drives the integration tests; binutils and elfutils make and
+# check stripped binaries; libc6-dbg gives libc line numbers; gzip, sqlite3 and python3 are
+# real Debian programs to profile.
+[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3)
+# What the benchmarks compare against.
+[ "$want_bench" = 1 ] && packages+=(linux-perf google-perftools libgoogle-perftools-dev
+                                     heaptrack hyperfine python3)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh: missing packages: ${missing[*]}" >&2
+    echo "setup.sh: install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DNSPROF_SANITIZE="$sanitize" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
