@@ -1,0 +1,39 @@
+/*
+ * deny_perf — runs a command where perf_event_open fails with EACCES, as in a container
+ * whose seccomp profile forbids it (Docker's default does), or on a kernel with
+ * perf_event_paranoid=3: a seccomp filter makes the system call fail, then the command is
+ * executed.
+ *
+ * usage: deny_perf COMMAND [ARGS...]
+ */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: deny_perf COMMAND [ARGS...]\n");
+        return 2;
+    }
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_perf_event_open, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof(filter) / sizeof(filter[0]), filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+        perror("deny_perf: seccomp");
+        return 1;
+    }
+    execvp(argv[1], argv + 1);
+    perror("deny_perf: exec");
+    return 127;
+}
