@@ -41,10 +41,10 @@ static int has_name(const char *entry, const char *name)
 
 static int is_ours(const char *entry)
 {
-    if (has_name(entry, NS_ENV_SESSION) || has_name(entry, NS_ENV_ROOT) ||
-        has_name(entry, NS_ENV_EXEC) || has_name(entry, "LD_PRELOAD"))
-        return 1;
-    return 0;
+    /* NSPROF_OUTPUT too: ours is absolute, so that the image writes beside its parent. */
+    return has_name(entry, NS_ENV_SESSION) || has_name(entry, NS_ENV_ROOT) ||
+           has_name(entry, NS_ENV_EXEC) || has_name(entry, "LD_PRELOAD") ||
+           has_name(entry, ns_setting_defs[NS_SET_OUTPUT].env);
 }
 
 static const char *find_entry(char *const envp[], const char *name)
@@ -69,8 +69,8 @@ static int build_env(char *const envp[], struct exec_env *out)
         bytes += strlen(ns_preload.inherited_env[i]) + 1;
     size_t slots = count + ns_preload.ninherited + 8;
     out->block_len = slots * sizeof(char *) + bytes;
-    out->block = mmap(NULL, out->block_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    out->block =
+        mmap(NULL, out->block_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (out->block == MAP_FAILED)
         return -1;
     char **v = out->block;
@@ -98,7 +98,7 @@ static int build_env(char *const envp[], struct exec_env *out)
         char name[64];
         size_t len = strcspn(e, "=");
         snprintf(name, sizeof(name), "%.*s", (int)len, e);
-        if (!find_entry(envp, name))
+        if (!find_entry(envp, name) || strcmp(name, ns_setting_defs[NS_SET_OUTPUT].env) == 0)
             v[n++] = (char *)e;
     }
 #undef ADD
@@ -114,21 +114,21 @@ static void free_env(struct exec_env *e)
 }
 
 /* Runs one exec call with the session's environment, flushing the profile before it. */
-#define RUN_EXEC(call_with_env, call_plain)                                                    \
-    do {                                                                                       \
-        ns_real_init();                                                                        \
-        struct exec_env env = {0};                                                             \
-        if (!ns_preload.started || build_env(envp, &env) < 0)                                  \
-            return call_plain;                                                                 \
-        char **const new_envp = env.envp;                                                      \
-        (void)new_envp;                                                                        \
-        ns_sampler_before_exec();                                                              \
-        int r_ = call_with_env;                                                                \
-        int e_ = errno;                                                                        \
-        free_env(&env);                                                                        \
-        ns_sampler_exec_failed(e_);                                                            \
-        errno = e_;                                                                            \
-        return r_;                                                                             \
+#define RUN_EXEC(call_with_env, call_plain)                                                        \
+    do {                                                                                           \
+        ns_real_init();                                                                            \
+        struct exec_env env = {0};                                                                 \
+        if (!ns_preload.started || build_env(envp, &env) < 0)                                      \
+            return call_plain;                                                                     \
+        char **const new_envp = env.envp;                                                          \
+        (void)new_envp;                                                                            \
+        ns_sampler_before_exec();                                                                  \
+        int r_ = call_with_env;                                                                    \
+        int e_ = errno;                                                                            \
+        free_env(&env);                                                                            \
+        ns_sampler_exec_failed(e_);                                                                \
+        errno = e_;                                                                                \
+        return r_;                                                                                 \
     } while (0)
 
 NS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -165,12 +165,12 @@ NS_EXPORT int execvp(const char *file, char *const argv[])
 
 /* The execl family: collect the variadic arguments into an argv on the stack. */
 #define MAX_EXECL_ARGS 4096
-#define COLLECT_ARGS(first, ap, argv)                                                          \
-    size_t argc_ = 0;                                                                          \
-    char *argv[MAX_EXECL_ARGS + 1];                                                            \
-    argv[argc_++] = (char *)(first);                                                           \
-    while (argc_ < MAX_EXECL_ARGS && (argv[argc_] = va_arg(ap, char *)) != NULL)               \
-        argc_++;                                                                               \
+#define COLLECT_ARGS(first, ap, argv)                                                              \
+    size_t argc_ = 0;                                                                              \
+    char *argv[MAX_EXECL_ARGS + 1];                                                                \
+    argv[argc_++] = (char *)(first);                                                               \
+    while (argc_ < MAX_EXECL_ARGS && (argv[argc_] = va_arg(ap, char *)) != NULL)                   \
+        argc_++;                                                                                   \
     argv[argc_] = NULL
 
 NS_EXPORT int execl(const char *path, const char *arg, ...)
@@ -202,16 +202,16 @@ NS_EXPORT int execle(const char *path, const char *arg, ...)
 }
 
 /* posix_spawn: the child is another process (its own pid, exec index 0); nothing to flush. */
-#define RUN_SPAWN(call_with_env, call_plain)                                                   \
-    do {                                                                                       \
-        ns_real_init();                                                                        \
-        struct exec_env env = {0};                                                             \
-        if (!ns_preload.started || build_env(envp, &env) < 0)                                  \
-            return call_plain;                                                                 \
-        char **const new_envp = env.envp;                                                      \
-        int r_ = call_with_env;                                                                \
-        free_env(&env);                                                                        \
-        return r_;                                                                             \
+#define RUN_SPAWN(call_with_env, call_plain)                                                       \
+    do {                                                                                           \
+        ns_real_init();                                                                            \
+        struct exec_env env = {0};                                                                 \
+        if (!ns_preload.started || build_env(envp, &env) < 0)                                      \
+            return call_plain;                                                                     \
+        char **const new_envp = env.envp;                                                          \
+        int r_ = call_with_env;                                                                    \
+        free_env(&env);                                                                            \
+        return r_;                                                                                 \
     } while (0)
 
 NS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
@@ -222,8 +222,7 @@ NS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 }
 
 NS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                           const posix_spawnattr_t *attr, char *const argv[],
-                           char *const envp[])
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     RUN_SPAWN(ns_real.posix_spawnp(pid, file, fa, attr, argv, new_envp),
               ns_real.posix_spawnp(pid, file, fa, attr, argv, envp));

@@ -36,8 +36,8 @@ static void *thread_trampoline(void *p)
     return s.fn(s.arg);
 }
 
-NS_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
-                             void *(*fn)(void *), void *arg)
+NS_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
 {
     ns_real_init();
     if (!ns_sampler_in_owner_process())
@@ -54,7 +54,7 @@ NS_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 }
 
 __attribute__((optimize("optimize-sibling-calls"))) NS_EXPORT void *dlopen(const char *file,
-                                                                            int mode)
+                                                                           int mode)
 {
     ns_real_init();
     ns_sampler_modules_announced(ns_now_ns());

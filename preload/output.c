@@ -12,10 +12,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../sampler/fdutil.h"
 #include "preload.h"
 
 static const char *base_name(const char *path)
@@ -35,8 +35,7 @@ static int put(char *out, size_t cap, size_t *len, const char *text)
     return 0;
 }
 
-static int expand_pattern(const char *pattern, const struct ns_identity *id, char *out,
-                          size_t cap)
+static int expand_pattern(const char *pattern, const struct ns_identity *id, char *out, size_t cap)
 {
     size_t len = 0;
     char num[32], ch[2] = {0, 0};
@@ -50,8 +49,7 @@ static int expand_pattern(const char *pattern, const struct ns_identity *id, cha
             if (*p == 'p')
                 snprintf(num, sizeof(num), "%d", (int)id->pid), piece = num;
             else if (*p == 'e')
-                snprintf(num, sizeof(num), "%llu", (unsigned long long)id->exec_index),
-                    piece = num;
+                snprintf(num, sizeof(num), "%llu", (unsigned long long)id->exec_index), piece = num;
             else if (*p == 's')
                 piece = id->session;
             else if (*p == 'n')
@@ -97,8 +95,8 @@ static int move_aside(const char *path, char *err, size_t errlen)
         if (renameat2(AT_FDCWD, path, AT_FDCWD, backup, RENAME_NOREPLACE) == 0)
             return 0;
         if (errno != EEXIST) {
-            snprintf(err, errlen, "cannot move the existing '%s' aside to '%s': %s", path,
-                     backup, strerror(errno));
+            snprintf(err, errlen, "cannot move the existing '%s' aside to '%s': %s", path, backup,
+                     strerror(errno));
             return -1;
         }
     }
@@ -106,27 +104,12 @@ static int move_aside(const char *path, char *err, size_t errlen)
     return -1;
 }
 
-/* nsprof's descriptors live high, away from the numbers a program expects to get. */
-static int move_high(int fd)
-{
-    struct rlimit rl;
-    int floor = 200;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur / 4 * 3 > (rlim_t)floor)
-        floor = (int)(rl.rlim_cur / 4 * 3);
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-    if (high < 0)
-        return fd;
-    close(fd);
-    return high;
-}
-
 int ns_output_create(const char *path, int if_exists, char *err, size_t errlen)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0)
-            return move_high(fd);
+            return ns_fd_move_high(fd);
         if (errno != EEXIST) {
             snprintf(err, errlen, "cannot create the profile '%s': %s", path, strerror(errno));
             return -1;

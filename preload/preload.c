@@ -128,10 +128,23 @@ static void read_identity(struct ns_identity *id)
     }
 }
 
+/* A relative output name is taken from the cwd at start: children that chdir (or exec'd
+ * images started elsewhere) then still write beside their parent's profile. */
+static void absolutize_output(void)
+{
+    char cwd[PATH_MAX], *out = ns_preload.cfg.text[NS_SET_OUTPUT];
+    if (out[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+        return;
+    char abs[NS_SETTING_TEXT_MAX];
+    if (snprintf(abs, sizeof(abs), "%s/%s", cwd, out) < (int)sizeof(abs))
+        memcpy(out, abs, strlen(abs) + 1);
+}
+
 static void remember_settings_env(void)
 {
     for (int i = 0; i < NS_SET__COUNT; i++) {
-        const char *v = getenv(ns_setting_defs[i].env);
+        const char *v =
+            i == NS_SET_OUTPUT ? ns_preload.cfg.text[i] : getenv(ns_setting_defs[i].env);
         if (!v)
             continue;
         snprintf(ns_preload.inherited_env[ns_preload.ninherited++],
@@ -158,11 +171,11 @@ __attribute__((constructor)) static void ns_preload_init(void)
     ns_config_defaults(&ns_preload.cfg);
     ns_config_from_env(&ns_preload.cfg, warn_setting);
     ns_config_resolve(&ns_preload.cfg);
+    absolutize_output();
     remember_settings_env();
     find_own_path();
     read_identity(&ns_preload.id);
-    if (ns_sampler_start(&ns_preload.cfg, &ns_preload.id, ns_output_open, err, sizeof(err)) <
-        0) {
+    if (ns_sampler_start(&ns_preload.cfg, &ns_preload.id, ns_output_open, err, sizeof(err)) < 0) {
         ns_log_warn("nsprof: not profiling %s (pid %d): %s", ns_preload.id.exe,
                     (int)ns_preload.id.pid, err);
         return;
@@ -175,8 +188,7 @@ __attribute__((constructor)) static void ns_preload_init(void)
 static uint64_t exit_status(void)
 {
     /* Not visible to a preloaded library when libc itself called exit (e.g. error()). */
-    return ns_preload.exit_status_known ? (uint64_t)(unsigned)ns_preload.exit_status
-                                        : UINT32_MAX;
+    return ns_preload.exit_status_known ? (uint64_t)(unsigned)ns_preload.exit_status : UINT32_MAX;
 }
 
 __attribute__((destructor)) static void ns_preload_fini(void)
@@ -197,8 +209,8 @@ static int main_wrapper(int argc, char **argv, char **envp)
 }
 
 NS_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-                                void (*init)(void), void (*fini)(void),
-                                void (*rtld_fini)(void), void *stack_end)
+                                void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                                void *stack_end)
 {
     ns_real_init();
     program_main = main;

@@ -14,8 +14,8 @@
 
 /* Environment variables nsprof uses to link a process tree into one session. */
 #define NS_ENV_SESSION "NSPROF_SESSION"
-#define NS_ENV_ROOT "NSPROF_ROOT" /* pid of the session's first process */
-#define NS_ENV_EXEC "NSPROF_EXEC" /* "PID.N": this pid's image N called exec */
+#define NS_ENV_ROOT    "NSPROF_ROOT" /* pid of the session's first process */
+#define NS_ENV_EXEC    "NSPROF_EXEC" /* "PID.N": this pid's image N called exec */
 #define NS_ENV_DISABLE "NSPROF_DISABLE"
 
 struct ns_preload {

@@ -10,16 +10,15 @@
 #include <string.h>
 
 const struct ns_setting_def ns_setting_defs[NS_SET__COUNT] = {
-#define NS_SETTING_DEF(id, key, env, sopt, lopt, type, def, choices, min, max, help)             \
+#define NS_SETTING_DEF(id, key, env, sopt, lopt, type, def, choices, min, max, help)               \
     [NS_SET_##id] = {key, env, lopt, sopt, type, def, choices, min, max, help},
     NS_SETTINGS(NS_SETTING_DEF)
 #undef NS_SETTING_DEF
 };
 
-const struct ns_event_def ns_event_defs[NS_EVID__COUNT] = {
-    [NS_EVID__NONE] = {"", "", ""},
+const struct ns_event_def ns_event_defs[NS_EVID__COUNT] = {[NS_EVID__NONE] = {"", "", ""},
 #define NS_EVENT_DEF(id, name, unit, help) [NS_EVID_##id] = {name, unit, help},
-    NS_EVENTS(NS_EVENT_DEF)
+                                                           NS_EVENTS(NS_EVENT_DEF)
 #undef NS_EVENT_DEF
 };
 

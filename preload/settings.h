@@ -29,44 +29,43 @@ enum ns_setting_type {
  * short_opt 0 = none. For enums `choices` lists the values; `auto` in a default means the
  * value is derived from other settings (see ns_config_resolve).
  */
-#define NS_SETTINGS(X)                                                                         \
-    X(EVENT, "event", "NSPROF_EVENT", 'e', "event", NS_TYPE_ENUM, "cpu", "cpu|wall", 0, 0,     \
-      "what to sample: cpu = each thread on its own CPU time (a sleeping thread is not "       \
-      "sampled); wall = every thread on wall-clock time, running or blocked")                  \
-    X(FREQ, "freq", "NSPROF_FREQ", 'F', "freq", NS_TYPE_UINT, "auto", NULL, 1, 20000,          \
-      "samples per second per thread; auto = 999 for cpu, 99 for wall")                        \
-    X(OUTPUT, "output", "NSPROF_OUTPUT", 'o', "output", NS_TYPE_STRING, "nsprof.%s.%p.%e.nsp", \
-      NULL, 0, 0,                                                                              \
-      "profile file name or pattern: %p pid, %s session, %e exec index, %n program, %% "       \
-      "percent; a plain name is used by the first process, others add .PID.EXEC")              \
-    X(IF_EXISTS, "if_exists", "NSPROF_IF_EXISTS", 0, "if-exists", NS_TYPE_ENUM, "backup",      \
-      "backup|refuse", 0, 0,                                                                   \
-      "when the output file exists: backup = rename it to NAME.~N~ first; refuse = do not "    \
-      "profile")                                                                               \
-    X(MECHANISM, "mechanism", "NSPROF_MECHANISM", 0, "mechanism", NS_TYPE_ENUM, "auto",        \
-      "auto|perf|signal", 0, 0,                                                                \
-      "cpu sampling mechanism: perf = perf_event rings unwound off the hot path (no signal "   \
-      "reaches the program); signal = per-thread CPU timers and a signal handler (at most "    \
-      "the kernel tick, 250 Hz here); auto = perf when allowed")                               \
-    X(KERNEL, "kernel", "NSPROF_KERNEL", 0, "kernel", NS_TYPE_ENUM, "auto", "auto|on|off", 0,  \
-      0,                                                                                       \
-      "perf mechanism: also take samples whose tick lands in the kernel (charged to the "      \
-      "user stack that entered it); needs perf_event_paranoid <= 1 or CAP_PERFMON; auto = "    \
-      "when allowed")                                                                          \
-    X(STACK_COPY, "stack_copy", "NSPROF_STACK_COPY", 0, "stack-copy", NS_TYPE_SIZE, "16K",     \
-      NULL, 1024, 65528,                                                                       \
-      "perf mechanism: bytes of user stack the kernel copies per sample (deeper stacks are "   \
-      "truncated and counted)")                                                                \
-    X(MAX_DEPTH, "max_depth", "NSPROF_MAX_DEPTH", 0, "max-depth", NS_TYPE_UINT, "256", NULL,   \
-      8, 2048, "frames kept per stack (deeper stacks are truncated and counted)")              \
-    X(WALL_THREADS, "wall_threads", "NSPROF_WALL_THREADS", 0, "wall-threads", NS_TYPE_UINT,    \
-      "16", NULL, 1, 4096,                                                                     \
-      "wall mode: threads signalled per tick at most (round robin; weights keep totals "       \
-      "right)")                                                                                \
-    X(FLUSH_MS, "flush_ms", "NSPROF_FLUSH_MS", 0, "flush-ms", NS_TYPE_UINT, "1000", NULL, 50,  \
-      10000, "milliseconds between writes to the profile (what a SIGKILL can lose)")           \
-    X(LOG, "log", "NSPROF_LOG", 0, "log", NS_TYPE_ENUM, "warn", "quiet|warn|info", 0, 0,       \
-      "messages libnsprof.so prints on stderr: quiet = none, warn = problems, info = also "    \
+#define NS_SETTINGS(X)                                                                             \
+    X(EVENT, "event", "NSPROF_EVENT", 'e', "event", NS_TYPE_ENUM, "cpu", "cpu|wall", 0, 0,         \
+      "what to sample: cpu = each thread on its own CPU time (a sleeping thread is not "           \
+      "sampled); wall = every thread on wall-clock time, running or blocked")                      \
+    X(FREQ, "freq", "NSPROF_FREQ", 'F', "freq", NS_TYPE_UINT, "auto", NULL, 1, 20000,              \
+      "samples per second per thread; auto = 999 for cpu, 99 for wall")                            \
+    X(OUTPUT, "output", "NSPROF_OUTPUT", 'o', "output", NS_TYPE_STRING, "nsprof.%s.%p.%e.nsp",     \
+      NULL, 0, 0,                                                                                  \
+      "profile file name or pattern: %p pid, %s session, %e exec index, %n program, %% "           \
+      "percent; a plain name is used by the first process, others add .PID.EXEC")                  \
+    X(IF_EXISTS, "if_exists", "NSPROF_IF_EXISTS", 0, "if-exists", NS_TYPE_ENUM, "backup",          \
+      "backup|refuse", 0, 0,                                                                       \
+      "when the output file exists: backup = rename it to NAME.~N~ first; refuse = do not "        \
+      "profile")                                                                                   \
+    X(MECHANISM, "mechanism", "NSPROF_MECHANISM", 0, "mechanism", NS_TYPE_ENUM, "auto",            \
+      "auto|perf|signal", 0, 0,                                                                    \
+      "cpu sampling mechanism: perf = perf_event rings unwound off the hot path (no signal "       \
+      "reaches the program); signal = per-thread CPU timers and a signal handler (at most "        \
+      "the kernel tick, 250 Hz here); auto = perf when allowed")                                   \
+    X(KERNEL, "kernel", "NSPROF_KERNEL", 0, "kernel", NS_TYPE_ENUM, "auto", "auto|on|off", 0, 0,   \
+      "perf mechanism: also take samples whose tick lands in the kernel (charged to the "          \
+      "user stack that entered it); needs perf_event_paranoid <= 1 or CAP_PERFMON; auto = "        \
+      "when allowed")                                                                              \
+    X(STACK_COPY, "stack_copy", "NSPROF_STACK_COPY", 0, "stack-copy", NS_TYPE_SIZE, "16K", NULL,   \
+      1024, 65528,                                                                                 \
+      "perf mechanism: bytes of user stack the kernel copies per sample (deeper stacks are "       \
+      "truncated and counted)")                                                                    \
+    X(MAX_DEPTH, "max_depth", "NSPROF_MAX_DEPTH", 0, "max-depth", NS_TYPE_UINT, "256", NULL, 8,    \
+      2048, "frames kept per stack (deeper stacks are truncated and counted)")                     \
+    X(WALL_THREADS, "wall_threads", "NSPROF_WALL_THREADS", 0, "wall-threads", NS_TYPE_UINT, "16",  \
+      NULL, 1, 4096,                                                                               \
+      "wall mode: threads signalled per tick at most (round robin; weights keep totals "           \
+      "right)")                                                                                    \
+    X(FLUSH_MS, "flush_ms", "NSPROF_FLUSH_MS", 0, "flush-ms", NS_TYPE_UINT, "1000", NULL, 50,      \
+      10000, "milliseconds between writes to the profile (what a SIGKILL can lose)")               \
+    X(LOG, "log", "NSPROF_LOG", 0, "log", NS_TYPE_ENUM, "warn", "quiet|warn|info", 0, 0,           \
+      "messages libnsprof.so prints on stderr: quiet = none, warn = problems, info = also "        \
       "what it does")
 
 enum ns_setting {
@@ -87,8 +86,8 @@ enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
  * The events a profile can hold, with the unit of their weights. Later capabilities add
  * lines (alloc_bytes, io_time, lock_wait, ...).
  */
-#define NS_EVENTS(X)                                                                           \
-    X(CPU, "cpu", "ns", "CPU time of each thread")                                             \
+#define NS_EVENTS(X)                                                                               \
+    X(CPU, "cpu", "ns", "CPU time of each thread")                                                 \
     X(WALL, "wall", "ns", "wall-clock time of each thread, running or blocked")
 
 enum ns_event_id {
@@ -111,7 +110,7 @@ struct ns_setting_def {
 #define NS_SETTING_TEXT_MAX 4096
 
 struct ns_config {
-    uint64_t value[NS_SET__COUNT];               /* number, enum index; 0 for "auto" */
+    uint64_t value[NS_SET__COUNT];                 /* number, enum index; 0 for "auto" */
     char text[NS_SET__COUNT][NS_SETTING_TEXT_MAX]; /* effective text, as given or default */
 };
 

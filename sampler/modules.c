@@ -161,7 +161,7 @@ static void set_exec_segments(struct ns_object *o, const struct dl_phdr_info *in
 }
 
 static const char *object_path(const struct dl_phdr_info *info, int first, uint32_t *flags,
-                                char *buf)
+                               char *buf)
 {
     *flags = 0;
     if (first && (!info->dlpi_name || !*info->dlpi_name)) {
@@ -275,7 +275,8 @@ static int same_modules(const struct ns_snapshot *a, const struct ns_snapshot *b
     if (!a || !b || a->mods.n != b->mods.n)
         return 0;
     for (size_t i = 0; i < a->mods.n; i++) {
-        if (a->mods.v[i].lo != b->mods.v[i].lo || a->mods.v[i].mapping_id != b->mods.v[i].mapping_id)
+        if (a->mods.v[i].lo != b->mods.v[i].lo ||
+            a->mods.v[i].mapping_id != b->mods.v[i].mapping_id)
             return 0;
     }
     return 1;

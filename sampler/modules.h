@@ -35,7 +35,7 @@ struct ns_snapshot {
 /* What the profile's MAPPING record says about one loaded object. */
 struct ns_mapping_info {
     uint32_t id;
-    uint32_t gen; /* bumped when the id is recycled for another object */
+    uint32_t gen;   /* bumped when the id is recycled for another object */
     uint32_t flags; /* NSP_MAP_* */
     uintptr_t lo, hi, bias;
     const char *path;

@@ -8,23 +8,23 @@
 
 #include <stdint.h>
 
-#define NSP_MAGIC "\x89NSP\r\n\x1a\n"
-#define NSP_MAGIC_LEN 8
-#define NSP_VERSION_MAJOR 1
-#define NSP_VERSION_MINOR 0
+#define NSP_MAGIC           "\x89NSP\r\n\x1a\n"
+#define NSP_MAGIC_LEN       8
+#define NSP_VERSION_MAJOR   1
+#define NSP_VERSION_MINOR   0
 #define NSP_FILE_HEADER_LEN 16
 
-#define NSP_CHUNK_MAGIC "NSCK"
+#define NSP_CHUNK_MAGIC      "NSCK"
 #define NSP_CHUNK_HEADER_LEN 20
-#define NSP_MAX_CHUNK_BYTES (64u << 20)
+#define NSP_MAX_CHUNK_BYTES  (64u << 20)
 
-#define NSP_MAX_STR (1u << 20)
-#define NSP_MAX_BUILD_ID 64
-#define NSP_MAX_FRAMES 4096
-#define NSP_MAX_SAMPLES_PER_RECORD (1u << 20)
+#define NSP_MAX_STR                 (1u << 20)
+#define NSP_MAX_BUILD_ID            64
+#define NSP_MAX_FRAMES              4096
+#define NSP_MAX_SAMPLES_PER_RECORD  (1u << 20)
 #define NSP_MAX_COUNTERS_PER_RECORD 4096
-#define NSP_MAX_IDS (1u << 26)
-#define NSP_MAX_TIME_US (1ull << 40)
+#define NSP_MAX_IDS                 (1u << 26)
+#define NSP_MAX_TIME_US             (1ull << 40)
 
 enum nsp_record_kind {
     NSP_REC_PROCESS = 1,

@@ -9,7 +9,7 @@
 
 #include "mem.h"
 
-#define EMPTY 0u
+#define EMPTY     0u
 #define TOMBSTONE UINT32_MAX
 
 /* A block of the path arena; blocks never move so interned paths stay valid. */
@@ -220,8 +220,7 @@ static int identity_match(uint32_t i, const void *key)
     const struct identity *k = key;
     const struct ns_object *o = &st.objs[i];
     return o->info.path == k->path && o->info.bias == k->bias &&
-           o->info.build_id_len == k->bid_len &&
-           memcmp(o->info.build_id, k->bid, k->bid_len) == 0;
+           o->info.build_id_len == k->bid_len && memcmp(o->info.build_id, k->bid, k->bid_len) == 0;
 }
 
 struct ns_object *ns_objects_find(const char *path, uintptr_t bias, const uint8_t *bid,
@@ -234,8 +233,8 @@ struct ns_object *ns_objects_find(const char *path, uintptr_t bias, const uint8_
     return *slot == EMPTY ? NULL : &st.objs[*slot - 1];
 }
 
-static void set_identity(struct ns_object *o, const char *path, uintptr_t bias,
-                         const uint8_t *bid, size_t bid_len, uint32_t flags)
+static void set_identity(struct ns_object *o, const char *path, uintptr_t bias, const uint8_t *bid,
+                         size_t bid_len, uint32_t flags)
 {
     uint32_t id = o->info.id, gen = o->info.gen;
     memset(o, 0, sizeof(*o));
@@ -369,8 +368,8 @@ static int cfi_match(uint32_t i, const void *key)
     return e->keylen == 0 && e->path_key == k->path;
 }
 
-struct ns_cfi_table *ns_objects_cached_cfi(const uint8_t *bid, size_t bid_len,
-                                           const char *path, int *found)
+struct ns_cfi_table *ns_objects_cached_cfi(const uint8_t *bid, size_t bid_len, const char *path,
+                                           int *found)
 {
     struct cfi_key k = {bid, bid_len > 64 ? 64 : bid_len, path};
     *found = 0;
@@ -386,8 +385,7 @@ struct ns_cfi_table *ns_objects_cached_cfi(const uint8_t *bid, size_t bid_len,
 void ns_objects_remember_cfi(const uint8_t *bid, size_t bid_len, const char *path,
                              struct ns_cfi_table *t)
 {
-    if (grow_array((void **)&st.cfi, &st.cfi_bytes, (st.ncfi + 1) * sizeof(struct cfi_entry)) <
-            0 ||
+    if (grow_array((void **)&st.cfi, &st.cfi_bytes, (st.ncfi + 1) * sizeof(struct cfi_entry)) < 0 ||
         index_reserve(&st.by_cfi_key, st.ncfi, cfi_hash_of) < 0)
         return;
     struct cfi_entry *e = &st.cfi[st.ncfi++];

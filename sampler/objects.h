@@ -48,8 +48,8 @@ uint64_t ns_objects_recycled(void);
 size_t ns_objects_count(void);
 
 /* Unwind table cache. *found = 0 when nothing is cached for this object yet. */
-struct ns_cfi_table *ns_objects_cached_cfi(const uint8_t *bid, size_t bid_len,
-                                           const char *path, int *found);
+struct ns_cfi_table *ns_objects_cached_cfi(const uint8_t *bid, size_t bid_len, const char *path,
+                                           int *found);
 void ns_objects_remember_cfi(const uint8_t *bid, size_t bid_len, const char *path,
                              struct ns_cfi_table *t);
 

@@ -22,13 +22,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdutil.h"
 #include "modules.h"
 
-#define REGS_MASK ((1ull << PERF_REG_X86_BP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_IP))
+#define REGS_MASK                                                                                  \
+    ((1ull << PERF_REG_X86_BP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_IP))
 #define MAX_RING_DATA (1u << 20)
 #define MIN_RING_DATA (16u << 10)
 
@@ -46,8 +47,8 @@ static void fill_attr(struct perf_event_attr *a, int exclude_kernel, size_t ring
     a->type = PERF_TYPE_SOFTWARE;
     a->config = PERF_COUNT_SW_CPU_CLOCK;
     a->sample_period = ns_source_params.period_ns;
-    a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-                     PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_REGS_USER |
+                     PERF_SAMPLE_STACK_USER;
     a->sample_regs_user = REGS_MASK;
     a->sample_stack_user = ns_source_params.stack_copy;
     a->exclude_kernel = (unsigned)exclude_kernel;
@@ -63,21 +64,6 @@ static int perf_open(pid_t tid, int exclude_kernel, size_t ring_data)
     struct perf_event_attr a;
     fill_attr(&a, exclude_kernel, ring_data);
     return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-/* nsprof's descriptors live high, away from the numbers a program expects to get. */
-static int move_fd_high(int fd)
-{
-    struct rlimit rl;
-    int floor = 200;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur / 4 * 3 > (rlim_t)floor)
-        floor = (int)(rl.rlim_cur / 4 * 3);
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-    if (high < 0)
-        return fd;
-    close(fd);
-    return high;
 }
 
 int ns_perf_probe(struct ns_source_params *params, char *why, size_t whylen)
@@ -122,13 +108,21 @@ int ns_perf_probe(struct ns_source_params *params, char *why, size_t whylen)
     return 0;
 }
 
+/* Rings of all threads together stay under this (perf rings are locked memory). */
+#define RING_BUDGET (64u << 20)
+static int rings_in_use;
+
 static size_t ring_data_size(void)
 {
     /* Room for ~32 samples: the writer is woken at half, so it has 16 samples (16 ms at
-     * 1 kHz) to get scheduled on a busy machine before the kernel drops any. */
+     * 1 kHz) to get scheduled on a busy machine before the kernel drops any. A program
+     * with many threads gets smaller rings, so that their sum stays bounded. */
     size_t want = (size_t)ns_source_params.stack_copy * 32;
+    size_t share = RING_BUDGET / (size_t)(__atomic_load_n(&rings_in_use, __ATOMIC_RELAXED) + 1);
+    if (want > share)
+        want = share;
     size_t size = MIN_RING_DATA;
-    while (size < want && size < MAX_RING_DATA)
+    while (size * 2 <= want && size < MAX_RING_DATA)
         size <<= 1;
     return size;
 }
@@ -142,9 +136,10 @@ static int perf_thread_start(struct ns_thread *th)
             return -errno;
         void *map = mmap(NULL, page + data, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (map != MAP_FAILED) {
-            th->perf_fd = move_fd_high(fd);
+            th->perf_fd = ns_fd_move_high(fd);
             th->perf_map = map;
             th->perf_map_len = page + data;
+            __atomic_add_fetch(&rings_in_use, 1, __ATOMIC_RELAXED);
             return 0;
         }
         int e = errno;
@@ -171,8 +166,10 @@ static int perf_thread_resume(struct ns_thread *th)
 
 static void perf_thread_release(struct ns_thread *th)
 {
-    if (th->perf_map)
+    if (th->perf_map) {
         munmap(th->perf_map, th->perf_map_len);
+        __atomic_sub_fetch(&rings_in_use, 1, __ATOMIC_RELAXED);
+    }
     if (th->perf_fd >= 0)
         close(th->perf_fd);
     th->perf_map = NULL;
@@ -197,12 +194,12 @@ static int parse_sample(const uint8_t *p, size_t len, struct perf_sample_view *s
 {
     const uint8_t *end = p + len;
     p += sizeof(struct perf_event_header);
-#define TAKE(dst)                                                                              \
-    do {                                                                                       \
-        if ((size_t)(end - p) < sizeof(dst))                                                   \
-            return -1;                                                                         \
-        memcpy(&(dst), p, sizeof(dst));                                                        \
-        p += sizeof(dst);                                                                      \
+#define TAKE(dst)                                                                                  \
+    do {                                                                                           \
+        if ((size_t)(end - p) < sizeof(dst))                                                       \
+            return -1;                                                                             \
+        memcpy(&(dst), p, sizeof(dst));                                                            \
+        p += sizeof(dst);                                                                          \
     } while (0)
     TAKE(s->ip);
     TAKE(s->pid);

@@ -23,13 +23,13 @@ struct ns_pw_arena;
 
 struct ns_pw {
     int fd;
-    int error;             /* first write error (negative errno), sticky */
-    uint32_t seq;          /* next chunk sequence number */
-    uint8_t *raw;          /* records of the chunk being built */
+    int error;    /* first write error (negative errno), sticky */
+    uint32_t seq; /* next chunk sequence number */
+    uint8_t *raw; /* records of the chunk being built */
     size_t raw_len, raw_cap;
-    uint8_t *comp;         /* compressed chunk (header + payload) */
+    uint8_t *comp; /* compressed chunk (header + payload) */
     size_t comp_cap;
-    void *zstream;         /* z_stream, inside the arena */
+    void *zstream; /* z_stream, inside the arena */
     struct ns_pw_arena *arena;
     uint64_t bytes_written; /* file bytes so far, header included */
     uint64_t chunks_written;

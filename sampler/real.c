@@ -4,10 +4,10 @@
 
 struct ns_real ns_real;
 
-#define RESOLVE(name)                                                                          \
-    do {                                                                                       \
-        *(void **)&ns_real.name = dlsym(RTLD_NEXT, #name);                                    \
-        missing += ns_real.name == NULL;                                                       \
+#define RESOLVE(name)                                                                              \
+    do {                                                                                           \
+        *(void **)&ns_real.name = dlsym(RTLD_NEXT, #name);                                         \
+        missing += ns_real.name == NULL;                                                           \
     } while (0)
 
 int ns_real_init(void)

@@ -7,7 +7,7 @@
 
 #include "mem.h"
 
-#define HDR 8u
+#define HDR     8u
 #define PAD_BIT (1ull << 63)
 
 static size_t padded(size_t len)

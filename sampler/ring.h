@@ -14,7 +14,7 @@
 
 struct ns_ring {
     uint8_t *buf;
-    size_t size; /* power of two */
+    size_t size;                /* power of two */
     _Alignas(64) uint64_t head; /* producer position (bytes ever written) */
     _Alignas(64) uint64_t tail; /* consumer position */
 };

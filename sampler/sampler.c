@@ -68,7 +68,7 @@ static void thread_exit_destructor(void *arg)
     struct ns_thread *th = arg;
     if (!th || getpid() != S.pid)
         return;
-    th->cpu_ns = ns_thread_cpu_ns(th->tid);
+    th->cpu_ns = ns_thread_profiled_cpu(th);
     prctl(PR_GET_NAME, th->name, 0, 0, 0);
     S.source->thread_stop(th);
     ns_threads_set_exited(th);
@@ -90,6 +90,9 @@ static void register_thread(pid_t tid, int self)
         return;
     }
     th->start_mono_ns = ns_now_ns();
+    th->cpu_base_ns = ns_thread_cpu_ns(tid);
+    if (self)
+        prctl(PR_GET_NAME, th->name, 0, 0, 0);
     int r = S.source->thread_start(th);
     if (r < 0) {
         count_failure(-r);
@@ -271,9 +274,8 @@ static void note_failures(void)
     if (!failed)
         return;
     ns_writer_count("threads_failed", failed);
-    ns_writer_note(NSP_NOTE_WARNING, "threads_failed",
-                   "%llu thread(s) could not be sampled: %s%s", (unsigned long long)failed,
-                   strerror(S.first_failure),
+    ns_writer_note(NSP_NOTE_WARNING, "threads_failed", "%llu thread(s) could not be sampled: %s%s",
+                   (unsigned long long)failed, strerror(S.first_failure),
                    S.first_failure == EMFILE ? " (raise the open-files limit, ulimit -n)" : "");
 }
 
@@ -316,8 +318,7 @@ void ns_sampler_exec_failed(int err)
     if (!ns_sampler_in_owner_process())
         return;
     ns_writer_note(NSP_NOTE_INFO, "exec_failed",
-                   "an exec failed (%s); the process went on and so did profiling",
-                   strerror(err));
+                   "an exec failed (%s); the process went on and so did profiling", strerror(err));
     S.source->start();
     size_t n = ns_threads_count();
     for (size_t i = 0; i < n; i++) {

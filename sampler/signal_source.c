@@ -29,7 +29,9 @@
 #include "real.h"
 
 #define NS_SIG SIGPROF
-#define RING_BYTES (64u << 10)
+/* ~100 samples of a typical stack; the writer drains every 10 ms, i.e. 2.5 samples at
+ * 250 Hz. The ring always holds at least four of the deepest stacks (max_depth frames). */
+#define RING_MIN_BYTES (32u << 10)
 /* Marks SIGPROFs the wall ticker queues (si_errno of an rt_tgsigqueueinfo is ours). */
 #define TICK_MAGIC 0x6e737066
 
@@ -95,7 +97,8 @@ static void take_sample(struct ns_thread *th, const siginfo_t *si, const ucontex
     th->last_sample_ns = now;
 
     size_t max = ns_source_params.max_depth;
-    struct sig_sample *rec = ns_ring_reserve(&th->ring, sizeof(*rec) + max * sizeof(struct ns_frame));
+    struct sig_sample *rec =
+        ns_ring_reserve(&th->ring, sizeof(*rec) + max * sizeof(struct ns_frame));
     if (!rec) {
         __atomic_fetch_add(&th->dropped_ring_full, 1, __ATOMIC_RELAXED);
         return;
@@ -173,9 +176,19 @@ static int install_handler(void)
     return 0;
 }
 
+static size_t ring_bytes(void)
+{
+    size_t deepest =
+        sizeof(struct sig_sample) + ns_source_params.max_depth * sizeof(struct ns_frame);
+    size_t size = RING_MIN_BYTES;
+    while (size < 4 * (deepest + 16))
+        size <<= 1;
+    return size;
+}
+
 static int signal_thread_start(struct ns_thread *th)
 {
-    if (!th->ring.buf && ns_ring_init(&th->ring, RING_BYTES) < 0)
+    if (!th->ring.buf && ns_ring_init(&th->ring, ring_bytes()) < 0)
         return -ENOMEM;
     th->last_sample_ns = ns_now_ns();
     if (ns_source_params.wall)

@@ -29,12 +29,12 @@ struct ns_sample_sink {
 };
 
 struct ns_source_params {
-    int wall;                /* wall-clock sampling (signal source only) */
-    uint64_t period_ns;      /* 1e9 / freq */
-    uint32_t stack_copy;     /* perf: bytes of stack per sample */
+    int wall;            /* wall-clock sampling (signal source only) */
+    uint64_t period_ns;  /* 1e9 / freq */
+    uint32_t stack_copy; /* perf: bytes of stack per sample */
     uint32_t max_depth;
-    uint32_t wall_threads;   /* wall: threads signalled per tick */
-    int exclude_kernel;      /* perf: resolved by ns_perf_probe */
+    uint32_t wall_threads; /* wall: threads signalled per tick */
+    int exclude_kernel;    /* perf: resolved by ns_perf_probe */
 };
 
 struct ns_source {
@@ -45,8 +45,8 @@ struct ns_source {
     void (*thread_release)(struct ns_thread *th); /* writer, after the last drain */
     /* Writer: hands the thread's pending samples to the sink; returns how many. */
     size_t (*drain)(struct ns_thread *th, const struct ns_sample_sink *sink);
-    int (*start)(void);  /* process-wide start (handler, ticker) */
-    void (*stop)(void);  /* process-wide stop */
+    int (*start)(void); /* process-wide start (handler, ticker) */
+    void (*stop)(void); /* process-wide stop */
 };
 
 extern const struct ns_source ns_perf_source;

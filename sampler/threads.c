@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mem.h"
 
 #define MAX_SLOTS 16384
@@ -203,3 +204,8 @@ size_t ns_list_tasks(pid_t *tids, size_t cap)
     return n;
 }
 
+uint64_t ns_thread_profiled_cpu(const struct ns_thread *th)
+{
+    uint64_t now = ns_thread_cpu_ns(th->tid);
+    return now > th->cpu_base_ns ? now - th->cpu_base_ns : 0;
+}

@@ -53,11 +53,16 @@ struct ns_thread {
     /* accounting: counters bumped by the signal handler are atomic */
     uint64_t dropped_ring_full;
     uint64_t dropped_reentrant;
-    uint64_t samples;   /* writer */
-    uint64_t cpu_ns;    /* last reading, writer or the exiting thread */
-    int names_sent;     /* writer: THREAD record emitted for the current name */
+    uint64_t samples;     /* writer */
+    uint64_t cpu_ns;      /* CPU time while profiled: last reading, writer or the exiting thread */
+    uint64_t cpu_base_ns; /* the thread's CPU clock when its sampling started */
+    int names_sent;       /* writer: THREAD record emitted for the current name */
     char name[16];
 };
+
+/* The thread's CPU time since its sampling started (the loader and nsprof's own start-up
+ * are not part of what was sampled, so they must not lower the achieved rate). */
+uint64_t ns_thread_profiled_cpu(const struct ns_thread *th);
 
 /* Claims a slot for tid; NULL when the table is full. The slot is CLAIMED: set it up, then
  * ns_threads_activate. self = 1 when called by the thread itself (sets the TLS pointer and

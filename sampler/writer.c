@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdutil.h"
 #include "intern.h"
 #include "mem.h"
 #include "modules.h"
@@ -386,7 +387,7 @@ static int alloc_state(const struct ns_writer_setup *s)
     int r = ns_pw_init(&W.pw, s->fd, NS_WRITER_CHUNK);
     if (r < 0)
         return r;
-    W.ctl_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    W.ctl_fd = ns_fd_move_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     return W.ctl_fd < 0 ? -errno : 0;
 }
 

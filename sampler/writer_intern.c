@@ -11,10 +11,10 @@
 #include "nsp_format.h"
 #include "writer_state.h"
 
-#define MAX_STACKS (1u << 18)
+#define MAX_STACKS          (1u << 18)
 #define MAX_STACK_KEY_BYTES (32u << 20)
-#define MAX_STRINGS (1u << 14)
-#define MAX_STRING_BYTES (2u << 20)
+#define MAX_STRINGS         (1u << 14)
+#define MAX_STRING_BYTES    (2u << 20)
 
 void ns_counters_add(struct ns_counters *c, const char *name, uint64_t n)
 {
@@ -102,8 +102,8 @@ static void forget_recycled_mappings(void)
     W.mappings_recycled_seen = recycled;
     size_t n = W.mapping_ids_bytes / sizeof(uint64_t);
     for (size_t base = 1; base < n; base += sizeof(gens) / sizeof(gens[0])) {
-        size_t len = n - base < sizeof(gens) / sizeof(gens[0]) ? n - base
-                                                                : sizeof(gens) / sizeof(gens[0]);
+        size_t len =
+            n - base < sizeof(gens) / sizeof(gens[0]) ? n - base : sizeof(gens) / sizeof(gens[0]);
         ns_modules_generations((uint32_t)base, gens, len);
         for (size_t i = 0; i < len; i++) {
             uint64_t v = W.mapping_file_id[base + i];

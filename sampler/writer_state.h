@@ -15,10 +15,10 @@
 #include "writer.h"
 
 #define NS_WRITER_MAX_NOTES 64
-#define NS_MAX_COUNTERS 48
-#define NS_WRITER_BATCH 65536
-#define NS_WRITER_CHUNK (1u << 20)
-#define NS_WRITER_MAX_POLL 4096
+#define NS_MAX_COUNTERS     48
+#define NS_WRITER_BATCH     65536
+#define NS_WRITER_CHUNK     (1u << 20)
+#define NS_WRITER_MAX_POLL  4096
 
 struct ns_counters {
     size_t n;
@@ -34,7 +34,7 @@ struct ns_writer_note {
 
 /* What the writer knows of every thread it ever saw, even after its slot was reused. */
 struct ns_tid_stats {
-    pid_t tid; /* 0 = empty slot */
+    pid_t tid;      /* 0 = empty slot */
     uint32_t flags; /* NSP_THREAD_* */
     uint64_t samples, cpu_ns;
     uint64_t name_id;
@@ -54,7 +54,7 @@ struct ns_writer_state {
     struct ns_pw_sample *batch;
     size_t nbatch, batch_cap;
     uint64_t samples_taken, dropped_intern;
-    uint64_t modules_announced_ns; /* atomic: start of the latest dlopen */
+    uint64_t modules_announced_ns;                 /* atomic: start of the latest dlopen */
     uint64_t internal_cpu_ns[NS_INTERNAL_THREADS]; /* nsprof's own threads' CPU time */
 
     int req_seq, ack_seq, served_seq;

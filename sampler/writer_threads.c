@@ -8,6 +8,7 @@
  * /proc is read with open/getdents64/read only: no opendir or stdio, which allocate.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -183,8 +184,13 @@ void ns_threads_drain_all(const struct ns_sample_sink *sink)
         int st = __atomic_load_n(&th->state, __ATOMIC_ACQUIRE);
         if (st == NS_TH_ACTIVE) {
             if (!th->names_sent) {
+                /* A thread that registered itself left its name: reading /proc here would
+                 * take a descriptor while the program may be opening files. */
                 char name[32];
-                read_comm(th->tid, name, sizeof(name));
+                if (th->name[0])
+                    snprintf(name, sizeof(name), "%s", th->name);
+                else
+                    read_comm(th->tid, name, sizeof(name));
                 update_name(th, name);
                 th->names_sent = 1;
             }
@@ -219,7 +225,7 @@ void ns_threads_refresh(int final)
         struct ns_thread *th = ns_threads_at(i);
         if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_ACTIVE)
             continue;
-        uint64_t cpu = ns_thread_cpu_ns(th->tid);
+        uint64_t cpu = ns_thread_profiled_cpu(th);
         if (cpu > th->cpu_ns)
             th->cpu_ns = cpu;
         struct ns_tid_stats *e = tid_entry(th->tid);

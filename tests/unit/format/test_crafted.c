@@ -269,6 +269,25 @@ Test(crafted, nothing_after_end)
     buf_free(&payload);
 }
 
+/* A failed exec: END(exec) was written, then the process went on. Only a final END counts. */
+Test(crafted, records_after_an_exec_end)
+{
+    struct buf payload = {0};
+    REC_U(&payload, NSP_REC_END, (unsigned long long)NSP_EXIT_EXEC, 0ull, 1ull);
+    rec_string(&payload, 1, "after the failed exec");
+    struct ns_profile *p = expect_payload_loads(&payload);
+    cr_expect_eq(p->has_end, 0, "an END(exec) followed by records no longer closes the file");
+    cr_expect_eq(p->nstrings, 2);
+    ns_profile_free(p);
+    REC_U(&payload, NSP_REC_END, 0ull, 3ull, 2ull);
+    p = expect_payload_loads(&payload);
+    cr_expect_eq(p->has_end, 1);
+    cr_expect_eq(p->end_reason, 0);
+    cr_expect_eq(p->end_status, 3);
+    ns_profile_free(p);
+    buf_free(&payload);
+}
+
 Test(crafted, ids_out_of_order)
 {
     struct buf payload = {0};
