@@ -66,7 +66,7 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && g_view.n < MAX_MODULES)
             add_module((struct ns_unwind_module){lo, lo + ph->p_memsz, info->dlpi_addr,
-                                                 (uint32_t)g_view.n + 1, cfi});
+                                                 (uint32_t)g_view.n + 1, cfi, NULL});
     }
     return 0;
 }

@@ -177,6 +177,18 @@ static const char *object_path(const struct dl_phdr_info *info, int first, uint3
     return info->dlpi_name;
 }
 
+/* Unwind tables are built on demand (ns_modules_build_cfi): a short-lived process must not
+ * pay ~2 ms for libc's table unless a sample needs it. A table cached for the same build-id
+ * (a library loaded again) is ready at once. */
+static void init_cell(struct ns_cfi_cell *cell, const struct phdr_facts *f, const char *path)
+{
+    int found;
+    struct ns_cfi_table *t = ns_objects_cached_cfi(f->build_id, f->build_id_len, path, &found);
+    cell->table = t;
+    cell->state =
+        found ? (t ? NS_CFI_READY : NS_CFI_NONE) : (f->eh_frame_hdr ? NS_CFI_PENDING : NS_CFI_NONE);
+}
+
 struct scan_ctx {
     int index;
     int failed;
@@ -205,14 +217,9 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
         o = ns_objects_add(stored, info->dlpi_addr, f.build_id, f.build_id_len, flags,
                            reg.scan_time_ns);
         if (o) {
-            int found;
-            struct ns_cfi_table *t =
-                ns_objects_cached_cfi(f.build_id, f.build_id_len, stored, &found);
-            if (!found && f.eh_frame_hdr) {
-                t = ns_cfi_build_from_memory(info->dlpi_addr, f.eh_frame_hdr, f.load, f.nload);
-                ns_objects_remember_cfi(f.build_id, f.build_id_len, stored, t);
-            }
-            o->cfi = t;
+            o->cfi = ns_objects_new_cell();
+            if (o->cfi)
+                init_cell(o->cfi, &f, stored);
             set_exec_segments(o, info);
         }
     }
@@ -258,7 +265,8 @@ static struct ns_snapshot *build_snapshot(uint64_t valid_from_ns)
             v[k].hi = o->segs[j].hi;
             v[k].bias = o->info.bias;
             v[k].mapping_id = o->info.id;
-            v[k].cfi = o->cfi;
+            v[k].cfi = NULL;
+            v[k].cell = o->cfi;
             k++;
         }
     }
@@ -331,6 +339,71 @@ static int rescan_locked(uint64_t valid_from_ns)
     s->older = cur;
     __atomic_store_n(&reg.current, s, __ATOMIC_SEQ_CST);
     return 1;
+}
+
+struct build_ctx {
+    int index;
+    const struct ns_object *only; /* NULL: every pending object */
+};
+
+/* Builds the table of a loaded object whose cell is pending. Runs inside dl_iterate_phdr, so
+ * the loader lock keeps the object mapped while its .eh_frame is read. */
+static int build_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct build_ctx *ctx = data;
+    struct phdr_facts f;
+    char buf[PATH_MAX];
+    uint32_t flags;
+    (void)size;
+    int first = ctx->index++ == 0;
+    const char *path = object_path(info, first, &flags, buf);
+    if (!*path)
+        return 0;
+    read_phdrs(info, &f);
+    const char *stored = ns_objects_intern_path(path);
+    struct ns_object *o =
+        stored ? ns_objects_find(stored, info->dlpi_addr, f.build_id, f.build_id_len) : NULL;
+    if (!o || !o->cfi || o->cfi->state != NS_CFI_PENDING || (ctx->only && o != ctx->only))
+        return 0;
+    struct ns_cfi_table *t =
+        ns_cfi_build_from_memory(info->dlpi_addr, f.eh_frame_hdr, f.load, f.nload);
+    ns_objects_remember_cfi(f.build_id, f.build_id_len, stored, t);
+    __atomic_store_n(&o->cfi->table, t, __ATOMIC_RELEASE);
+    o->cfi->state = t ? NS_CFI_READY : NS_CFI_NONE;
+    return 0;
+}
+
+int ns_modules_build_cfi(uint32_t id)
+{
+    int state = NS_CFI_NONE;
+    pthread_mutex_lock(&reg.lock);
+    struct ns_object *o = ns_objects_get(id);
+    if (o && o->cfi) {
+        if (o->cfi->state == NS_CFI_PENDING) {
+            struct build_ctx ctx = {0, o};
+            dl_iterate_phdr(build_object, &ctx);
+            if (o->cfi->state == NS_CFI_PENDING)
+                o->cfi->state = NS_CFI_NONE; /* unloaded before we got to it */
+        }
+        state = o->cfi->state;
+    }
+    pthread_mutex_unlock(&reg.lock);
+    return state;
+}
+
+void ns_modules_build_pending(void)
+{
+    pthread_mutex_lock(&reg.lock);
+    int pending = 0;
+    for (size_t i = 0; i < reg.nlive && !pending; i++) {
+        const struct ns_object *o = ns_objects_get(reg.live[i]);
+        pending = o->cfi && o->cfi->state == NS_CFI_PENDING;
+    }
+    if (pending) {
+        struct build_ctx ctx = {0, NULL};
+        dl_iterate_phdr(build_object, &ctx);
+    }
+    pthread_mutex_unlock(&reg.lock);
 }
 
 int ns_modules_init(const char *exe_path)

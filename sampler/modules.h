@@ -13,8 +13,8 @@
  *  - ns_modules_acquire/release are async-signal-safe and lock-free: a signal handler gets
  *    the current snapshot and the snapshot is not freed until it releases it.
  *  - ns_modules_at, ns_modules_mapping, ns_modules_retire: writer thread only.
- *  - CFI tables are cached per object identity (build-id, else path) and kept for the life
- *    of the process, so a dlopen/dlclose loop builds each table once.
+ *  - CFI tables are built on demand and cached per object identity (build-id, else path)
+ *    for the life of the process, so a dlopen/dlclose loop builds each table once.
  */
 #ifndef NS_MODULES_H
 #define NS_MODULES_H
@@ -49,6 +49,11 @@ int ns_modules_init(const char *exe_path);
  * from valid_from_ns (the caller passes the time before a dlopen began, so that samples
  * in the new object's constructors find it). Returns 1 if changed, 0 if not, -1 on error. */
 int ns_modules_rescan(uint64_t valid_from_ns);
+/* Unwind tables are built lazily, outside signal handlers: for one object (returns its
+ * enum ns_cfi_state afterwards; NS_CFI_NONE if it is no longer loaded), or for every loaded
+ * object still pending (the signal path, whose handler cannot build them). */
+int ns_modules_build_cfi(uint32_t id);
+void ns_modules_build_pending(void);
 /* Cheap check (loader's adds/subs counters) whether a rescan would find changes. */
 int ns_modules_changed(void);
 

@@ -31,6 +31,14 @@ struct cfi_entry {
     struct ns_cfi_table *table;
 };
 
+/* Cells are handed out from blocks that are never moved nor freed. */
+#define CELLS_PER_BLOCK 4096
+struct cell_block {
+    struct cell_block *next;
+    size_t used;
+    struct ns_cfi_cell cells[CELLS_PER_BLOCK];
+};
+
 struct dead {
     uint32_t id;
     uint64_t since;
@@ -50,6 +58,7 @@ static struct {
     struct dead *dead; /* FIFO of unloaded objects, oldest first */
     size_t dead_head, dead_tail, dead_bytes;
     uint64_t recycled;
+    struct cell_block *cells;
 } st;
 
 static uint64_t mix(uint64_t h)
@@ -240,6 +249,8 @@ static void set_identity(struct ns_object *o, const char *path, uintptr_t bias, 
     memset(o, 0, sizeof(*o));
     o->info.id = id;
     o->info.gen = gen;
+    /* A recycled slot gets a new cell: snapshots still unwinding the old object may point
+     * at the old one. */
     o->info.flags = flags;
     o->info.bias = bias;
     o->info.path = path;
@@ -322,6 +333,19 @@ void ns_objects_mark_dead(struct ns_object *o, uint64_t now_ns)
     o->loaded = 0;
     o->dead_since_ns = now_ns ? now_ns : 1;
     st.dead[st.dead_tail++ % cap] = (struct dead){o->info.id, o->dead_since_ns};
+}
+
+struct ns_cfi_cell *ns_objects_new_cell(void)
+{
+    struct cell_block *b = st.cells;
+    if (!b || b->used == CELLS_PER_BLOCK) {
+        b = ns_mem_alloc(sizeof(*b));
+        if (!b)
+            return NULL;
+        b->next = st.cells;
+        st.cells = b;
+    }
+    return &b->cells[b->used++];
 }
 
 struct ns_object *ns_objects_get(uint32_t id)

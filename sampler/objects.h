@@ -24,7 +24,7 @@
 
 struct ns_object {
     struct ns_mapping_info info;
-    const struct ns_cfi_table *cfi;
+    struct ns_cfi_cell *cfi; /* never moves: snapshots point at it */
     uint32_t nsegs;
     struct {
         uintptr_t lo, hi;
@@ -46,6 +46,9 @@ struct ns_object *ns_objects_get(uint32_t id);
 /* Ids recycled so far; read without the lock (atomic). */
 uint64_t ns_objects_recycled(void);
 size_t ns_objects_count(void);
+
+/* A cell for an object's unwind table, from memory that never moves. */
+struct ns_cfi_cell *ns_objects_new_cell(void);
 
 /* Unwind table cache. *found = 0 when nothing is cached for this object yet. */
 struct ns_cfi_table *ns_objects_cached_cfi(const uint8_t *bid, size_t bid_len, const char *path,

@@ -247,7 +247,15 @@ static void handle_sample(const uint8_t *rec, size_t len, const struct ns_sample
     struct ns_stack_mem mem = {.lo = regs.sp, .hi = regs.sp + s.dyn_size, .copy = s.stack};
     const struct ns_snapshot *snap = ns_modules_at(s.time);
     struct ns_unwind_modules none = {NULL, 0};
-    n += ns_unwind(snap ? &snap->mods : &none, &regs, &mem, frames + n, max - n, &end);
+    int base = n;
+    /* A module whose table was never needed before has none yet: build it, unwind again.
+     * Each retry builds one more table, so this ends within the number of modules. */
+    for (int attempt = 0; attempt < 64; attempt++) {
+        n = base +
+            ns_unwind(snap ? &snap->mods : &none, &regs, &mem, frames + base, max - base, &end);
+        if (end != NSP_END_NO_CFI || ns_modules_build_cfi(frames[n - 1].mapping_id) != NS_CFI_READY)
+            break;
+    }
     if (end == NSP_END_STACK_END)
         sink->lost(sink->ctx, "stack_copy_truncated", 1);
     sink->sample(sink->ctx, (pid_t)s.tid, s.time, ns_source_params.period_ns, end, frames, n);

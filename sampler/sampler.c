@@ -241,6 +241,10 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
         return -1;
     }
     choose_source();
+    /* The signal handler cannot build unwind tables: have the ones of the objects loaded now
+     * ready before the first signal (perf builds each when a sample first needs it). */
+    if (S.source->build_tables_eagerly)
+        ns_modules_build_pending();
     if (open_profile(err, errlen) < 0)
         return -1;
     if (!S.key_created && pthread_key_create(&S.key, thread_exit_destructor) == 0)

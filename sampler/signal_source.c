@@ -382,6 +382,7 @@ void ns_signal_drain_pending(void)
 
 const struct ns_source ns_signal_source = {
     .name = "signal",
+    .build_tables_eagerly = 1,
     .thread_start = signal_thread_start,
     .thread_stop = signal_thread_stop,
     .thread_resume = signal_thread_start,

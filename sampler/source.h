@@ -38,7 +38,8 @@ struct ns_source_params {
 };
 
 struct ns_source {
-    const char *name; /* "perf" / "signal" */
+    const char *name;         /* "perf" / "signal" */
+    int build_tables_eagerly; /* unwinding happens where tables can't be built */
     int (*thread_start)(struct ns_thread *th);
     void (*thread_stop)(struct ns_thread *th);    /* disarm; any thread */
     int (*thread_resume)(struct ns_thread *th);   /* re-arm after thread_stop */

@@ -170,7 +170,12 @@ int ns_unwind(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
             m = ns_unwind_find_module(mods, pc);
         uint64_t vaddr = m ? pc - m->bias : pc;
         out[n++] = (struct ns_frame){m ? m->mapping_id : 0, vaddr};
-        const struct ns_cfi_row *row = m ? ns_cfi_find(m->cfi, vaddr) : NULL;
+        const struct ns_cfi_table *t = NULL;
+        if (m)
+            t = m->cfi    ? m->cfi
+                : m->cell ? __atomic_load_n(&m->cell->table, __ATOMIC_ACQUIRE)
+                          : NULL;
+        const struct ns_cfi_row *row = t ? ns_cfi_find(t, vaddr) : NULL;
         if (!m)
             why = NSP_END_NO_MODULE;
         else if (!row)

@@ -18,12 +18,21 @@
 #include "cfi.h"
 #include "nsp_format.h"
 
+/* A table built after the module list that refers to it was published (nsprof builds
+ * tables lazily, for the modules samples really land in). Read with an acquire load. */
+enum ns_cfi_state { NS_CFI_PENDING = 0, NS_CFI_READY, NS_CFI_NONE };
+struct ns_cfi_cell {
+    const struct ns_cfi_table *table; /* NULL until READY (and for NONE) */
+    int state;                        /* enum ns_cfi_state */
+};
+
 /* A loaded executable segment and what unwinds and names addresses in it. */
 struct ns_unwind_module {
     uintptr_t lo, hi; /* [lo, hi) run-time addresses */
     uintptr_t bias;   /* run-time address - ELF vaddr */
     uint32_t mapping_id;
     const struct ns_cfi_table *cfi; /* may be NULL: frames there end the unwind (no_cfi) */
+    const struct ns_cfi_cell *cell; /* used when cfi is NULL: a table that may come later */
 };
 
 /* Sorted by lo, non-overlapping. */

@@ -361,6 +361,10 @@ static void *writer_main(void *arg)
             next_module_check = now + interval;
         }
         ns_mappings_check_recycled();
+        /* The signal handler unwinds with whatever tables exist: build new objects' now.
+         * (The perf path builds them when a sample first needs one.) */
+        if (W.source->build_tables_eagerly)
+            ns_modules_build_pending();
         ns_threads_drain_all(&W.sink);
         /* Every sample taken before `now` is drained (a perf record being written right
          * now is younger than now minus a few microseconds): older snapshots can go. */

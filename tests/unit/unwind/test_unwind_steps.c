@@ -72,8 +72,8 @@ static void setup(void)
     memcpy(g_table->rows, rows, sizeof rows);
     g_table->rows[4].signal_frame = 1;
     g_table->rows[7].plt_threshold = 11;
-    g_mods[0] = (struct ns_unwind_module){BIAS + 0x1000, BIAS + 0x2000, BIAS, 1, g_table};
-    g_mods[1] = (struct ns_unwind_module){0x500000, 0x501000, 0x500000, 2, NULL};
+    g_mods[0] = (struct ns_unwind_module){BIAS + 0x1000, BIAS + 0x2000, BIAS, 1, g_table, NULL};
+    g_mods[1] = (struct ns_unwind_module){0x500000, 0x501000, 0x500000, 2, NULL, NULL};
     memset(g_stack, 0, sizeof g_stack);
 }
 
@@ -317,8 +317,9 @@ Test(steps, live_memory)
 
 Test(steps, find_module)
 {
-    struct ns_unwind_module v[3] = {
-        {0x1000, 0x2000, 0, 1, NULL}, {0x3000, 0x4000, 0, 2, NULL}, {0x4000, 0x5000, 0, 3, NULL}};
+    struct ns_unwind_module v[3] = {{0x1000, 0x2000, 0, 1, NULL, NULL},
+                                    {0x3000, 0x4000, 0, 2, NULL, NULL},
+                                    {0x4000, 0x5000, 0, 3, NULL, NULL}};
     struct ns_unwind_modules mods = {v, 3};
     uint64_t probes[] = {0,      0xfff,  0x1000, 0x1fff, 0x2000, 0x2fff,
                          0x3000, 0x3fff, 0x4000, 0x4fff, 0x5000, UINT64_MAX};

@@ -24,7 +24,7 @@ static void add_module(struct build_ctx *b, uintptr_t lo, uintptr_t hi, uintptr_
         v[i] = v[i - 1];
         i--;
     }
-    v[i] = (struct ns_unwind_module){lo, hi, bias, id, cfi};
+    v[i] = (struct ns_unwind_module){lo, hi, bias, id, cfi, NULL};
 }
 
 static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
