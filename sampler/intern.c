@@ -22,20 +22,31 @@ static uint32_t hash_bytes(const void *key, size_t len)
     return (uint32_t)h | 1; /* 0 marks an empty slot */
 }
 
+#define FIRST_SLOTS 4096
+
+static struct ns_intern_slot *alloc_slots(size_t n)
+{
+    struct ns_intern_slot *slots = ns_mem_alloc(n * sizeof(*slots));
+    if (slots)
+        memset(slots, 0, n * sizeof(*slots)); /* fault the pages in for writing, once */
+    return slots;
+}
+
 int ns_intern_init(struct ns_intern *t, size_t max_entries, size_t max_key_bytes)
 {
     memset(t, 0, sizeof(*t));
-    size_t n = 16;
-    while (n < max_entries * 2)
-        n <<= 1;
-    t->slots = ns_mem_alloc(n * sizeof(*t->slots));
+    size_t max = 16;
+    while (max < max_entries * 2)
+        max <<= 1;
+    t->max_slots = max;
+    t->nslots = max < FIRST_SLOTS ? max : FIRST_SLOTS;
+    t->slots = alloc_slots(t->nslots);
     t->keys = ns_mem_alloc(max_key_bytes);
+    t->keys_cap = t->keys ? max_key_bytes : 0;
     if (!t->slots || !t->keys) {
         ns_intern_destroy(t);
         return -1;
     }
-    t->nslots = n;
-    t->keys_cap = max_key_bytes;
     return 0;
 }
 
@@ -71,9 +82,33 @@ uint64_t ns_intern_get(const struct ns_intern *t, const void *key, size_t len)
     return s->hash ? s->id : 0;
 }
 
+/* Doubles the slot table, re-inserting every entry. */
+static int grow(struct ns_intern *t)
+{
+    size_t n = t->nslots * 2;
+    struct ns_intern_slot *slots = alloc_slots(n);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < t->nslots; i++) {
+        const struct ns_intern_slot *s = &t->slots[i];
+        if (!s->hash)
+            continue;
+        size_t j = s->hash & (n - 1);
+        while (slots[j].hash)
+            j = (j + 1) & (n - 1);
+        slots[j] = *s;
+    }
+    ns_mem_free(t->slots, t->nslots * sizeof(*t->slots));
+    t->slots = slots;
+    t->nslots = n;
+    return 0;
+}
+
 int ns_intern_put(struct ns_intern *t, const void *key, size_t len, uint64_t id)
 {
-    if (t->used + 1 > t->nslots / 2 || t->keys_cap - t->keys_used < len)
+    if (t->used + 1 > t->nslots / 2 && (t->nslots >= t->max_slots || grow(t) < 0))
+        return -1;
+    if (t->keys_cap - t->keys_used < len)
         return -1;
     uint32_t h = hash_bytes(key, len);
     struct ns_intern_slot *s = &t->slots[find(t, key, len, h)];

@@ -1,9 +1,12 @@
 /*
  * intern — byte strings → dense ids, for the writer thread's stacks and strings.
  *
- * Bounded: the table and its key storage are mmap'd once at a fixed capacity. When either
- * is full, ns_intern_put returns 0 and the caller clears the table and starts over; ids
- * keep increasing (they are the caller's), so a profile only repeats definitions.
+ * Bounded: the slot table starts small and doubles up to a fixed capacity; the key storage
+ * is one mmap of fixed size, touched only as it fills. When either is full, ns_intern_put
+ * returns -1 and the caller clears the table and starts over; ids keep increasing (they are
+ * the caller's), so a profile only repeats definitions. The slot table is written once
+ * when it is allocated: a hash table first read through the zero page and then written
+ * takes a copy-on-write fault and a TLB shootdown of every CPU per page.
  * Writer thread only; not thread-safe.
  */
 #ifndef NS_INTERN_H
@@ -21,6 +24,7 @@ struct ns_intern_slot {
 struct ns_intern {
     struct ns_intern_slot *slots;
     size_t nslots, used; /* nslots is a power of two; used <= nslots / 2 */
+    size_t max_slots;
     uint8_t *keys;
     size_t keys_cap, keys_used;
 };
