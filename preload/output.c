@@ -135,15 +135,3 @@ int ns_output_create(const char *path, int if_exists, char *err, size_t errlen)
     snprintf(err, errlen, "cannot create the profile '%s': it keeps reappearing", path);
     return -1;
 }
-
-int ns_output_open(const struct ns_identity *id, char *path, size_t pathlen, char *err,
-                   size_t errlen)
-{
-    int first = id->exec_index == 0 && id->pid == ns_preload.root_pid;
-    if (ns_output_name(ns_preload.cfg.text[NS_SET_OUTPUT], id, first, path, pathlen) < 0) {
-        snprintf(err, errlen, "invalid output pattern '%s' (tokens: %%p %%s %%e %%n %%%%)",
-                 ns_preload.cfg.text[NS_SET_OUTPUT]);
-        return -1;
-    }
-    return ns_output_create(path, (int)ns_preload.cfg.value[NS_SET_IF_EXISTS], err, errlen);
-}

@@ -161,6 +161,18 @@ static void find_own_path(void)
     }
 }
 
+int ns_output_open(const struct ns_identity *id, char *path, size_t pathlen, char *err,
+                   size_t errlen)
+{
+    int first = id->exec_index == 0 && id->pid == ns_preload.root_pid;
+    if (ns_output_name(ns_preload.cfg.text[NS_SET_OUTPUT], id, first, path, pathlen) < 0) {
+        snprintf(err, errlen, "invalid output pattern '%s' (tokens: %%p %%s %%e %%n %%%%)",
+                 ns_preload.cfg.text[NS_SET_OUTPUT]);
+        return -1;
+    }
+    return ns_output_create(path, (int)ns_preload.cfg.value[NS_SET_IF_EXISTS], err, errlen);
+}
+
 __attribute__((constructor)) static void ns_preload_init(void)
 {
     char err[1024];

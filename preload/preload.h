@@ -38,10 +38,11 @@ extern struct ns_preload ns_preload;
 void ns_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ns_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* output.c: the profile's file name and its safe creation. */
+/* output.c: the profile's file name and its safe creation (no global state: unit-tested). */
 int ns_output_name(const char *pattern, const struct ns_identity *id, int first_of_session,
                    char *out, size_t cap);
 int ns_output_create(const char *path, int if_exists, char *err, size_t errlen);
+/* preload.c: both, for this process's identity and settings. */
 int ns_output_open(const struct ns_identity *id, char *path, size_t pathlen, char *err,
                    size_t errlen);
 
