@@ -163,6 +163,23 @@ int ns_facts_kernel_excluded(const struct ns_model *m, int *some)
     return any_recorded && all;
 }
 
+double ns_facts_unsampled_kernel_share(const struct ns_model *m)
+{
+    double expected = 0, taken = 0;
+    for (size_t p = 0; p < m->nprocesses; p++) {
+        const char *ex = ns_model_setting(&m->processes[p], "exclude_kernel");
+        const char *freq = ns_model_setting(&m->processes[p], "freq");
+        struct ns_rate r = ns_facts_rate(m, (uint32_t)p);
+        if (!ex || strcmp(ex, "1") != 0 || !freq || !r.valid || atof(freq) <= 0)
+            continue;
+        expected += (double)r.cpu_ns * 1e-9 * atof(freq);
+        taken += (double)r.samples;
+    }
+    if (expected <= 0)
+        return -1;
+    return taken >= expected ? 0 : (1 - taken / expected) * 100;
+}
+
 int ns_facts_complete(const struct ns_process *p)
 {
     return p->has_end && !p->truncated;

@@ -56,6 +56,11 @@ int ns_facts_drops(const struct ns_model *m, struct ns_counter **out, size_t *n,
  * *some is set when it is "1" in at least one. */
 int ns_facts_kernel_excluded(const struct ns_model *m, int *some);
 
+/* With exclude_kernel, ticks in the kernel are lost: the share (0-100) of the threads' CPU
+ * time that went unsampled, from the rate achieved against the rate asked for, in the
+ * processes that excluded the kernel; -1 when none did or nothing is known. */
+double ns_facts_unsampled_kernel_share(const struct ns_model *m);
+
 /* A file is complete when it has an END record and no truncated tail. */
 int ns_facts_complete(const struct ns_process *p);
 /* One sentence about how the file ended ("the process exited with status 0", ...). */

@@ -281,6 +281,8 @@ static json_t *sampling_json(struct jctx *c)
     set(c, o, "achieved", rate_json(c, ns_facts_rate(c->m, NS_NONE)));
     set(c, o, "drops", drops_json(c));
     set(c, o, "kernel_excluded", jstr(c, all ? "all" : some ? "some" : "none"));
+    double lost = ns_facts_unsampled_kernel_share(c->m);
+    set(c, o, "kernel_unsampled_pct", lost >= 0 ? json_real(lost) : json_null());
     set(c, o, "complete", json_boolean(complete));
     set(c, o, "symbol_problems", symbol_problems_json(c));
     return o;

@@ -416,6 +416,9 @@ static void put_kernel(struct ns_buf *b, const struct ns_model *m)
                    "page faults are missing from CPU time");
     if (!all)
         ns_buf_puts(b, " (in some processes)");
+    double lost = ns_facts_unsampled_kernel_share(m);
+    if (lost >= 0)
+        ns_buf_printf(b, "; about %.1f%% of the threads' CPU time went unsampled", lost);
     ns_buf_puts(b, "\n");
 }
 
