@@ -189,6 +189,34 @@ static void init_cell(struct ns_cfi_cell *cell, const struct phdr_facts *f, cons
         found ? (t ? NS_CFI_READY : NS_CFI_NONE) : (f->eh_frame_hdr ? NS_CFI_PENDING : NS_CFI_NONE);
 }
 
+/* The registry's object for a loader entry (created when `create`); NULL if it has no name
+ * or memory ran out. *f receives the entry's program-header facts. */
+static struct ns_object *object_of(struct dl_phdr_info *info, int first, int create,
+                                   struct phdr_facts *f)
+{
+    char buf[PATH_MAX];
+    uint32_t flags;
+    const char *path = object_path(info, first, &flags, buf);
+    if (!*path)
+        return NULL;
+    read_phdrs(info, f);
+    const char *stored = ns_objects_intern_path(path);
+    if (!stored)
+        return NULL;
+    struct ns_object *o = ns_objects_find(stored, info->dlpi_addr, f->build_id, f->build_id_len);
+    if (o || !create)
+        return o;
+    o = ns_objects_add(stored, info->dlpi_addr, f->build_id, f->build_id_len, flags,
+                       reg.scan_time_ns);
+    if (o) {
+        o->cfi = ns_objects_new_cell();
+        if (o->cfi)
+            init_cell(o->cfi, f, stored);
+        set_exec_segments(o, info);
+    }
+    return o;
+}
+
 struct scan_ctx {
     int index;
     int failed;
@@ -198,31 +226,13 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct scan_ctx *ctx = data;
     struct phdr_facts f;
-    char buf[PATH_MAX];
-    uint32_t flags;
     (void)size;
     int first = ctx->index++ == 0;
     if (first) {
         reg.adds = info->dlpi_adds;
         reg.subs = info->dlpi_subs;
     }
-    const char *path = object_path(info, first, &flags, buf);
-    if (!*path)
-        return 0;
-    read_phdrs(info, &f);
-    const char *stored = ns_objects_intern_path(path);
-    struct ns_object *o =
-        stored ? ns_objects_find(stored, info->dlpi_addr, f.build_id, f.build_id_len) : NULL;
-    if (!o && stored) {
-        o = ns_objects_add(stored, info->dlpi_addr, f.build_id, f.build_id_len, flags,
-                           reg.scan_time_ns);
-        if (o) {
-            o->cfi = ns_objects_new_cell();
-            if (o->cfi)
-                init_cell(o->cfi, &f, stored);
-            set_exec_segments(o, info);
-        }
-    }
+    struct ns_object *o = object_of(info, first, 1, &f);
     if (!o) {
         ctx->failed = 1;
         return 0;
@@ -352,22 +362,13 @@ static int build_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct build_ctx *ctx = data;
     struct phdr_facts f;
-    char buf[PATH_MAX];
-    uint32_t flags;
     (void)size;
-    int first = ctx->index++ == 0;
-    const char *path = object_path(info, first, &flags, buf);
-    if (!*path)
-        return 0;
-    read_phdrs(info, &f);
-    const char *stored = ns_objects_intern_path(path);
-    struct ns_object *o =
-        stored ? ns_objects_find(stored, info->dlpi_addr, f.build_id, f.build_id_len) : NULL;
+    struct ns_object *o = object_of(info, ctx->index++ == 0, 0, &f);
     if (!o || !o->cfi || o->cfi->state != NS_CFI_PENDING || (ctx->only && o != ctx->only))
         return 0;
     struct ns_cfi_table *t =
         ns_cfi_build_from_memory(info->dlpi_addr, f.eh_frame_hdr, f.load, f.nload);
-    ns_objects_remember_cfi(f.build_id, f.build_id_len, stored, t);
+    ns_objects_remember_cfi(f.build_id, f.build_id_len, o->info.path, t);
     __atomic_store_n(&o->cfi->table, t, __ATOMIC_RELEASE);
     o->cfi->state = t ? NS_CFI_READY : NS_CFI_NONE;
     return 0;

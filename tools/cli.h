@@ -38,6 +38,14 @@ void ns_progress_init(struct ns_progress *p, const char *label);
 void ns_progress_update(struct ns_progress *p, uint64_t done, uint64_t total);
 void ns_progress_end(struct ns_progress *p);
 
+/* A progress line per phase ("reading", "symbolizing"), for ns_report_open's callback. */
+struct ns_phase_progress {
+    struct ns_progress bar;
+    const char *phase;
+};
+void ns_phase_progress_update(void *ctx, const char *phase, uint64_t done, uint64_t total);
+void ns_phase_progress_end(struct ns_phase_progress *p);
+
 /* Parses a decimal number with an optional k/M/G suffix (powers of 1024 when bytes != 0,
  * of 1000 otherwise); 0 on success, -1 with a message naming `what` on failure. */
 int ns_cli_parse_u64(const char *text, const char *what, int bytes, uint64_t *out);

@@ -85,6 +85,25 @@ void ns_progress_end(struct ns_progress *p)
     p->last_pct = -1;
 }
 
+void ns_phase_progress_update(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    struct ns_phase_progress *p = ctx;
+    if (p->phase != phase) {
+        if (p->phase)
+            ns_progress_end(&p->bar);
+        ns_progress_init(&p->bar, phase);
+        p->phase = phase;
+    }
+    ns_progress_update(&p->bar, done, total);
+}
+
+void ns_phase_progress_end(struct ns_phase_progress *p)
+{
+    if (p->phase)
+        ns_progress_end(&p->bar);
+    p->phase = NULL;
+}
+
 int ns_cli_parse_u64(const char *text, const char *what, int bytes, uint64_t *out)
 {
     char *end;

@@ -150,23 +150,6 @@ static void warn_incomplete(const struct ns_model *m)
     }
 }
 
-struct phase_progress {
-    struct ns_progress bar;
-    const char *phase;
-};
-
-static void show_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
-{
-    struct phase_progress *p = ctx;
-    if (p->phase != phase) {
-        if (p->phase)
-            ns_progress_end(&p->bar);
-        ns_progress_init(&p->bar, phase);
-        p->phase = phase;
-    }
-    ns_progress_update(&p->bar, done, total);
-}
-
 static int export_model(const struct export_cmd *c, const struct ns_model *m)
 {
     uint32_t event = choose_event(m);
@@ -201,13 +184,12 @@ int ns_cmd_export(int argc, char **argv)
         return rc > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
     }
     char err[1024];
-    struct phase_progress progress = {0};
+    struct ns_phase_progress progress = {0};
     struct ns_model *m = NULL;
     int status = NS_EXIT_FAILURE;
-    rc = ns_report_open(argv + optind, (size_t)(argc - optind), &c.args, show_progress, &progress,
-                        &m, err, sizeof(err));
-    if (progress.phase)
-        ns_progress_end(&progress.bar);
+    rc = ns_report_open(argv + optind, (size_t)(argc - optind), &c.args, ns_phase_progress_update,
+                        &progress, &m, err, sizeof(err));
+    ns_phase_progress_end(&progress);
     if (rc < 0)
         ns_cli_error("%s", err);
     else if (ns_report_explain_empty(m, err, sizeof(err)))

@@ -94,32 +94,14 @@ static int parse_args(struct report_cmd *c, int argc, char **argv)
     return 0;
 }
 
-struct phase_progress {
-    struct ns_progress bar;
-    const char *phase;
-};
-
-/* One progress line per phase ("reading", "symbolizing"), on a terminal only. */
-static void show_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
-{
-    struct phase_progress *p = ctx;
-    if (p->phase != phase) {
-        if (p->phase)
-            ns_progress_end(&p->bar);
-        ns_progress_init(&p->bar, phase);
-        p->phase = phase;
-    }
-    ns_progress_update(&p->bar, done, total);
-}
-
 static struct ns_model *build_model(const struct report_cmd *c, char **paths, size_t n)
 {
     char err[1024];
-    struct phase_progress progress = {0};
+    struct ns_phase_progress progress = {0};
     struct ns_model *m = NULL;
-    int rc = ns_report_open(paths, n, &c->args, show_progress, &progress, &m, err, sizeof(err));
-    if (progress.phase)
-        ns_progress_end(&progress.bar);
+    int rc = ns_report_open(paths, n, &c->args, ns_phase_progress_update, &progress, &m, err,
+                            sizeof(err));
+    ns_phase_progress_end(&progress);
     if (rc < 0) {
         ns_cli_error("%s", err);
         return NULL;

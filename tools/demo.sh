@@ -7,9 +7,9 @@
 # FlameGraph, inferno and speedscope), and prints the report.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$here/tools/setup.sh"
+"$here/tools/setup.sh" --target nsprof --target nsprof-demo
 b="$here/build"
-"$b/nsprof" record --if-exists=backup -o "$b/demo.nsp" -- "$b/nsprof-demo"
+"$b/nsprof" record --if-exists=backup -o "$b/demo.nsp" -- "$b/nsprof-demo" 2
 "$b/nsprof" report "$b/demo.nsp"
 "$b/nsprof" export --format folded --force -o "$b/demo.folded" "$b/demo.nsp"
 echo

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # setup.sh — make a fresh Debian 12 machine ready for nsprof, then build it.
 #
-#   tools/setup.sh [--test] [--bench] [--build-dir DIR] [--sanitize]
+#   tools/setup.sh [--test] [--bench] [--build-dir DIR] [--sanitize] [--target T]...
 #
 # Installs the Debian packages that are missing (with apt-get, when run as root; otherwise
-# prints the command to run) and builds nsprof with CMake into DIR (default: build/).
-# --test adds what the test suite needs, --bench what the benchmarks compare against.
+# prints the command to run) and builds nsprof with CMake into DIR (default: build/), all of
+# it or only the given targets. --test adds what the test suite needs, --bench what the
+# benchmarks compare against. The compiler's output goes to DIR/build.log.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$here/build"
 want_test=0 want_bench=0 sanitize=OFF
+targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --test) want_test=1 ;;
     --bench) want_bench=1 ;;
     --sanitize) sanitize=ON ;;
     --build-dir) build_dir=$2; shift ;;
+    --target) targets+=(--target "$2"); shift ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -50,5 +53,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DNSPROF_SANITIZE="$sanitize" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+mkdir -p "$build_dir"
+log="$build_dir/build.log"
+echo "setup.sh: building nsprof in $build_dir (log: $log)" >&2
+if ! { cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DNSPROF_SANITIZE="$sanitize" &&
+       cmake --build "$build_dir" -j"$(nproc)" "${targets[@]}"; } >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "setup.sh: the build failed; the whole log is in $log" >&2
+  exit 1
+fi
