@@ -7,10 +7,11 @@
  * profile says so. With the perf mechanism nsprof sends no signal and the program's calls go
  * straight through.
  *
- * Crash signals: where the program left the default action, nsprof's handler writes what
- * it has (END with the signal) before the process dies the way it would have anyway. A
- * program that installs its own handler replaces nsprof's, and sees the default in
- * `oldact` where nsprof's was.
+ * Fatal signals (crashes, but also ^C, kill's SIGTERM, a closed pipe's SIGPIPE, alarm()):
+ * where the program left the default action — to die — nsprof's handler writes what it
+ * has (END with the signal) before the process dies the way it would have anyway. A program
+ * that installs its own handler replaces nsprof's, and sees the default in `oldact` where
+ * nsprof's was.
  */
 #include <errno.h>
 #include <signal.h>
@@ -27,7 +28,11 @@
 
 #define NS_EXPORT __attribute__((visibility("default")))
 
-static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
+/* Every signal whose default action ends the process (but SIGKILL, which can't be caught,
+ * and SIGPROF, which nsprof may sample with). */
+static const int crash_signals[] = {SIGSEGV, SIGBUS,  SIGILL,  SIGFPE,  SIGABRT, SIGTRAP,
+                                    SIGSYS,  SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,
+                                    SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGVTALRM};
 #define NCRASH (sizeof(crash_signals) / sizeof(crash_signals[0]))
 static int crash_installed[NCRASH];
 static int sigprof_noted;

@@ -39,6 +39,15 @@ class Crashes(NsprofTest):
         self.assertEqual(proc["end"]["status"], signal.SIGABRT)
 
 
+    def test_sigterm_still_writes_everything(self):
+        rec = self.record([workload("crash"), "term", "0.5"], check=False)
+        self.assertEqual(rec.returncode, -signal.SIGTERM)
+        proc = self.report(rec.files())["processes"][0]
+        self.assertEqual(proc["end"]["reason"], "signal")
+        self.assertEqual(proc["end"]["status"], signal.SIGTERM)
+        self.assertTrue(proc["complete"])
+
+
 class Behaviour(NsprofTest):
     def test_same_output_status_errno_and_descriptors(self):
         plain = subprocess.run([workload("behaviour")], stdout=subprocess.PIPE, text=True)

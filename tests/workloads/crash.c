@@ -1,8 +1,9 @@
 /*
  * crash — burns CPU in doomed_work, then dies: "segv" dereferences NULL, "kill" sends
- * itself SIGKILL (which nothing can intercept), "abort" calls abort().
+ * itself SIGKILL (which nothing can intercept), "abort" calls abort(), "term" gets the
+ * SIGTERM that `kill` sends by default.
  *
- * usage: crash segv|kill|abort [cpu-seconds]
+ * usage: crash segv|kill|abort|term [cpu-seconds]
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
         raise(SIGKILL);
     if (strcmp(how, "abort") == 0)
         abort();
+    if (strcmp(how, "term") == 0)
+        raise(SIGTERM);
     volatile int *null = NULL;
     return *null;
 }
