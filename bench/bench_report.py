@@ -57,9 +57,10 @@ def main():
                          "seconds": med, "runs": runs, "samples_per_s": args.samples / med})
         if shutil.which("perf"):
             workload = os.path.join(args.build, "bench", "cpu_bound")
-            for label, cg, freq, units in (("perf report (-g, frame pointers)", ["-g"], "4999", "60"),
+            for label, cg, freq, units in (("perf report (-g, frame pointers)", ["-g"], "4999",
+                                            "300"),
                                            ("perf report (--call-graph dwarf)",
-                                            ["--call-graph", "dwarf"], "999", "30")):
+                                            ["--call-graph", "dwarf"], "999", "100")):
                 data = os.path.join(tmp, "perf.data")
                 subprocess.run(["perf", "record", "-q", "-F", freq, *cg, "-o", data, "--",
                                 workload, units], check=True, stdout=subprocess.DEVNULL,

@@ -349,10 +349,16 @@ static void *writer_main(void *arg)
     (void)arg;
     W.tid = (pid_t)syscall(SYS_gettid);
     ns_threads_set_internal(NS_INTERNAL_WRITER, W.tid);
-    uint64_t next_module_check = 0;
+    uint64_t next_module_check = 0, announce_seen = 0;
     while (!__atomic_load_n(&W.exit_requested, __ATOMIC_ACQUIRE)) {
         wait_for_work();
         uint64_t now = ns_now_ns();
+        /* A dlopen that just began is looked for at once, not at the next periodic check. */
+        uint64_t announced = __atomic_load_n(&W.modules_announced_ns, __ATOMIC_ACQUIRE);
+        if (announced != announce_seen) {
+            announce_seen = announced;
+            next_module_check = now;
+        }
         if (now >= next_module_check) {
             uint64_t valid_from;
             uint64_t interval = module_check_interval(now, &valid_from);

@@ -35,5 +35,21 @@ class DlopenLoop(NsprofTest):
         self.assertTrue(all(f["symbolized"] for f in plugin if f["name"] == "plugin_work"))
 
 
+class FreshPlugin(NsprofTest):
+    def test_samples_right_after_dlopen_are_unwound(self):
+        # The plugin runs from the moment dlopen returns: its first samples must already find
+        # it in the module list (dated from the start of the dlopen), on both mechanisms.
+        for mech in ("perf", "signal"):
+            rec = self.record([workload("dlopen_loop"), workload("libnsplugin.so"), "1",
+                               "400000000"], "--mechanism=" + mech)
+            ev = event(self.report(rec.files()))
+            plugin = sum(f["self_samples"] for f in ev["functions_by_self"]
+                         if f["name"] == "plugin_work")
+            # The main thread runs the plugin while a second thread burns CPU beside it.
+            self.assertGreater(plugin, 0.3 * ev["samples"], mech)
+            self.assertLessEqual(ev["stacks"]["unknown_frames"], 0.02 * ev["samples"],
+                                 "%s: %s" % (mech, ev["stacks"]))
+
+
 if __name__ == "__main__":
     unittest.main()

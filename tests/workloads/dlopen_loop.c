@@ -4,7 +4,8 @@
  * dl_iterate_phdr from the signal handler waits for the loader lock the interrupted dlopen
  * holds); nsprof must finish it, with samples landing inside the loader.
  *
- * usage: dlopen_loop PLUGIN_PATH [iterations]
+ * usage: dlopen_loop PLUGIN_PATH [iterations] [work-per-call]
+ * With one iteration and much work per call it is a plain "load a plugin and run it".
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -29,10 +30,11 @@ static void *background(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: dlopen_loop PLUGIN_PATH [iterations]\n");
+        fprintf(stderr, "usage: dlopen_loop PLUGIN_PATH [iterations] [work-per-call]\n");
         return 2;
     }
     int iterations = argc > 2 ? atoi(argv[2]) : 3000;
+    uint64_t work = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000;
     pthread_t t;
     pthread_create(&t, NULL, background, NULL);
     for (int i = 0; i < iterations; i++) {
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "dlsym: %s\n", dlerror());
             return 1;
         }
-        sink += fn(1000);
+        sink += fn(work);
         dlclose(h);
     }
     done = 1;
