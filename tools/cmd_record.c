@@ -28,6 +28,28 @@
 #include "record.h"
 #include "settings.h"
 
+/* Prints text wrapped to `width` columns, every line indented by `indent` spaces except the
+ * first (which continues where the caller's cursor is). */
+static void print_wrapped(const char *text, int indent, int width)
+{
+    int col = indent;
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        if (col > indent && col + 1 + (int)word > width) {
+            printf("\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", (int)word, text);
+        col += (int)word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    putchar('\n');
+}
+
 static void print_help(void)
 {
     printf("usage: nsprof record [options] [--] COMMAND [ARGS...]\n\n"
@@ -36,18 +58,21 @@ static void print_help(void)
            "nsprof exits with COMMAND's exit status.\n\noptions:\n");
     for (int i = 0; i < NS_SET__COUNT; i++) {
         const struct ns_setting_def *d = &ns_setting_defs[i];
-        char left[64];
+        char left[64], more[160];
         const char *arg = d->type == NS_TYPE_ENUM ? d->choices : "VALUE";
         if (d->short_opt)
             snprintf(left, sizeof(left), "-%c, --%s=%s", d->short_opt, d->long_opt, arg);
         else
             snprintf(left, sizeof(left), "    --%s=%s", d->long_opt, arg);
-        printf("  %-34s %s\n", left, d->help);
-        printf("  %-34s (env %s, default %s)\n", "", d->env, d->default_text);
+        printf("  %-30s ", left);
+        print_wrapped(d->help, 33, 96);
+        snprintf(more, sizeof(more), "(env %s, default %s)", d->env, d->default_text);
+        printf("%33s", "");
+        print_wrapped(more, 33, 96);
     }
-    printf("  %-34s %s\n", "    --lib=PATH", "libnsprof.so to preload (env NSPROF_LIB)");
-    printf("  %-34s %s\n", "-q, --quiet", "print nothing but errors");
-    printf("  %-34s %s\n", "-h, --help", "this text");
+    printf("  %-30s libnsprof.so to preload (env NSPROF_LIB)\n", "    --lib=PATH");
+    printf("  %-30s print nothing but errors\n", "-q, --quiet");
+    printf("  %-30s this text\n", "-h, --help");
     printf("\nThe same settings work without nsprof record, as environment variables:\n"
            "  LD_PRELOAD=/path/to/libnsprof.so NSPROF_FREQ=999 ./app\n\n"
            "Mechanisms: cpu sampling uses perf_event rings when the kernel allows it\n"
@@ -281,8 +306,16 @@ static void forward_signal(int sig)
         kill(child_pid, sig);
 }
 
+/* Starts the command; a close-on-exec pipe tells whether its exec succeeded (nothing
+ * arrives) or failed (the child writes its errno), so a command that could not be started
+ * is reported as such rather than as a program that wrote no profile. */
 static int run_command(struct ns_record *rec, int *status)
 {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        ns_cli_error("cannot create a pipe: %s", strerror(errno));
+        return -1;
+    }
     fflush(NULL);
     child_pid = fork();
     if (child_pid < 0) {
@@ -290,22 +323,34 @@ static int run_command(struct ns_record *rec, int *status)
         return -1;
     }
     if (child_pid == 0) {
+        close(pipefd[0]);
         execvp(rec->argv[0], rec->argv);
         int e = errno;
-        ns_cli_error("cannot run '%s': %s", rec->argv[0], strerror(e));
+        if (write(pipefd[1], &e, sizeof(e)) < 0)
+            _exit(127);
         _exit(e == ENOENT ? 127 : 126);
     }
+    close(pipefd[1]);
     /* The terminal's ^C and ^\ reach the program directly (same process group); TERM and
      * HUP sent to nsprof are meant for it. */
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     signal(SIGTERM, forward_signal);
     signal(SIGHUP, forward_signal);
+    int exec_errno = 0;
+    ssize_t got;
+    while ((got = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+        ;
+    close(pipefd[0]);
     while (waitpid(child_pid, status, 0) < 0) {
         if (errno != EINTR) {
             ns_cli_error("waiting for '%s': %s", rec->argv[0], strerror(errno));
             return -1;
         }
+    }
+    if (got == (ssize_t)sizeof(exec_errno)) {
+        ns_cli_error("cannot run '%s': %s", rec->argv[0], strerror(exec_errno));
+        return 1;
     }
     return 0;
 }
@@ -341,8 +386,11 @@ int ns_cmd_record(int argc, char **argv)
     warn_if_static(rec.argv[0]);
     check_perf(&rec);
     int status;
-    if (run_command(&rec, &status) < 0)
+    int started = run_command(&rec, &status);
+    if (started < 0)
         return NS_EXIT_FAILURE;
+    if (started > 0) /* exec failed: the shell's convention, 127 not found, 126 not runnable */
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
     if (WIFSIGNALED(status))
         ns_cli_warn("'%s' was killed by signal %d (%s)", rec.argv[0], WTERMSIG(status),
                     strsignal(WTERMSIG(status)));
