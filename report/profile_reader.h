@@ -27,8 +27,8 @@ typedef void (*ns_read_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int ns_profile_read_file(const char *path, struct ns_profile **out, struct ns_read_error *err,
                          ns_read_progress_fn progress, void *progress_ctx);
 /* The same for a buffer (fuzzing, tests); name is used in messages and as path. */
-int ns_profile_read_mem(const uint8_t *data, size_t len, const char *name,
-                        struct ns_profile **out, struct ns_read_error *err);
+int ns_profile_read_mem(const uint8_t *data, size_t len, const char *name, struct ns_profile **out,
+                        struct ns_read_error *err);
 void ns_profile_free(struct ns_profile *p);
 
 #endif
