@@ -323,6 +323,7 @@ void ns_sampler_exec_failed(int err)
         return;
     ns_writer_note(NSP_NOTE_INFO, "exec_failed",
                    "an exec failed (%s); the process went on and so did profiling", strerror(err));
+    ns_writer_resume();
     S.source->start();
     size_t n = ns_threads_count();
     for (size_t i = 0; i < n; i++) {

@@ -335,6 +335,7 @@ static void serve_request(void)
         write_counters();
         ns_pw_end(&W.pw, W.req_reason, W.req_status, ns_now_ns() - W.start_mono_ns);
         ns_pw_flush(&W.pw); /* END is the last record: nothing may follow it */
+        __atomic_store_n(&W.paused, 1, __ATOMIC_RELEASE);
     } else {
         flush_chunk();
     }
@@ -342,6 +343,38 @@ static void serve_request(void)
         __atomic_store_n(&W.exit_requested, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&W.ack_seq, seq, __ATOMIC_RELEASE);
     futex_wake_all(&W.ack_seq);
+}
+
+/* One round of the writer's work: modules, tables, draining, and the periodic flush. */
+static void writer_cycle(uint64_t now, uint64_t *next_module_check, uint64_t *announce_seen)
+{
+    /* A dlopen that just began is looked for at once, not at the next periodic check. */
+    uint64_t announced = __atomic_load_n(&W.modules_announced_ns, __ATOMIC_ACQUIRE);
+    if (announced != *announce_seen) {
+        *announce_seen = announced;
+        *next_module_check = now;
+    }
+    if (now >= *next_module_check) {
+        uint64_t valid_from;
+        uint64_t interval = module_check_interval(now, &valid_from);
+        if (ns_modules_changed())
+            ns_modules_rescan(valid_from);
+        *next_module_check = now + interval;
+    }
+    ns_mappings_check_recycled();
+    /* The signal handler unwinds with whatever tables exist: build new objects' now.
+     * (The perf path builds them when a sample first needs one.) */
+    if (W.source->build_tables_eagerly)
+        ns_modules_build_pending();
+    ns_threads_drain_all(&W.sink);
+    /* Every sample taken before `now` is drained (a perf record being written right now is
+     * younger than now minus a few microseconds): older snapshots can go. */
+    if (now > SNAPSHOT_MARGIN_NS)
+        ns_modules_retire(now - SNAPSHOT_MARGIN_NS);
+    if (now >= W.next_flush_ns) {
+        ns_threads_refresh(0);
+        flush_chunk();
+    }
 }
 
 static void *writer_main(void *arg)
@@ -352,38 +385,20 @@ static void *writer_main(void *arg)
     uint64_t next_module_check = 0, announce_seen = 0;
     while (!__atomic_load_n(&W.exit_requested, __ATOMIC_ACQUIRE)) {
         wait_for_work();
-        uint64_t now = ns_now_ns();
-        /* A dlopen that just began is looked for at once, not at the next periodic check. */
-        uint64_t announced = __atomic_load_n(&W.modules_announced_ns, __ATOMIC_ACQUIRE);
-        if (announced != announce_seen) {
-            announce_seen = announced;
-            next_module_check = now;
-        }
-        if (now >= next_module_check) {
-            uint64_t valid_from;
-            uint64_t interval = module_check_interval(now, &valid_from);
-            if (ns_modules_changed())
-                ns_modules_rescan(valid_from);
-            next_module_check = now + interval;
-        }
-        ns_mappings_check_recycled();
-        /* The signal handler unwinds with whatever tables exist: build new objects' now.
-         * (The perf path builds them when a sample first needs one.) */
-        if (W.source->build_tables_eagerly)
-            ns_modules_build_pending();
-        ns_threads_drain_all(&W.sink);
-        /* Every sample taken before `now` is drained (a perf record being written right
-         * now is younger than now minus a few microseconds): older snapshots can go. */
-        if (now > SNAPSHOT_MARGIN_NS)
-            ns_modules_retire(now - SNAPSHOT_MARGIN_NS);
-        if (now >= W.next_flush_ns) {
-            ns_threads_refresh(0);
-            flush_chunk();
-        }
+        /* After END(exec) nothing may be written until the exec fails (ns_writer_resume):
+         * a record after that END would make a successful exec look like a failed one. */
+        if (!__atomic_load_n(&W.paused, __ATOMIC_ACQUIRE))
+            writer_cycle(ns_now_ns(), &next_module_check, &announce_seen);
         serve_request();
     }
     __atomic_store_n(&W.running, 0, __ATOMIC_RELEASE);
     return NULL;
+}
+
+void ns_writer_resume(void)
+{
+    __atomic_store_n(&W.paused, 0, __ATOMIC_RELEASE);
+    ns_writer_wake();
 }
 
 static int alloc_state(const struct ns_writer_setup *s)

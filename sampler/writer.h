@@ -47,6 +47,9 @@ int ns_writer_start(const struct ns_writer_setup *s, char *err, size_t errlen);
 /* Drains, flushes and acknowledges; waits at most timeout_ms. 0 when acknowledged. */
 int ns_writer_sync(unsigned flags, unsigned end_reason, uint64_t status, int timeout_ms);
 void ns_writer_join(void);
+/* After a sync with NS_SYNC_END but not NS_SYNC_EXIT (an exec), the writer writes nothing
+ * until this is called (the exec failed and the process goes on). */
+void ns_writer_resume(void);
 void ns_writer_wake(void);
 void ns_writer_note(unsigned level, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

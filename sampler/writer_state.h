@@ -46,6 +46,7 @@ struct ns_writer_state {
     int ctl_fd;
     pthread_t thread;
     int thread_started, running, exit_requested;
+    int paused; /* atomic: END written, the exec has not failed (yet) */
     pid_t tid;
     const struct ns_source *source;
     uint32_t event_id;

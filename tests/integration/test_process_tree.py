@@ -44,6 +44,18 @@ class ProcessTree(NsprofTest):
         self.assertGreater(samples(event(after), "work_after"), 100)
         self.assertEqual(samples(event(after), "work_before"), 0)
 
+    def test_failed_exec_goes_on_in_the_same_profile(self):
+        rec = self.record([workload("fork_exec"), "badexec", "0.5"])
+        files, docs = self.profiles(rec)
+        self.assertEqual(len(files), 1, files)
+        proc = docs[0]["processes"][0]
+        self.assertEqual(proc["end"]["reason"], "exit", "only the final END counts")
+        self.assertTrue(proc["complete"])
+        self.assertIn("exec_failed", [n["code"] for n in proc["notes"]])
+        ev = event(docs[0])
+        self.assertGreater(samples(ev, "work_before"), 100)
+        self.assertGreater(samples(ev, "work_after"), 100, "sampling resumed after the exec")
+
     def test_spawn_with_empty_environment(self):
         # The program hands its child an empty environment: nsprof puts the session back, so
         # the child is profiled in the same session.

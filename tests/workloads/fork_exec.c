@@ -6,8 +6,11 @@
  *        fork_exec after SECONDS  runs work_after (the exec'd image)
  *        fork_exec spawn SECONDS  posix_spawn()s itself as "after" with an empty
  *                                 environment, and runs work_parent
+ *        fork_exec badexec SECONDS runs work_before, fails to exec a missing file, then
+ *                                 runs work_after in the same image
  * Every image burns SECONDS of its own CPU time in its function.
  */
+#include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,16 @@ int main(int argc, char **argv)
         return 1;
     }
     if (strcmp(mode, "after") == 0) {
+        burn(work_after, seconds);
+        return 0;
+    }
+    if (strcmp(mode, "badexec") == 0) {
+        burn(work_before, seconds);
+        char *args[] = {"missing", NULL};
+        if (execv("/nonexistent/nsprof-test", args) == 0 || errno != ENOENT) {
+            fprintf(stderr, "fork_exec: exec should have failed with ENOENT\n");
+            return 1;
+        }
         burn(work_after, seconds);
         return 0;
     }
