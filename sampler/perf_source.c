@@ -176,6 +176,12 @@ static void perf_thread_release(struct ns_thread *th)
     th->perf_fd = -1;
 }
 
+void ns_perf_after_fork(void)
+{
+    /* The parent's rings were not copied into the child: none of the budget is in use. */
+    __atomic_store_n(&rings_in_use, 0, __ATOMIC_RELAXED);
+}
+
 int ns_perf_fd(const struct ns_thread *th)
 {
     return th->perf_fd;

@@ -388,6 +388,7 @@ void ns_sampler_postfork_child(void)
     ns_writer_postfork_child();
     ns_modules_unlock();
     ns_threads_after_fork(release_in_child);
+    ns_perf_after_fork();
     struct ns_thread *self = ns_threads_self();
     if (self) {
         release_in_child(self);

@@ -61,6 +61,9 @@ int ns_perf_probe(struct ns_source_params *params, char *why, size_t whylen);
 void ns_source_configure(const struct ns_source_params *params);
 extern struct ns_source_params ns_source_params;
 
+/* Perf: in a fork child, forget the parent's rings (they were not inherited). */
+void ns_perf_after_fork(void);
+
 /* Perf: poll descriptor of a thread's ring (writer's poll set), -1 if none. */
 int ns_perf_fd(const struct ns_thread *th);
 
