@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,6 +67,37 @@ static int perf_open(pid_t tid, int exclude_kernel, size_t ring_data)
     return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
+/*
+ * Ring memory is locked memory. Root has no limit (we still keep all rings under 64 MiB);
+ * other users get kernel.perf_event_mlock_kb per CPU plus RLIMIT_MEMLOCK, a few MiB in all.
+ * Each new ring takes at most a sixteenth of what is left of that budget, so a program with
+ * many threads gets rings that shrink geometrically instead of a few big ones and then
+ * none; a ring never holds fewer than 2 samples (the writer is woken at each one then).
+ */
+#define ROOT_RING_BUDGET (64ull << 20)
+static uint64_t ring_bytes_in_use;
+static uint64_t ring_budget;
+
+static uint64_t read_ring_budget(void)
+{
+    if (geteuid() == 0)
+        return ROOT_RING_BUDGET;
+    uint64_t budget = 0;
+    unsigned long kb = 0;
+    FILE *f = fopen("/proc/sys/kernel/perf_event_mlock_kb", "re");
+    if (f) {
+        if (fscanf(f, "%lu", &kb) != 1)
+            kb = 0;
+        fclose(f);
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    budget += (uint64_t)kb * 1024 * (uint64_t)(cpus > 0 ? cpus : 1);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0)
+        budget += rl.rlim_cur == RLIM_INFINITY ? ROOT_RING_BUDGET : (uint64_t)rl.rlim_cur;
+    return budget < ROOT_RING_BUDGET ? budget : ROOT_RING_BUDGET;
+}
+
 int ns_perf_probe(struct ns_source_params *params, char *why, size_t whylen)
 {
     int want = params->exclude_kernel; /* -1 auto, 0 include kernel, 1 exclude */
@@ -105,23 +137,28 @@ int ns_perf_probe(struct ns_source_params *params, char *why, size_t whylen)
     }
     close(fd);
     ns_source_configure(params);
+    ring_budget = read_ring_budget();
     return 0;
 }
 
-/* Rings of all threads together stay under this (perf rings are locked memory). */
-#define RING_BUDGET (64u << 20)
-static int rings_in_use;
+static size_t min_ring_data(void)
+{
+    size_t size = MIN_RING_DATA;
+    while (size < 2 * (size_t)ns_source_params.stack_copy + 4096)
+        size <<= 1;
+    return size;
+}
 
 static size_t ring_data_size(void)
 {
     /* Room for ~32 samples: the writer is woken at half, so it has 16 samples (16 ms at
-     * 1 kHz) to get scheduled on a busy machine before the kernel drops any. A program
-     * with many threads gets smaller rings, so that their sum stays bounded. */
-    size_t want = (size_t)ns_source_params.stack_copy * 32;
-    size_t share = RING_BUDGET / (size_t)(__atomic_load_n(&rings_in_use, __ATOMIC_RELAXED) + 1);
-    if (want > share)
-        want = share;
-    size_t size = MIN_RING_DATA;
+     * 1 kHz) to get scheduled on a busy machine before the kernel drops any. */
+    uint64_t want = (uint64_t)ns_source_params.stack_copy * 32;
+    uint64_t used = __atomic_load_n(&ring_bytes_in_use, __ATOMIC_RELAXED);
+    uint64_t left = ring_budget > used ? ring_budget - used : 0;
+    if (want > left / 16)
+        want = left / 16;
+    size_t size = min_ring_data();
     while (size * 2 <= want && size < MAX_RING_DATA)
         size <<= 1;
     return size;
@@ -130,7 +167,7 @@ static size_t ring_data_size(void)
 static int perf_thread_start(struct ns_thread *th)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    for (size_t data = ring_data_size(); data >= MIN_RING_DATA; data >>= 1) {
+    for (size_t data = ring_data_size(); data >= min_ring_data(); data >>= 1) {
         int fd = perf_open(th->tid, ns_source_params.exclude_kernel, data);
         if (fd < 0)
             return -errno;
@@ -139,14 +176,14 @@ static int perf_thread_start(struct ns_thread *th)
             th->perf_fd = ns_fd_move_high(fd);
             th->perf_map = map;
             th->perf_map_len = page + data;
-            __atomic_add_fetch(&rings_in_use, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&ring_bytes_in_use, page + data, __ATOMIC_RELAXED);
             return 0;
         }
         int e = errno;
         close(fd);
         if (e != EPERM && e != ENOMEM)
             return -e;
-        /* Over the perf mlock allowance (non-root): try a smaller ring. */
+        /* Over the locked-memory allowance: try a smaller ring. */
     }
     return -EPERM;
 }
@@ -168,7 +205,7 @@ static void perf_thread_release(struct ns_thread *th)
 {
     if (th->perf_map) {
         munmap(th->perf_map, th->perf_map_len);
-        __atomic_sub_fetch(&rings_in_use, 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&ring_bytes_in_use, th->perf_map_len, __ATOMIC_RELAXED);
     }
     if (th->perf_fd >= 0)
         close(th->perf_fd);
@@ -179,7 +216,7 @@ static void perf_thread_release(struct ns_thread *th)
 void ns_perf_after_fork(void)
 {
     /* The parent's rings were not copied into the child: none of the budget is in use. */
-    __atomic_store_n(&rings_in_use, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ring_bytes_in_use, 0, __ATOMIC_RELAXED);
 }
 
 int ns_perf_fd(const struct ns_thread *th)

@@ -96,9 +96,7 @@ static void register_thread(pid_t tid, int self)
     int r = S.source->thread_start(th);
     if (r < 0) {
         count_failure(-r);
-        if (self)
-            ns_threads_forget_self();
-        ns_threads_free(th);
+        ns_threads_set_failed(th); /* not retried by every /proc/self/task scan */
         return;
     }
     ns_threads_activate(th);
@@ -277,10 +275,16 @@ static void note_failures(void)
     uint64_t failed = __atomic_exchange_n(&S.threads_failed, 0, __ATOMIC_RELAXED);
     if (!failed)
         return;
+    const char *hint = "";
+    if (S.first_failure == EMFILE)
+        hint = ": raise the open-files limit (ulimit -n)";
+    else if (S.first_failure == EPERM && S.source == &ns_perf_source)
+        hint = ": their perf rings would exceed the memory an unprivileged user may lock "
+               "(kernel.perf_event_mlock_kb per CPU, plus ulimit -l); raise ulimit -l, lower "
+               "--stack-copy, or profile as root";
     ns_writer_count("threads_failed", failed);
-    ns_writer_note(NSP_NOTE_WARNING, "threads_failed", "%llu thread(s) could not be sampled: %s%s",
-                   (unsigned long long)failed, strerror(S.first_failure),
-                   S.first_failure == EMFILE ? " (raise the open-files limit, ulimit -n)" : "");
+    ns_writer_note(NSP_NOTE_WARNING, "threads_failed", "%llu thread(s) could not be sampled (%s)%s",
+                   (unsigned long long)failed, strerror(S.first_failure), hint);
 }
 
 void ns_sampler_finish(unsigned reason, uint64_t status)

@@ -106,7 +106,7 @@ struct ns_thread *ns_threads_find(pid_t tid)
     for (size_t i = 0; i < n; i++) {
         struct ns_thread *th = slots[i];
         int st = __atomic_load_n(&th->state, __ATOMIC_ACQUIRE);
-        if ((st == NS_TH_ACTIVE || st == NS_TH_CLAIMED) && th->tid == tid)
+        if ((st == NS_TH_ACTIVE || st == NS_TH_CLAIMED || st == NS_TH_FAILED) && th->tid == tid)
             return th;
     }
     return NULL;
@@ -125,6 +125,13 @@ void ns_threads_set_exited(struct ns_thread *th)
     if (tls_self == th)
         tls_self = NULL;
     __atomic_store_n(&th->state, NS_TH_EXITED, __ATOMIC_RELEASE);
+}
+
+void ns_threads_set_failed(struct ns_thread *th)
+{
+    if (tls_self == th)
+        tls_self = NULL;
+    __atomic_store_n(&th->state, NS_TH_FAILED, __ATOMIC_RELEASE);
 }
 
 void ns_threads_free(struct ns_thread *th)

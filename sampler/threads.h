@@ -6,7 +6,8 @@
  * (a library loaded later by dlopen only has a small static-TLS reserve, so never more).
  * Lifecycle: FREE → ACTIVE (registered by the thread itself, or by the writer for threads
  * found in /proc/self/task) → EXITED (the thread is gone or going) → FREE (the writer
- * drained what was left and released the resources). Only the writer frees slots.
+ * drained what was left and released the resources). A thread whose sampling could not be
+ * set up stays FAILED until it is gone. Only the writer frees slots.
  *
  * Async-signal-safe: ns_threads_self, ns_threads_find, ns_threads_count, ns_threads_at.
  */
@@ -25,6 +26,7 @@ enum ns_thread_state {
     NS_TH_CLAIMED, /* being set up */
     NS_TH_ACTIVE,
     NS_TH_EXITED,
+    NS_TH_FAILED, /* sampling could not be set up: remembered so it is not retried */
 };
 
 struct ns_thread {
@@ -76,7 +78,9 @@ struct ns_thread *ns_threads_self(void);
 struct ns_thread *ns_threads_self_slow(pid_t tid);
 struct ns_thread *ns_threads_find(pid_t tid);
 void ns_threads_set_exited(struct ns_thread *th);
-/* Writer: returns an EXITED slot to the free list (resources already released). */
+/* The thread cannot be sampled; its slot only remembers that (freed when it is gone). */
+void ns_threads_set_failed(struct ns_thread *th);
+/* Writer: returns an EXITED or FAILED slot to the free list (resources already released). */
 void ns_threads_free(struct ns_thread *th);
 /* Iteration over every slot ever allocated (check state). */
 size_t ns_threads_count(void);

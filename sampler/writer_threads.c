@@ -223,7 +223,10 @@ void ns_threads_refresh(int final)
     size_t count = ns_threads_count();
     for (size_t i = 0; i < count; i++) {
         struct ns_thread *th = ns_threads_at(i);
-        if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_ACTIVE)
+        int st = __atomic_load_n(&th->state, __ATOMIC_ACQUIRE);
+        if (st == NS_TH_FAILED && ntasks && !listed(tids, ntasks, th->tid))
+            ns_threads_free(th); /* gone: its tid may come back as another thread */
+        if (st != NS_TH_ACTIVE)
             continue;
         uint64_t cpu = ns_thread_profiled_cpu(th);
         if (cpu > th->cpu_ns)
