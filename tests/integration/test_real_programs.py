@@ -4,7 +4,7 @@ import os
 import shutil
 import unittest
 
-from nsptest import NsprofTest, event, function
+from nsptest import NsprofTest, event, function, workload
 
 PYTHON = "/usr/bin/python3"
 
@@ -39,6 +39,23 @@ class RealPrograms(NsprofTest):
         problems = {p["module"]: p for p in doc["sampling"]["symbol_problems"]}
         self.assertEqual(problems["gzip"]["status"], "no_symbols")
         self.assertGreater(ev["stacks"]["root"], 0.95 * ev["samples"])
+
+
+class RebuiltBinary(NsprofTest):
+    def test_a_binary_rebuilt_since_is_reported_not_misnamed(self):
+        app = os.path.join(self.dir, "app")
+        shutil.copy(workload("split_cpu"), app)
+        rec = self.record([app, "0.5"])
+        # The program is rebuilt (here: replaced by another one) before the report.
+        os.unlink(app)
+        shutil.copy(workload("wall_split"), app)
+        doc = self.report(rec.files())
+        problems = {p["module"]: p for p in doc["sampling"]["symbol_problems"]}
+        self.assertEqual(problems["app"]["status"], "build_id_mismatch", problems)
+        names = [f["name"] for f in event(doc)["functions_by_self"] if f["module"] == "app"]
+        self.assertTrue(names)
+        self.assertTrue(all(n.startswith("app+0x") for n in names),
+                        "nothing named after the other build's symbols: %s" % names)
 
 
 if __name__ == "__main__":
