@@ -56,8 +56,8 @@ static const char *find_entry(char *const envp[], const char *name)
     return NULL;
 }
 
-/* Writes the environment of the exec'd image into one mmap'd block. */
-static int build_env(char *const envp[], struct exec_env *out)
+/* Bytes the environment of the exec'd image takes (pointers and strings). */
+static size_t env_bytes(char *const envp[])
 {
     size_t count = 0, bytes = 0;
     for (size_t i = 0; envp && envp[i]; i++, count++)
@@ -67,13 +67,18 @@ static int build_env(char *const envp[], struct exec_env *out)
              (preload ? strlen(preload) : 0) + 16;
     for (size_t i = 0; i < ns_preload.ninherited; i++)
         bytes += strlen(ns_preload.inherited_env[i]) + 1;
+    return (count + ns_preload.ninherited + 8) * sizeof(char *) + bytes;
+}
+
+/* Writes the environment of the exec'd image into block (env_bytes(envp) long). */
+static char **build_env(char *const envp[], void *block)
+{
+    size_t count = 0;
+    for (size_t i = 0; envp && envp[i]; i++)
+        count++;
+    const char *preload = find_entry(envp, "LD_PRELOAD");
     size_t slots = count + ns_preload.ninherited + 8;
-    out->block_len = slots * sizeof(char *) + bytes;
-    out->block =
-        mmap(NULL, out->block_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (out->block == MAP_FAILED)
-        return -1;
-    char **v = out->block;
+    char **v = block;
     char *s = (char *)(v + slots);
     size_t n = 0;
 #define ADD(...) (v[n++] = s, s += sprintf(s, __VA_ARGS__) + 1)
@@ -103,13 +108,34 @@ static int build_env(char *const envp[], struct exec_env *out)
     }
 #undef ADD
     v[n] = NULL;
-    out->envp = v;
+    return v;
+}
+
+/* The new environment lives on the stack when it fits: in a vfork child the address space
+ * is the parent's, and an mmap made there would outlive the exec in the parent. */
+#define STACK_ENV_MAX                                                                              \
+    (16u << 10) /* typical environments take 2-8 KiB; threads may have small stacks */
+
+static int make_env(char *const envp[], struct exec_env *out, void *stack_block)
+{
+    out->block_len = env_bytes(envp);
+    if (out->block_len <= STACK_ENV_MAX) {
+        out->block = NULL; /* nothing to free */
+        out->envp = build_env(envp, stack_block);
+        return 0;
+    }
+    void *block =
+        mmap(NULL, out->block_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (block == MAP_FAILED)
+        return -1;
+    out->block = block;
+    out->envp = build_env(envp, block);
     return 0;
 }
 
 static void free_env(struct exec_env *e)
 {
-    if (e->block && e->block != MAP_FAILED)
+    if (e->block)
         munmap(e->block, e->block_len);
 }
 
@@ -118,10 +144,10 @@ static void free_env(struct exec_env *e)
     do {                                                                                           \
         ns_real_init();                                                                            \
         struct exec_env env = {0};                                                                 \
-        if (!ns_preload.started || build_env(envp, &env) < 0)                                      \
+        _Alignas(16) char stack_env[STACK_ENV_MAX];                                                \
+        if (!ns_preload.started || make_env(envp, &env, stack_env) < 0)                            \
             return call_plain;                                                                     \
         char **const new_envp = env.envp;                                                          \
-        (void)new_envp;                                                                            \
         ns_sampler_before_exec();                                                                  \
         int r_ = call_with_env;                                                                    \
         int e_ = errno;                                                                            \
@@ -206,7 +232,8 @@ NS_EXPORT int execle(const char *path, const char *arg, ...)
     do {                                                                                           \
         ns_real_init();                                                                            \
         struct exec_env env = {0};                                                                 \
-        if (!ns_preload.started || build_env(envp, &env) < 0)                                      \
+        _Alignas(16) char stack_env[STACK_ENV_MAX];                                                \
+        if (!ns_preload.started || make_env(envp, &env, stack_env) < 0)                            \
             return call_plain;                                                                     \
         char **const new_envp = env.envp;                                                          \
         int r_ = call_with_env;                                                                    \
