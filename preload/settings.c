@@ -16,11 +16,14 @@ const struct ns_setting_def ns_setting_defs[NS_SET__COUNT] = {
 #undef NS_SETTING_DEF
 };
 
-const struct ns_event_def ns_event_defs[NS_EVID__COUNT] = {[NS_EVID__NONE] = {"", "", ""},
-#define NS_EVENT_DEF(id, name, unit, help) [NS_EVID_##id] = {name, unit, help},
-                                                           NS_EVENTS(NS_EVENT_DEF)
+/* clang-format off */
+const struct ns_event_def ns_event_defs[NS_EVID__COUNT] = {
+    [NS_EVID__NONE] = {"", "", 0, ""},
+#define NS_EVENT_DEF(id, name, unit, flags, help) [NS_EVID_##id] = {name, unit, flags, help},
+    NS_EVENTS(NS_EVENT_DEF)
 #undef NS_EVENT_DEF
 };
+/* clang-format on */
 
 int ns_choice_index(const char *choices, const char *text)
 {

@@ -30,9 +30,23 @@ enum ns_setting_type {
  * value is derived from other settings (see ns_config_resolve).
  */
 #define NS_SETTINGS(X)                                                                             \
-    X(EVENT, "event", "NSPROF_EVENT", 'e', "event", NS_TYPE_ENUM, "cpu", "cpu|wall", 0, 0,         \
+    X(EVENT, "event", "NSPROF_EVENT", 'e', "event", NS_TYPE_ENUM, "cpu", "cpu|wall|none", 0, 0,    \
       "what to sample: cpu = each thread on its own CPU time (a sleeping thread is not "           \
-      "sampled); wall = every thread on wall-clock time, running or blocked")                      \
+      "sampled); wall = every thread on wall-clock time, running or blocked; none = no "           \
+      "sampling, only what --alloc, --io and --locks record")                                      \
+    X(ALLOC, "alloc", "NSPROF_ALLOC", 0, "alloc", NS_TYPE_ENUM, "off", "off|sample|full", 0, 0,    \
+      "allocations (malloc and friends, C++ new, anonymous mmap): sample = one stack per "         \
+      "alloc_interval bytes on average, scaled to unbiased estimates (cheap); full = every "       \
+      "allocation and free with its stack: exact live heap, peak and leaks (costly)")              \
+    X(ALLOC_INTERVAL, "alloc_interval", "NSPROF_ALLOC_INTERVAL", 0, "alloc-interval",              \
+      NS_TYPE_SIZE, "512K", NULL, 1, 1ull << 30,                                                   \
+      "alloc=sample: mean bytes allocated between two sampled allocations")                        \
+    X(IO, "io", "NSPROF_IO", 0, "io", NS_TYPE_ENUM, "off", "off|on", 0, 0,                         \
+      "file and socket I/O calls (read, write, send, recv, open, fsync, stdio...): calls, "        \
+      "bytes, time and sizes per call site and per file or peer")                                  \
+    X(LOCKS, "locks", "NSPROF_LOCKS", 0, "locks", NS_TYPE_ENUM, "off", "off|on", 0, 0,             \
+      "time spent waiting for pthread mutexes, rwlocks and spinlocks per call site and per "       \
+      "lock, and idle time in condition-variable waits")                                           \
     X(FREQ, "freq", "NSPROF_FREQ", 'F', "freq", NS_TYPE_UINT, "auto", NULL, 1, 20000,              \
       "samples per second per thread; auto = 999 for cpu, 99 for wall")                            \
     X(OUTPUT, "output", "NSPROF_OUTPUT", 'o', "output", NS_TYPE_STRING, "nsprof.%s.%p.%e.nsp",     \
@@ -76,7 +90,9 @@ enum ns_setting {
 };
 
 /* Enum values, in the order of their `choices`. */
-enum ns_event { NS_EVENT_CPU, NS_EVENT_WALL };
+enum ns_event { NS_EVENT_CPU, NS_EVENT_WALL, NS_EVENT_NONE };
+enum ns_alloc_mode { NS_ALLOC_OFF, NS_ALLOC_SAMPLE, NS_ALLOC_FULL };
+enum ns_switch { NS_OFF, NS_ON };
 enum ns_if_exists { NS_IF_EXISTS_BACKUP, NS_IF_EXISTS_REFUSE };
 enum ns_mechanism { NS_MECH_AUTO, NS_MECH_PERF, NS_MECH_SIGNAL };
 enum ns_kernel { NS_KERNEL_AUTO, NS_KERNEL_ON, NS_KERNEL_OFF };
@@ -87,8 +103,20 @@ enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
  * lines (alloc_bytes, io_time, lock_wait, ...).
  */
 #define NS_EVENTS(X)                                                                               \
-    X(CPU, "cpu", "ns", "CPU time of each thread")                                                 \
-    X(WALL, "wall", "ns", "wall-clock time of each thread, running or blocked")
+    X(CPU, "cpu", "ns", 0, "CPU time of each thread")                                              \
+    X(WALL, "wall", "ns", 0, "wall-clock time of each thread, running or blocked")                 \
+    X(ALLOC_BYTES, "alloc_bytes", "bytes", 1, "bytes allocated")                                   \
+    X(ALLOC_COUNT, "alloc_count", "count", 1, "allocations made")                                  \
+    X(LEAK_BYTES, "leak_bytes", "bytes", 3, "bytes still allocated when the process ended")        \
+    X(PEAK_BYTES, "peak_bytes", "bytes", 3, "bytes allocated and live at the heap's peak")         \
+    X(IO_TIME, "io_time", "ns", 1, "time in I/O calls that reached the kernel")                    \
+    X(IO_BYTES, "io_bytes", "bytes", 1, "bytes moved by I/O calls that reached the kernel")        \
+    X(IO_CALLS, "io_calls", "count", 1, "I/O calls that reached the kernel")                       \
+    X(STDIO_TIME, "stdio_time", "ns", 1, "time in stdio calls served from the buffer")             \
+    X(STDIO_BYTES, "stdio_bytes", "bytes", 1, "bytes of stdio calls served from the buffer")       \
+    X(STDIO_CALLS, "stdio_calls", "count", 1, "stdio calls served from the buffer")                \
+    X(LOCK_WAIT, "lock_wait", "ns", 1, "time spent waiting for a contended lock")                  \
+    X(COND_WAIT, "cond_wait", "ns", 1, "time spent idle in condition-variable waits")
 
 enum ns_event_id {
     NS_EVID__NONE = 0,
@@ -117,7 +145,9 @@ struct ns_config {
 extern const struct ns_setting_def ns_setting_defs[NS_SET__COUNT];
 
 struct ns_event_def {
-    const char *name, *unit, *help;
+    const char *name, *unit;
+    unsigned flags; /* NSP_EVENT_* of docs/FORMAT.md: 1 aggregate, 2 snapshot */
+    const char *help;
 };
 extern const struct ns_event_def ns_event_defs[NS_EVID__COUNT];
 

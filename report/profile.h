@@ -30,6 +30,7 @@ struct ns_prof_event {
     uint32_t id;
     struct ns_str name, unit;
     uint64_t period;
+    uint32_t flags; /* NSP_EVENT_*: 1 aggregate, 2 snapshot (format 1.1; 0 before) */
 };
 
 struct ns_prof_mapping {

@@ -169,6 +169,7 @@ static const char *rec_event(struct rd *r, struct cur *c)
     if (get_str(r, c, &e->name) < 0 || get_str(r, c, &e->unit) < 0)
         return "out of memory";
     e->period = get_u(c);
+    e->flags = cur_left(c) ? get_u32(c, "event flags over 2^32") : 0; /* 1.1 */
     return NULL;
 }
 
@@ -412,7 +413,7 @@ struct rec_kind {
 static const struct rec_kind rec_kinds[] = {
     [NSP_REC_PROCESS] = {rec_process, 1},
     [NSP_REC_SETTING] = {rec_setting, 0},
-    [NSP_REC_EVENT] = {rec_event, 0},
+    [NSP_REC_EVENT] = {rec_event, 1},
     [NSP_REC_STRING] = {rec_string, 0},
     [NSP_REC_MAPPING] = {rec_mapping, 1},
     [NSP_REC_THREAD] = {rec_thread, 0},

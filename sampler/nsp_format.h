@@ -23,6 +23,7 @@
 #define NSP_MAX_FRAMES              4096
 #define NSP_MAX_SAMPLES_PER_RECORD  (1u << 20)
 #define NSP_MAX_COUNTERS_PER_RECORD 4096
+#define NSP_MAX_HISTOGRAM_BUCKETS   65
 #define NSP_MAX_IDS                 (1u << 26)
 #define NSP_MAX_TIME_US             (1ull << 40)
 
@@ -39,12 +40,34 @@ enum nsp_record_kind {
     NSP_REC_COUNTERS = 10,
     NSP_REC_NOTE = 11,
     NSP_REC_END = 12,
+    /* 1.1 */
+    NSP_REC_RESOURCE = 13,
+    NSP_REC_SITE_SAMPLES = 14,
+    NSP_REC_HISTOGRAM = 15,
+    NSP_REC_SERIES = 16,
+};
+
+/* EVENT flags (1.1). */
+enum nsp_event_flags {
+    NSP_EVENT_AGGREGATE = 1, /* each entry adds up many calls; its weight is their total */
+    NSP_EVENT_SNAPSHOT = 2,  /* the weights describe a state at the entry's time */
+};
+
+/* RESOURCE kinds (1.1). */
+enum nsp_resource_kind {
+    NSP_RES_FILE = 1,
+    NSP_RES_SOCKET = 2,
+    NSP_RES_PIPE = 3,
+    NSP_RES_LOCK = 4,
+    NSP_RES_OTHER_FD = 5,
+    NSP_RES_UNKNOWN_FD = 6,
 };
 
 enum nsp_mapping_flags {
     NSP_MAP_MAIN = 1,
     NSP_MAP_VDSO = 2,
     NSP_MAP_PSEUDO = 4,
+    NSP_MAP_NAMED = 8, /* 1.1: a frame's addr is the id of the STRING naming it */
 };
 
 /* Why an unwind stopped (STACK.end). Keep in sync with enum ns_unwind_end. */

@@ -355,7 +355,19 @@ int ns_pw_setting(struct ns_pw *pw, const char *key, const char *value)
 int ns_pw_event(struct ns_pw *pw, uint64_t event_id, const char *name, const char *unit,
                 uint64_t period)
 {
-    return PUT_FIELDS(pw, NSP_REC_EVENT, FU(event_id), FS(name), FS(unit), FU(period));
+    return ns_pw_event_flags(pw, event_id, name, unit, period, 0);
+}
+
+int ns_pw_event_flags(struct ns_pw *pw, uint64_t event_id, const char *name, const char *unit,
+                      uint64_t period, uint64_t flags)
+{
+    return PUT_FIELDS(pw, NSP_REC_EVENT, FU(event_id), FS(name), FS(unit), FU(period), FU(flags));
+}
+
+int ns_pw_resource(struct ns_pw *pw, uint64_t id, uint64_t kind, uint64_t name_id,
+                   uint64_t stack_id)
+{
+    return PUT_FIELDS(pw, NSP_REC_RESOURCE, FU(id), FU(kind), FU(name_id), FU(stack_id));
 }
 
 int ns_pw_string(struct ns_pw *pw, uint64_t id, const char *text, size_t len)
@@ -390,6 +402,63 @@ int ns_pw_note(struct ns_pw *pw, unsigned level, const char *code, const char *t
 int ns_pw_end(struct ns_pw *pw, unsigned reason, uint64_t status, uint64_t end_mono_ns)
 {
     return PUT_FIELDS(pw, NSP_REC_END, FU(reason), FU(status), FU(end_mono_ns));
+}
+
+int ns_pw_histogram(struct ns_pw *pw, uint64_t event_id, uint64_t tid, uint64_t stack_id,
+                    uint64_t resource_id, const uint64_t *buckets, size_t nbuckets)
+{
+    if (nbuckets > NSP_MAX_HISTOGRAM_BUCKETS)
+        return -EINVAL;
+    size_t body = uv_size(event_id) + uv_size(tid) + uv_size(stack_id) + uv_size(resource_id) +
+                  uv_size(nbuckets);
+    for (size_t i = 0; i < nbuckets; i++)
+        body += uv_size(buckets[i]);
+    uint8_t *p;
+    int rc = reserve(pw, record_len(body), &p);
+    if (rc != 0)
+        return rc;
+    p = record_start(p, NSP_REC_HISTOGRAM, body);
+    p = uv_put(p, event_id);
+    p = uv_put(p, tid);
+    p = uv_put(p, stack_id);
+    p = uv_put(p, resource_id);
+    p = uv_put(p, nbuckets);
+    for (size_t i = 0; i < nbuckets; i++)
+        p = uv_put(p, buckets[i]);
+    commit(pw, p);
+    return 0;
+}
+
+int ns_pw_series(struct ns_pw *pw, const char *name, const char *unit,
+                 const struct ns_pw_point *points, size_t count)
+{
+    size_t nlen = strlen(name), ulen = strlen(unit);
+    if (count > NSP_MAX_SAMPLES_PER_RECORD || nlen > NSP_MAX_STR || ulen > NSP_MAX_STR)
+        return -EINVAL;
+    size_t body = uv_size(nlen) + nlen + uv_size(ulen) + ulen + uv_size(count);
+    int64_t prev = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (points[i].time_us < 0 || (uint64_t)points[i].time_us > NSP_MAX_TIME_US)
+            return -EINVAL;
+        body += uv_size(nsp_zigzag(points[i].time_us - prev)) + uv_size(points[i].value);
+        prev = points[i].time_us;
+    }
+    uint8_t *p;
+    int rc = reserve(pw, record_len(body), &p);
+    if (rc != 0)
+        return rc;
+    p = record_start(p, NSP_REC_SERIES, body);
+    p = bytes_put(p, name, nlen);
+    p = bytes_put(p, unit, ulen);
+    p = uv_put(p, count);
+    prev = 0;
+    for (size_t i = 0; i < count; i++) {
+        p = uv_put(p, nsp_zigzag(points[i].time_us - prev));
+        p = uv_put(p, points[i].value);
+        prev = points[i].time_us;
+    }
+    commit(pw, p);
+    return 0;
 }
 
 int ns_pw_stack(struct ns_pw *pw, uint64_t id, unsigned end, const struct ns_pw_frame *frames,
@@ -442,78 +511,105 @@ int ns_pw_counters(struct ns_pw *pw, const char *const *names, const uint64_t *v
     return 0;
 }
 
-/* ---- samples ---- */
+/* ---- samples ----
+ * SAMPLES and SITE_SAMPLES share one encoder: a batch is walked through `stride`, and a
+ * site sample is a sample followed by its resource id. */
 
-static size_t sample_size(const struct ns_pw_sample *s, int64_t prev_us)
+struct sample_batch {
+    const uint8_t *base;
+    size_t stride, count;
+    int with_resource;
+};
+
+static const struct ns_pw_sample *batch_at(const struct sample_batch *b, size_t i)
 {
-    return uv_size(nsp_zigzag(s->time_us - prev_us)) + uv_size(s->tid) + uv_size(s->stack_id) +
-           uv_size(s->weight);
+    return (const struct ns_pw_sample *)(const void *)(b->base + i * b->stride);
 }
 
-/* How many of the samples fit in `budget` bytes of body; *bytes gets their size. */
-static size_t samples_that_fit(const struct ns_pw_sample *s, size_t count, size_t budget,
+static uint64_t batch_resource(const struct sample_batch *b, size_t i)
+{
+    return b->with_resource
+               ? ((const struct ns_pw_site_sample *)(const void *)batch_at(b, i))->resource_id
+               : 0;
+}
+
+static size_t sample_size(const struct sample_batch *b, size_t i, int64_t prev_us)
+{
+    const struct ns_pw_sample *s = batch_at(b, i);
+    size_t n = uv_size(nsp_zigzag(s->time_us - prev_us)) + uv_size(s->tid) + uv_size(s->stack_id) +
+               uv_size(s->weight);
+    return n + (b->with_resource ? uv_size(batch_resource(b, i)) : 0);
+}
+
+/* How many samples from `first` fit in `budget` bytes of body; *bytes gets their size. */
+static size_t samples_that_fit(const struct sample_batch *b, size_t first, size_t budget,
                                size_t *bytes)
 {
-    size_t n = 0, used = 0;
+    size_t n = 0, used = 0, count = b->count - first;
     int64_t prev = 0;
     if (count > NSP_MAX_SAMPLES_PER_RECORD)
         count = NSP_MAX_SAMPLES_PER_RECORD;
     while (n < count) {
-        size_t sz = sample_size(&s[n], prev);
+        size_t sz = sample_size(b, first + n, prev);
         if (used + sz > budget)
             break;
         used += sz;
-        prev = s[n].time_us;
+        prev = batch_at(b, first + n)->time_us;
         n++;
     }
     *bytes = used;
     return n;
 }
 
-static void put_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_sample *s, size_t n,
-                        size_t sample_bytes)
+static void put_samples(struct ns_pw *pw, uint64_t event_id, const struct sample_batch *b,
+                        size_t first, size_t n, size_t sample_bytes)
 {
     size_t body = uv_size(event_id) + uv_size(n) + sample_bytes;
-    uint8_t *p = record_start(pw->raw + pw->raw_len, NSP_REC_SAMPLES, body);
+    unsigned kind = b->with_resource ? NSP_REC_SITE_SAMPLES : NSP_REC_SAMPLES;
+    uint8_t *p = record_start(pw->raw + pw->raw_len, kind, body);
     p = uv_put(p, event_id);
     p = uv_put(p, n);
     int64_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        p = uv_put(p, nsp_zigzag(s[i].time_us - prev));
-        p = uv_put(p, s[i].tid);
-        p = uv_put(p, s[i].stack_id);
-        p = uv_put(p, s[i].weight);
-        prev = s[i].time_us;
+    for (size_t i = first; i < first + n; i++) {
+        const struct ns_pw_sample *s = batch_at(b, i);
+        p = uv_put(p, nsp_zigzag(s->time_us - prev));
+        p = uv_put(p, s->tid);
+        p = uv_put(p, s->stack_id);
+        p = uv_put(p, s->weight);
+        if (b->with_resource)
+            p = uv_put(p, batch_resource(b, i));
+        prev = s->time_us;
     }
     commit(pw, p);
 }
 
-static int samples_valid(const struct ns_pw_sample *s, size_t count)
+static int samples_valid(const struct sample_batch *b)
 {
-    for (size_t i = 0; i < count; i++)
-        if (s[i].time_us < 0 || (uint64_t)s[i].time_us > NSP_MAX_TIME_US)
+    for (size_t i = 0; i < b->count; i++) {
+        int64_t t = batch_at(b, i)->time_us;
+        if (t < 0 || (uint64_t)t > NSP_MAX_TIME_US)
             return 0;
+    }
     return 1;
 }
 
 /*
  * Fills the current chunk with as many samples as fit, flushes, and goes on: a batch of
- * any size becomes a run of SAMPLES records, each complete inside one chunk. Each record
- * restarts the delta encoding, so chunks stay independent.
+ * any size becomes a run of records, each complete inside one chunk. Each record restarts
+ * the delta encoding, so chunks stay independent.
  */
-int ns_pw_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_sample *samples,
-                  size_t count)
+static int write_batch(struct ns_pw *pw, uint64_t event_id, const struct sample_batch *b)
 {
     if (pw->error)
         return pw->error;
-    if (!samples_valid(samples, count))
+    if (!samples_valid(b))
         return -EINVAL;
     /* kind + body_len + event_id + count (< 2^21: at most 3 bytes) */
     size_t overhead = PW_REC_OVERHEAD + uv_size(event_id) + 3;
-    while (count > 0) {
+    for (size_t done = 0; done < b->count;) {
         size_t room = ns_pw_room(pw), bytes = 0, n = 0;
         if (room > overhead)
-            n = samples_that_fit(samples, count, room - overhead, &bytes);
+            n = samples_that_fit(b, done, room - overhead, &bytes);
         if (n == 0) {
             if (pw->raw_len == 0)
                 return -E2BIG;
@@ -522,9 +618,22 @@ int ns_pw_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_sample
                 return rc;
             continue;
         }
-        put_samples(pw, event_id, samples, n, bytes);
-        samples += n;
-        count -= n;
+        put_samples(pw, event_id, b, done, n, bytes);
+        done += n;
     }
     return 0;
+}
+
+int ns_pw_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_sample *samples,
+                  size_t count)
+{
+    struct sample_batch b = {(const uint8_t *)samples, sizeof(*samples), count, 0};
+    return write_batch(pw, event_id, &b);
+}
+
+int ns_pw_site_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_site_sample *samples,
+                       size_t count)
+{
+    struct sample_batch b = {(const uint8_t *)samples, sizeof(*samples), count, 1};
+    return write_batch(pw, event_id, &b);
 }

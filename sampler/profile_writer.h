@@ -58,6 +58,17 @@ struct ns_pw_sample {
     uint64_t tid, stack_id, weight;
 };
 
+/* A sample about a resource (SITE_SAMPLES, format 1.1). */
+struct ns_pw_site_sample {
+    struct ns_pw_sample s;
+    uint64_t resource_id;
+};
+
+struct ns_pw_point {
+    int64_t time_us;
+    uint64_t value;
+};
+
 /* raw_cap: bytes of records per chunk (e.g. 1 MiB). Writes the file header at once. */
 int ns_pw_init(struct ns_pw *pw, int fd, size_t raw_cap);
 /* Releases the arena; does not flush or close fd. */
@@ -72,7 +83,12 @@ int ns_pw_process(struct ns_pw *pw, const struct ns_pw_process *p);
 int ns_pw_setting(struct ns_pw *pw, const char *key, const char *value);
 int ns_pw_event(struct ns_pw *pw, uint64_t event_id, const char *name, const char *unit,
                 uint64_t period);
+/* EVENT with its flags (NSP_EVENT_*; format 1.1). */
+int ns_pw_event_flags(struct ns_pw *pw, uint64_t event_id, const char *name, const char *unit,
+                      uint64_t period, uint64_t flags);
 int ns_pw_string(struct ns_pw *pw, uint64_t id, const char *text, size_t len);
+int ns_pw_resource(struct ns_pw *pw, uint64_t id, uint64_t kind, uint64_t name_id,
+                   uint64_t stack_id);
 int ns_pw_mapping(struct ns_pw *pw, const struct ns_pw_mapping *m);
 int ns_pw_thread(struct ns_pw *pw, uint64_t tid, uint64_t name_id, uint64_t start_mono_ns);
 int ns_pw_stack(struct ns_pw *pw, uint64_t id, unsigned end, const struct ns_pw_frame *frames,
@@ -80,6 +96,12 @@ int ns_pw_stack(struct ns_pw *pw, uint64_t id, unsigned end, const struct ns_pw_
 /* Writes one SAMPLES record; splits it when it would not fit a chunk. */
 int ns_pw_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_sample *samples,
                   size_t count);
+int ns_pw_site_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_site_sample *samples,
+                       size_t count);
+int ns_pw_histogram(struct ns_pw *pw, uint64_t event_id, uint64_t tid, uint64_t stack_id,
+                    uint64_t resource_id, const uint64_t *buckets, size_t nbuckets);
+int ns_pw_series(struct ns_pw *pw, const char *name, const char *unit,
+                 const struct ns_pw_point *points, size_t count);
 int ns_pw_thread_stats(struct ns_pw *pw, uint64_t tid, uint64_t cpu_ns, uint64_t samples,
                        uint64_t flags);
 int ns_pw_counters(struct ns_pw *pw, const char *const *names, const uint64_t *values,
