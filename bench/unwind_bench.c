@@ -119,12 +119,13 @@ __attribute__((noinline)) static int leaf(struct bench *b)
                      : "=r"(regs.ip), "=r"(regs.sp), "=r"(regs.bp));
     size_t len = b->top - regs.sp < COPY_MAX ? b->top - regs.sp : COPY_MAX;
     memcpy(g_copy, (const void *)regs.sp, len);
-    struct ns_stack_mem copy = {regs.sp, regs.sp + len, g_copy};
-    struct ns_stack_mem live = {regs.sp, b->top, NULL};
+    struct ns_stack_mem copy = {.lo = regs.sp, .hi = regs.sp + len, .copy = g_copy};
+    struct ns_stack_mem live = {.lo = regs.sp, .hi = b->top, .copy = NULL};
     printf("  depth %d (stack in use %zu bytes):\n", b->depth, len);
     report("copied stack", &regs, &copy, b->seconds);
     report("live stack", &regs, &live, b->seconds);
-    struct ns_stack_mem perf8k = {regs.sp, regs.sp + (len < 8192 ? len : 8192), g_copy};
+    struct ns_stack_mem perf8k = {
+        .lo = regs.sp, .hi = regs.sp + (len < 8192 ? len : 8192), .copy = g_copy};
     report("8 KB copy (perf)", &regs, &perf8k, b->seconds);
     return 1;
 }

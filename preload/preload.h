@@ -46,6 +46,10 @@ int ns_output_create(const char *path, int if_exists, char *err, size_t errlen);
 int ns_output_open(const struct ns_identity *id, char *path, size_t pathlen, char *err,
                    size_t errlen);
 
+/* hooks_alloc.c: whether the program's malloc calls reach nsprof's (not a malloc of its
+ * own, or another preloaded allocator's, ahead of ours). */
+int ns_alloc_hooks_reached(void);
+
 /* hooks_signal.c: crash handlers flush the profile before the program dies. */
 void ns_install_crash_handlers(void);
 

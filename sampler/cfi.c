@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "sysmem.h"
 #include "cfi_read.h"
 
 enum { REG_BP = 6, REG_SP = 7, REG_RA = 16 };
@@ -183,8 +184,9 @@ static bool vec_reserve(struct vec *v, size_t bytes)
     size_t cap = v->cap ? v->cap : 64 * 1024;
     while (cap < bytes)
         cap *= 2;
-    void *p = v->p ? mremap(v->p, v->cap, cap, MREMAP_MAYMOVE)
-                   : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p =
+        v->p ? ns_sys_mremap(v->p, v->cap, cap, MREMAP_MAYMOVE)
+             : ns_sys_mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return false;
     v->p = p;
@@ -195,7 +197,7 @@ static bool vec_reserve(struct vec *v, size_t bytes)
 static void vec_free(struct vec *v)
 {
     if (v->p)
-        munmap(v->p, v->cap);
+        ns_sys_munmap(v->p, v->cap);
     v->p = NULL;
     v->cap = 0;
 }
@@ -706,7 +708,7 @@ static struct ns_cfi_table *finish(struct builder *b)
         return NULL;
     }
     size_t page = 4096, len = (bytes + page - 1) & ~(page - 1);
-    if (len < b->mem.cap && mremap(b->mem.p, b->mem.cap, len, 0) != MAP_FAILED)
+    if (len < b->mem.cap && ns_sys_mremap(b->mem.p, b->mem.cap, len, 0) != MAP_FAILED)
         b->mem.cap = len;
     struct ns_cfi_table *t = table_of(b);
     t->nrows = b->committed;
@@ -768,5 +770,5 @@ const struct ns_cfi_row *ns_cfi_find(const struct ns_cfi_table *t, uint64_t pc)
 void ns_cfi_free(struct ns_cfi_table *t)
 {
     if (t)
-        munmap(t, t->map_len);
+        ns_sys_munmap(t, t->map_len);
 }

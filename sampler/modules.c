@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "mem.h"
 #include "objects.h"
+#include "threads.h"
 #include "nsp_format.h"
 
 #define MAX_LOAD_SEGS 16
@@ -26,11 +27,12 @@ static struct {
     pthread_mutex_t lock;
     int initialized;
     struct ns_snapshot *current; /* newest; ->older is the history */
-    int readers;
+    uint64_t published;          /* snapshots published so far */
     unsigned long long adds, subs;
     char exe_path[PATH_MAX];
     uint32_t kernel_id;
-    uint32_t self_id; /* libnsprof.so itself */
+    uint32_t named_id; /* "[nsprof]": frames named after interposed functions */
+    uint32_t self_id;  /* libnsprof.so itself */
     uintptr_t vdso_base;
     uint64_t scan_time_ns;
     /* Ids loaded at the last scan, and those found by the scan under way: a rescan costs
@@ -329,8 +331,11 @@ static int rescan_locked(uint64_t valid_from_ns)
     reg.scan_time_ns = ns_now_ns();
     reg.nfound = 0;
     dl_iterate_phdr(scan_object, &ctx);
+    /* The pseudo objects never unload. */
     if (reg.kernel_id && note_found(reg.kernel_id) == 0)
-        ns_objects_get(reg.kernel_id)->seen = 1; /* the pseudo object never unloads */
+        ns_objects_get(reg.kernel_id)->seen = 1;
+    if (reg.named_id && note_found(reg.named_id) == 0)
+        ns_objects_get(reg.named_id)->seen = 1;
     struct ns_snapshot *s = build_snapshot(valid_from_ns);
     update_liveness();
     if (!s)
@@ -347,6 +352,7 @@ static int rescan_locked(uint64_t valid_from_ns)
         cur->valid_to_ns = s->valid_from_ns;
     }
     s->older = cur;
+    s->seq = ++reg.published; /* a fork child goes on counting: its caches stay sound */
     __atomic_store_n(&reg.current, s, __ATOMIC_SEQ_CST);
     return 1;
 }
@@ -416,6 +422,9 @@ int ns_modules_init(const char *exe_path)
         const char *path = ns_objects_intern_path("[kernel]");
         struct ns_object *k = path ? ns_objects_add(path, 0, NULL, 0, NSP_MAP_PSEUDO, 0) : NULL;
         reg.kernel_id = k ? k->info.id : 0;
+        path = ns_objects_intern_path("[nsprof]");
+        k = path ? ns_objects_add(path, 0, NULL, 0, NSP_MAP_PSEUDO | NSP_MAP_NAMED, 0) : NULL;
+        reg.named_id = k ? k->info.id : 0;
         reg.initialized = 1;
     }
     int r = rescan_locked(0);
@@ -448,17 +457,18 @@ int ns_modules_changed(void)
            c[1] != __atomic_load_n(&reg.subs, __ATOMIC_RELAXED);
 }
 
-const struct ns_snapshot *ns_modules_acquire(void)
+const struct ns_snapshot *ns_modules_acquire(int *busy)
 {
-    /* Count ourselves before loading the pointer: a retire that sees readers == 0 after
-     * the pointer moved on can then be sure nobody still holds the old snapshot. */
-    __atomic_fetch_add(&reg.readers, 1, __ATOMIC_SEQ_CST);
+    /* Mark ourselves before loading the pointer: a retire that sees no reader after the
+     * pointer moved on can then be sure nobody still holds the old snapshot. The mark is
+     * per thread, so readers on different CPUs never share a cache line. */
+    __atomic_store_n(busy, 1, __ATOMIC_SEQ_CST);
     return __atomic_load_n(&reg.current, __ATOMIC_SEQ_CST);
 }
 
-void ns_modules_release(void)
+void ns_modules_release(int *busy)
 {
-    __atomic_fetch_sub(&reg.readers, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(busy, 0, __ATOMIC_RELEASE);
 }
 
 const struct ns_snapshot *ns_modules_at(uint64_t t_ns)
@@ -490,7 +500,7 @@ void ns_modules_retire(uint64_t before_ns)
     struct ns_snapshot *keep = reg.current;
     while (keep && keep->older && keep->older->valid_to_ns >= before_ns)
         keep = keep->older;
-    if (keep && keep->older && __atomic_load_n(&reg.readers, __ATOMIC_SEQ_CST) == 0) {
+    if (keep && keep->older && !ns_threads_snapshot_busy()) {
         struct ns_snapshot *s = keep->older;
         keep->older = NULL;
         while (s) {
@@ -520,6 +530,11 @@ void ns_modules_generations(uint32_t first, uint32_t *gens, size_t n)
 uint32_t ns_modules_self_mapping(void)
 {
     return __atomic_load_n(&reg.self_id, __ATOMIC_RELAXED);
+}
+
+uint32_t ns_modules_named_mapping(void)
+{
+    return reg.named_id;
 }
 
 uint32_t ns_modules_kernel_mapping(void)

@@ -10,8 +10,9 @@
  * Concurrency:
  *  - ns_modules_rescan (constructor, dlopen/dlclose hooks, writer) takes a mutex; it calls
  *    dl_iterate_phdr and builds CFI tables, so never from a signal handler.
- *  - ns_modules_acquire/release are async-signal-safe and lock-free: a signal handler gets
- *    the current snapshot and the snapshot is not freed until it releases it.
+ *  - ns_modules_acquire/release are async-signal-safe and lock-free: a signal handler or an
+ *    interposer gets the current snapshot and it is not freed until the thread releases it
+ *    (each thread marks itself busy in its own slot).
  *  - ns_modules_at, ns_modules_mapping, ns_modules_retire: writer thread only.
  *  - CFI tables are built on demand and cached per object identity (build-id, else path)
  *    for the life of the process, so a dlopen/dlclose loop builds each table once.
@@ -29,6 +30,7 @@ struct ns_snapshot {
     uint64_t valid_from_ns;        /* CLOCK_MONOTONIC */
     uint64_t valid_to_ns;          /* UINT64_MAX while current */
     struct ns_snapshot *older;     /* history, newest first */
+    uint64_t seq;                  /* 1, 2, ... in publication order: never reused */
     size_t map_len;
 };
 
@@ -57,8 +59,9 @@ void ns_modules_build_pending(void);
 /* Cheap check (loader's adds/subs counters) whether a rescan would find changes. */
 int ns_modules_changed(void);
 
-const struct ns_snapshot *ns_modules_acquire(void);
-void ns_modules_release(void);
+/* busy: the calling thread's flag (struct ns_thread.snapshot_busy), set while it reads. */
+const struct ns_snapshot *ns_modules_acquire(int *busy);
+void ns_modules_release(int *busy);
 
 /* Writer thread: the snapshot valid at time t (the oldest retained one if t is older). */
 const struct ns_snapshot *ns_modules_at(uint64_t t_ns);
@@ -76,6 +79,8 @@ void ns_modules_generations(uint32_t first, uint32_t *gens, size_t n);
 void ns_modules_retire(uint64_t before_ns);
 /* The mapping id of libnsprof.so itself (0 until found). */
 uint32_t ns_modules_self_mapping(void);
+/* The pseudo mapping "[nsprof]" whose frames are named (addr = ns_pseudo_name id). */
+uint32_t ns_modules_named_mapping(void);
 /* The pseudo mapping id for ticks that landed in the kernel ("[kernel]"). */
 uint32_t ns_modules_kernel_mapping(void);
 

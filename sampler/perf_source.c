@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sysmem.h"
 #include "fdutil.h"
 #include "modules.h"
 
@@ -171,7 +172,7 @@ static int perf_thread_start(struct ns_thread *th)
         int fd = perf_open(th->tid, ns_source_params.exclude_kernel, data);
         if (fd < 0)
             return -errno;
-        void *map = mmap(NULL, page + data, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void *map = ns_sys_mmap(NULL, page + data, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (map != MAP_FAILED) {
             th->perf_fd = ns_fd_move_high(fd);
             th->perf_map = map;
@@ -204,7 +205,7 @@ static int perf_thread_resume(struct ns_thread *th)
 static void perf_thread_release(struct ns_thread *th)
 {
     if (th->perf_map) {
-        munmap(th->perf_map, th->perf_map_len);
+        ns_sys_munmap(th->perf_map, th->perf_map_len);
         __atomic_sub_fetch(&ring_bytes_in_use, th->perf_map_len, __ATOMIC_RELAXED);
     }
     if (th->perf_fd >= 0)

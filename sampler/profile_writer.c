@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "sysmem.h"
 #include "nsp_format.h"
 
 /*
@@ -154,7 +155,8 @@ static int arena_map(struct ns_pw *pw, size_t raw_cap)
     size_t head = align_up(sizeof(struct ns_pw_arena), PW_ALIGN);
     size_t len = head + PW_ZLIB_ARENA_BYTES + align_up(raw_cap, PW_ALIGN) + comp_cap;
     len = align_up(len, (size_t)sysconf(_SC_PAGESIZE));
-    uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *base =
+        ns_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED)
         return -errno;
     struct ns_pw_arena *a = (struct ns_pw_arena *)base;
@@ -207,7 +209,7 @@ void ns_pw_destroy(struct ns_pw *pw)
     if (!pw->arena)
         return;
     /* deflateEnd only hands memory back to arena_zfree; skip it, unmapping frees it all. */
-    munmap(pw->arena, pw->arena->map_len);
+    ns_sys_munmap(pw->arena, pw->arena->map_len);
     int fd = pw->fd, error = pw->error;
     memset(pw, 0, sizeof *pw);
     pw->fd = fd;

@@ -19,10 +19,14 @@
 #include <unistd.h>
 
 #include "../preload/settings.h"
+#include "alloc.h"
+#include "capture.h"
 #include "clock.h"
+#include "hooks.h"
 #include "modules.h"
 #include "nsp_format.h"
 #include "real.h"
+#include "sites.h"
 #include "source.h"
 #include "threads.h"
 
@@ -130,7 +134,10 @@ static void choose_source(void)
                                                                          : -1;
     S.reason[0] = '\0';
     S.source = &ns_signal_source;
-    if (S.params.wall) {
+    if (c->value[NS_SET_EVENT] == NS_EVENT_NONE) {
+        S.source = &ns_none_source;
+        snprintf(S.reason, sizeof(S.reason), "event=none: no sampling was asked for");
+    } else if (S.params.wall) {
         snprintf(S.reason, sizeof(S.reason), "wall mode samples blocked threads: signals");
     } else if (c->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
         snprintf(S.reason, sizeof(S.reason), "mechanism=signal was asked for");
@@ -143,6 +150,8 @@ static void choose_source(void)
     }
     if (S.source != &ns_perf_source)
         S.params.exclude_kernel = 0;
+    if (S.source == &ns_none_source)
+        S.params.period_ns = 0;
     ns_source_configure(&S.params);
 }
 
@@ -180,6 +189,29 @@ static void register_existing_threads(void)
     }
 }
 
+/* The events the interposers asked for will write (writer.h: extra_events). */
+static uint32_t hook_events(void)
+{
+    uint32_t ev = 0;
+    if (S.cfg.value[NS_SET_ALLOC] != NS_ALLOC_OFF)
+        ev |= 1u << NS_EVID_ALLOC_BYTES | 1u << NS_EVID_ALLOC_COUNT | 1u << NS_EVID_LEAK_BYTES |
+              1u << NS_EVID_PEAK_BYTES;
+    if (S.cfg.value[NS_SET_IO] == NS_ON)
+        ev |= 1u << NS_EVID_IO_TIME | 1u << NS_EVID_IO_BYTES | 1u << NS_EVID_IO_CALLS |
+              1u << NS_EVID_STDIO_TIME | 1u << NS_EVID_STDIO_BYTES | 1u << NS_EVID_STDIO_CALLS;
+    if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
+        ev |= 1u << NS_EVID_LOCK_WAIT | 1u << NS_EVID_COND_WAIT;
+    return ev;
+}
+
+/* Unwind tables are needed at once where stacks are unwound in the program's threads: the
+ * signal handler, and interposers (which must not build them: they may hold the program's
+ * locks, and building takes the loader's). */
+static int eager_tables(void)
+{
+    return S.source->build_tables_eagerly || hook_events() != 0;
+}
+
 static int start_writer(char *err, size_t errlen)
 {
     static char text[NS_SET__COUNT + 4][2][NS_SETTING_TEXT_MAX];
@@ -200,7 +232,7 @@ static int start_writer(char *err, size_t errlen)
     kv[2 * n] = NULL;
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    uint32_t ev = S.params.wall ? NS_EVID_WALL : NS_EVID_CPU;
+    uint32_t ev = S.source == &ns_none_source ? 0 : S.params.wall ? NS_EVID_WALL : NS_EVID_CPU;
     struct ns_writer_setup setup = {
         .fd = S.fd,
         .id = &S.id,
@@ -212,6 +244,8 @@ static int start_writer(char *err, size_t errlen)
         .start_mono_ns = ns_now_ns(),
         .start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec,
         .settings = kv,
+        .extra_events = hook_events(),
+        .eager_tables = eager_tables(),
     };
     ns_writer_set_thread_registrar(register_foreign);
     return ns_writer_start(&setup, err, errlen);
@@ -221,6 +255,23 @@ static int open_profile(char *err, size_t errlen)
 {
     S.fd = S.open_output(&S.id, S.path, sizeof(S.path), err, errlen);
     return S.fd < 0 ? -1 : 0;
+}
+
+/* Allocation, I/O and lock tracking: the interposers start accounting from here on. */
+static void start_hooks(void)
+{
+    ns_capture_configure((uint32_t)S.cfg.value[NS_SET_MAX_DEPTH]);
+    unsigned alloc = (unsigned)S.cfg.value[NS_SET_ALLOC];
+    if (alloc != NS_ALLOC_OFF && ns_alloc_start(alloc, S.cfg.value[NS_SET_ALLOC_INTERVAL]) < 0)
+        ns_writer_note(NSP_NOTE_WARNING, "alloc_unavailable",
+                       "allocation tracking could not start (no address range for sampled "
+                       "blocks, or the real allocator was not found): no allocation events");
+    unsigned on = 0;
+    if (S.cfg.value[NS_SET_IO] == NS_ON)
+        on |= NS_HOOK_IO;
+    if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
+        on |= NS_HOOK_LOCKS;
+    __atomic_store_n(&ns_hooks_on, on, __ATOMIC_RELEASE);
 }
 
 int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
@@ -241,7 +292,7 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
     choose_source();
     /* The signal handler cannot build unwind tables: have the ones of the objects loaded now
      * ready before the first signal (perf builds each when a sample first needs it). */
-    if (S.source->build_tables_eagerly)
+    if (eager_tables())
         ns_modules_build_pending();
     if (open_profile(err, errlen) < 0)
         return -1;
@@ -257,6 +308,7 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
         return -1;
     __atomic_store_n(&S.active, 1, __ATOMIC_RELEASE);
     register_existing_threads();
+    start_hooks();
     return 0;
 }
 
@@ -295,7 +347,14 @@ void ns_sampler_finish(unsigned reason, uint64_t status)
     S.source->stop();
     stop_all_threads();
     note_failures();
+    if (ns_alloc_inexact())
+        ns_writer_note(NSP_NOTE_WARNING, "alloc_inexact",
+                       "the live-allocation table could not grow (out of memory): some "
+                       "allocations were not tracked, so live, peak and leak figures are lower "
+                       "bounds");
     ns_writer_sync(NS_SYNC_END | NS_SYNC_EXIT, reason, status, 5000);
+    __atomic_store_n(&ns_hooks_on, 0, __ATOMIC_RELEASE);
+    ns_alloc_stop();
     ns_writer_join();
     close(S.fd);
     S.fd = -1;
@@ -361,12 +420,14 @@ void ns_sampler_prefork(void)
         return;
     ns_modules_lock();
     ns_writer_prefork();
+    ns_hooks_prefork();
 }
 
 void ns_sampler_postfork_parent(void)
 {
     if (!ns_sampler_in_owner_process())
         return;
+    ns_hooks_postfork(0);
     ns_writer_postfork_parent();
     ns_modules_unlock();
 }
@@ -381,6 +442,7 @@ static void release_in_child(struct ns_thread *th)
     th->perf_map = NULL;
     th->has_timer = 0;
     ns_ring_reset(&th->ring);
+    ns_sites_reset(th); /* the parent's calls are the parent's profile's */
 }
 
 void ns_sampler_postfork_child(void)
@@ -389,12 +451,13 @@ void ns_sampler_postfork_child(void)
     /* getpid() is the child's now, so S.active alone says whether the parent profiled. */
     if (!__atomic_load_n(&S.active, __ATOMIC_ACQUIRE))
         return;
+    ns_hooks_postfork(1);
     ns_writer_postfork_child();
     ns_modules_unlock();
     ns_threads_after_fork(release_in_child);
     ns_perf_after_fork();
     struct ns_thread *self = ns_threads_self();
-    if (self) {
+    if (self && self != NS_THREAD_NONE) {
         release_in_child(self);
         ns_threads_free(self);
         ns_threads_forget_self();

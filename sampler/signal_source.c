@@ -117,9 +117,9 @@ static void take_sample(struct ns_thread *th, const siginfo_t *si, const ucontex
     else
         th->last_sp = regs.sp;
     unsigned end = NSP_END_STACK_END;
-    const struct ns_snapshot *snap = ns_modules_acquire();
+    const struct ns_snapshot *snap = ns_modules_acquire(&th->snapshot_busy);
     int n = snap ? ns_unwind(&snap->mods, &regs, &mem, rec->frames, (int)max, &end) : 0;
-    ns_modules_release();
+    ns_modules_release(&th->snapshot_busy);
     rec->time_ns = now;
     rec->weight = weight;
     rec->nframes = (uint32_t)n;
@@ -138,7 +138,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     if (!__atomic_load_n(&sampling_on, __ATOMIC_ACQUIRE))
         goto out;
     struct ns_thread *th = ns_threads_self();
-    if (!th)
+    if (!th || th == NS_THREAD_NONE)
         th = ns_threads_self_slow((pid_t)syscall(SYS_gettid));
     if (!th || __atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_ACTIVE || !th->ring.buf) {
         __atomic_fetch_add(&dropped_no_thread, 1, __ATOMIC_RELAXED);

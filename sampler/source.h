@@ -52,6 +52,8 @@ struct ns_source {
 
 extern const struct ns_source ns_perf_source;
 extern const struct ns_source ns_signal_source;
+/* event=none: no sampling at all, only what the interposers record. */
+extern const struct ns_source ns_none_source;
 
 /* Perf: can this process open sampling events? Chooses exclude_kernel (params->
  * exclude_kernel in: -1 auto, 0 on, 1 off; out: the value that works). 0 if usable,

@@ -74,17 +74,26 @@ struct ns_thread *ns_threads_claim(pid_t tid, int self)
         th = claim_new();
     if (!th)
         return NULL;
-    /* Keep the ring buffer of a reused slot: same size for every thread of a run. */
+    /* Keep the buffers of a reused slot: same sizes for every thread of a run. */
     struct ns_ring ring = th->ring;
+    struct ns_frame *scratch = th->scratch;
+    struct ns_capture_cache *cache = th->capture_cache; /* valid for any thread */
+    struct ns_site_table *sites = th->sites;
     memset(th, 0, sizeof(*th));
     th->ring = ring;
+    th->scratch = scratch;
+    th->capture_cache = cache;
+    th->sites = sites;
     ns_ring_reset(&th->ring);
     th->state = NS_TH_CLAIMED;
     th->tid = tid;
     th->perf_fd = -1;
     th->self_registered = self;
     if (self) {
+        /* pthread_getattr_np mallocs under a lock of its own: our hooks must pass through. */
+        th->in_hook = 1;
         read_stack_bounds(th);
+        th->in_hook = 0;
         tls_self = th;
     }
     return th;
@@ -110,6 +119,18 @@ struct ns_thread *ns_threads_find(pid_t tid)
             return th;
     }
     return NULL;
+}
+
+struct ns_thread *ns_threads_current(void)
+{
+    struct ns_thread *th = tls_self;
+    if (th == NS_THREAD_NONE)
+        return NULL;
+    if (th)
+        return th;
+    th = ns_threads_find((pid_t)syscall(SYS_gettid));
+    tls_self = th ? th : NS_THREAD_NONE;
+    return th;
 }
 
 struct ns_thread *ns_threads_self_slow(pid_t tid)
@@ -215,4 +236,14 @@ uint64_t ns_thread_profiled_cpu(const struct ns_thread *th)
 {
     uint64_t now = ns_thread_cpu_ns(th->tid);
     return now > th->cpu_base_ns ? now - th->cpu_base_ns : 0;
+}
+
+int ns_threads_snapshot_busy(void)
+{
+    size_t n = ns_threads_count();
+    for (size_t i = 0; i < n; i++) {
+        if (__atomic_load_n(&slots[i]->snapshot_busy, __ATOMIC_SEQ_CST))
+            return 1;
+    }
+    return 0;
 }

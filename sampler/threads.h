@@ -20,6 +20,10 @@
 #include <time.h>
 
 #include "ring.h"
+#include "unwind.h"
+
+struct ns_site_table;
+struct ns_capture_cache;
 
 enum ns_thread_state {
     NS_TH_FREE = 0,
@@ -45,12 +49,19 @@ struct ns_thread {
     timer_t timer;
     int has_timer;
     int in_handler;
+    int snapshot_busy; /* reading a module snapshot (modules.h) */
     uint64_t last_sample_ns;
 
     /* perf mechanism */
     int perf_fd;
     void *perf_map;
     size_t perf_map_len;
+
+    /* interposers (allocations, I/O, locks) */
+    int in_hook;              /* inside an interposer: calls it makes pass straight through */
+    struct ns_frame *scratch; /* frames of the stack being captured (max_depth + 1) */
+    struct ns_capture_cache *capture_cache; /* stacks this thread unwound lately (capture.c) */
+    struct ns_site_table *sites;
 
     /* accounting: counters bumped by the signal handler are atomic */
     uint64_t dropped_ring_full;
@@ -71,8 +82,14 @@ uint64_t ns_thread_profiled_cpu(const struct ns_thread *th);
  * the stack bounds). */
 struct ns_thread *ns_threads_claim(pid_t tid, int self);
 void ns_threads_activate(struct ns_thread *th);
-/* The calling thread's slot, or NULL. Async-signal-safe. */
+/* Marks, in a thread's TLS pointer, that it was looked up and has no slot. */
+#define NS_THREAD_NONE ((struct ns_thread *)1)
+
+/* The calling thread's slot, NULL, or NS_THREAD_NONE. Async-signal-safe. */
 struct ns_thread *ns_threads_self(void);
+/* For interposers: the calling thread's slot, looked up once by tid if the thread did not
+ * register itself (the answer, even "none", is kept in TLS); NULL when it has none. */
+struct ns_thread *ns_threads_current(void);
 /* Looks a tid up among claimed/active slots (first signal of a thread registered by the
  * writer); caches it in TLS. Async-signal-safe. */
 struct ns_thread *ns_threads_self_slow(pid_t tid);
@@ -90,6 +107,9 @@ struct ns_thread *ns_threads_at(size_t i);
 void ns_threads_after_fork(void (*release_fn)(struct ns_thread *));
 /* Clears the calling thread's TLS pointer (its slot is gone). */
 void ns_threads_forget_self(void);
+
+/* Whether any thread is reading a module snapshot right now. */
+int ns_threads_snapshot_busy(void);
 
 /* Lists the tids in /proc/self/task (no allocation); returns how many. */
 size_t ns_list_tasks(pid_t *tids, size_t cap);

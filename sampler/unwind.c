@@ -22,7 +22,9 @@
 struct walker {
     uint64_t ip, sp, bp;
     bool bp_known;
-    bool exact; /* ip is the interrupted pc itself (leaf, or just after a signal frame) */
+    bool bp_initial;  /* bp is still the register the walk started with */
+    uint64_t bp_addr; /* else the stack word it was loaded from (logged only if used) */
+    bool exact;       /* ip is the interrupted pc itself (leaf, or just after a signal frame) */
 };
 
 const struct ns_unwind_module *ns_unwind_find_module(const struct ns_unwind_modules *mods,
@@ -41,7 +43,30 @@ const struct ns_unwind_module *ns_unwind_find_module(const struct ns_unwind_modu
     return &mods->v[lo - 1];
 }
 
-static bool load(const struct ns_stack_mem *mem, uint64_t addr, uint64_t *out)
+static void log_word(struct ns_load_log *log, uint64_t addr, uint64_t value)
+{
+    if (log->n < log->max) {
+        log->words[log->n][0] = addr;
+        log->words[log->n++][1] = value;
+    } else {
+        log->overflow = 1;
+    }
+}
+
+/* A saved rbp is logged when a frame uses it, not when it is loaded: in code built without
+ * frame pointers rbp is an ordinary register, often a loop counter, which would make every
+ * unwind look different. */
+static void note_bp_use(const struct walker *w, const struct ns_stack_mem *mem)
+{
+    if (!mem->log)
+        return;
+    if (w->bp_initial)
+        mem->log->used_bp = 1;
+    else
+        log_word(mem->log, w->bp_addr, w->bp);
+}
+
+static bool load_quiet(const struct ns_stack_mem *mem, uint64_t addr, uint64_t *out)
 {
     if (addr < mem->lo || addr >= mem->hi || mem->hi - addr < sizeof *out)
         return false;
@@ -51,9 +76,18 @@ static bool load(const struct ns_stack_mem *mem, uint64_t addr, uint64_t *out)
     return true;
 }
 
+static bool load(const struct ns_stack_mem *mem, uint64_t addr, uint64_t *out)
+{
+    if (!load_quiet(mem, addr, out))
+        return false;
+    if (mem->log)
+        log_word(mem->log, addr, *out);
+    return true;
+}
+
 /* Address of a register saved by rule (base + off); an NSP_END_* or -1 when known. */
-static int saved_reg_addr(const struct walker *w, uint8_t rule, int32_t off, uint64_t cfa,
-                          uint64_t *addr)
+static int saved_reg_addr(const struct walker *w, const struct ns_stack_mem *mem, uint8_t rule,
+                          int32_t off, uint64_t cfa, uint64_t *addr)
 {
     uint64_t base;
     switch (rule) {
@@ -66,6 +100,7 @@ static int saved_reg_addr(const struct walker *w, uint8_t rule, int32_t off, uin
     case NS_REG_BP_EXPR:
         if (!w->bp_known)
             return NSP_END_BAD_CFI;
+        note_bp_use(w, mem);
         base = w->bp;
         break;
     default:
@@ -79,7 +114,7 @@ static int saved_reg(const struct walker *w, const struct ns_stack_mem *mem, uin
                      int32_t off, uint64_t cfa, uint64_t *out)
 {
     uint64_t addr;
-    int end = saved_reg_addr(w, rule, off, cfa, &addr);
+    int end = saved_reg_addr(w, mem, rule, off, cfa, &addr);
     if (end >= 0)
         return end;
     return load(mem, addr, out) ? -1 : NSP_END_STACK_END;
@@ -93,21 +128,25 @@ static int saved_reg(const struct walker *w, const struct ns_stack_mem *mem, uin
  * whose CFA depends on rbp need it.
  */
 static void restore_bp(const struct walker *w, const struct ns_stack_mem *mem,
-                       const struct ns_cfi_row *row, uint64_t cfa, uint64_t *bp, bool *known)
+                       const struct ns_cfi_row *row, uint64_t cfa, struct walker *caller)
 {
     uint64_t addr;
-    *bp = w->bp;
-    *known = w->bp_known;
+    caller->bp = w->bp;
+    caller->bp_known = w->bp_known;
+    caller->bp_initial = w->bp_initial;
+    caller->bp_addr = w->bp_addr;
     if (row->bp_rule == NS_REG_SAME)
         return;
     if (row->bp_rule == NS_REG_UNDEFINED || row->bp_rule == NS_REG_UNSUPPORTED ||
-        saved_reg_addr(w, row->bp_rule, row->bp_off, cfa, &addr) >= 0) {
-        *known = false;
+        saved_reg_addr(w, mem, row->bp_rule, row->bp_off, cfa, &addr) >= 0) {
+        caller->bp_known = false;
         return;
     }
     if (addr < w->sp)
         return; /* already popped: the register is current */
-    *known = load(mem, addr, bp);
+    caller->bp_known = load_quiet(mem, addr, &caller->bp);
+    caller->bp_initial = false;
+    caller->bp_addr = addr;
 }
 
 static int compute_cfa(const struct walker *w, const struct ns_stack_mem *mem,
@@ -117,6 +156,8 @@ static int compute_cfa(const struct walker *w, const struct ns_stack_mem *mem,
     bool needs_bp = row->cfa_rule == NS_CFA_BP_OFF || row->cfa_rule == NS_CFA_DEREF_BP;
     if (needs_bp && !w->bp_known)
         return NSP_END_BAD_CFI;
+    if (needs_bp)
+        note_bp_use(w, mem);
     switch (row->cfa_rule) {
     case NS_CFA_SP_OFF:
         *cfa = w->sp + off;
@@ -140,25 +181,28 @@ static int compute_cfa(const struct walker *w, const struct ns_stack_mem *mem,
 static int step(struct walker *w, const struct ns_stack_mem *mem, const struct ns_cfi_row *row,
                 uint64_t pc)
 {
-    uint64_t cfa, ra, bp;
-    bool bp_known;
+    uint64_t cfa, ra;
+    struct walker caller;
     int end = compute_cfa(w, mem, row, pc, &cfa);
     if (end < 0)
         end = saved_reg(w, mem, row->ra_rule, row->ra_off, cfa, &ra);
     if (end >= 0)
         return end;
-    restore_bp(w, mem, row, cfa, &bp, &bp_known);
+    restore_bp(w, mem, row, cfa, &caller);
     if (ra == 0 || (!row->signal_frame && cfa <= w->sp))
         return NSP_END_BAD_FRAME;
-    *w = (struct walker){
-        .ip = ra, .sp = cfa, .bp = bp, .bp_known = bp_known, .exact = row->signal_frame};
+    caller.ip = ra;
+    caller.sp = cfa;
+    caller.exact = row->signal_frame;
+    *w = caller;
     return -1;
 }
 
-int ns_unwind(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
-              const struct ns_stack_mem *mem, struct ns_frame *out, int max, unsigned *end)
+static int walk(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
+                const struct ns_stack_mem *mem, struct ns_frame *out, int max, unsigned *end,
+                bool leaf_exact)
 {
-    struct walker w = {regs->ip, regs->sp, regs->bp, true, true};
+    struct walker w = {regs->ip, regs->sp, regs->bp, true, true, 0, leaf_exact};
     const struct ns_unwind_module *m = NULL;
     int n = 0;
     int why = max <= 0 ? NSP_END_DEPTH : w.ip == 0 ? NSP_END_BAD_FRAME : -1;
@@ -189,4 +233,16 @@ int ns_unwind(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
     }
     *end = (unsigned)why;
     return n;
+}
+
+int ns_unwind(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
+              const struct ns_stack_mem *mem, struct ns_frame *out, int max, unsigned *end)
+{
+    return walk(mods, regs, mem, out, max, end, true);
+}
+
+int ns_unwind_caller(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
+                     const struct ns_stack_mem *mem, struct ns_frame *out, int max, unsigned *end)
+{
+    return walk(mods, regs, mem, out, max, end, false);
 }

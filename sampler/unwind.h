@@ -45,11 +45,25 @@ struct ns_regs {
     uint64_t ip, sp, bp;
 };
 
+/*
+ * What one unwind depended on besides the registers and the module snapshot: every word it
+ * read (address, value) and whether it used the rbp it started with. The same registers over
+ * the same words unwind the same way, which lets an interposer reuse a stack (capture.c).
+ */
+struct ns_load_log {
+    uint64_t (*words)[2];
+    uint32_t n, max;
+    int overflow; /* more than max words were read */
+    int used_bp;  /* the result depends on regs->bp */
+};
+
 /* The stack memory the unwinder may read: [lo, hi). copy == NULL reads live memory at
- * those addresses; otherwise address a is read from copy[a - lo]. */
+ * those addresses; otherwise address a is read from copy[a - lo]. log: NULL, or where to
+ * record the reads. */
 struct ns_stack_mem {
     uintptr_t lo, hi;
     const uint8_t *copy;
+    struct ns_load_log *log;
 };
 
 struct ns_frame {
@@ -76,5 +90,13 @@ const struct ns_unwind_module *ns_unwind_find_module(const struct ns_unwind_modu
  */
 int ns_unwind(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
               const struct ns_stack_mem *mem, struct ns_frame *out, int max, unsigned *end);
+
+/*
+ * The same, from the registers of a function's caller as seen at the call: regs->ip is a
+ * return address (the leaf is reported and looked up at ip - 1, like every caller), regs->sp
+ * the caller's stack pointer after the return. For interposers that capture their call site.
+ */
+int ns_unwind_caller(const struct ns_unwind_modules *mods, const struct ns_regs *regs,
+                     const struct ns_stack_mem *mem, struct ns_frame *out, int max, unsigned *end);
 
 #endif

@@ -23,6 +23,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../preload/settings.h"
+#include "alloc.h"
 #include "clock.h"
 #include "fdutil.h"
 #include "intern.h"
@@ -31,6 +33,8 @@
 #include "nsp_format.h"
 #include "profile_writer.h"
 #include "real.h"
+#include "sites.h"
+#include "stacks.h"
 #include "writer_state.h"
 
 struct ns_writer_state W;
@@ -169,8 +173,8 @@ static void write_counters(void)
 {
     static const char *const internal_names[NS_INTERNAL_THREADS] = {"nsprof_writer_cpu_ns",
                                                                     "nsprof_ticker_cpu_ns"};
-    const char *names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + 1];
-    uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + 1];
+    const char *names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + 3];
+    uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + 3];
     size_t n = 0;
     pthread_mutex_lock(&notes_lock);
     /* Counters the writer keeps alone are folded in here, under the lock. */
@@ -186,6 +190,15 @@ static void write_counters(void)
             names[n] = internal_names[i];
             values[n++] = W.internal_cpu_ns[i];
         }
+    }
+    n += ns_alloc_counters(names + n, values + n, NS_ALLOC_COUNTERS);
+    if (ns_stacks_overflowed()) {
+        names[n] = "stacks_overflowed";
+        values[n++] = ns_stacks_overflowed();
+    }
+    if (ns_sites_overflowed()) {
+        names[n] = "sites_overflowed";
+        values[n++] = ns_sites_overflowed();
     }
     uint64_t forwarded = ns_signal_forwarded();
     if (forwarded) {
@@ -207,6 +220,7 @@ static void write_samples(void)
 
 static void flush_chunk(void)
 {
+    ns_sites_emit();
     write_samples();
     write_notes();
     ns_threads_write_stats();
@@ -256,7 +270,13 @@ static void write_header(const struct ns_writer_setup *s)
     ns_pw_process(&W.pw, &p);
     for (const char *const *kv = s->settings; kv && kv[0]; kv += 2)
         ns_pw_setting(&W.pw, kv[0], kv[1]);
-    ns_pw_event(&W.pw, s->event_id, s->event_name, "ns", s->period_ns);
+    if (s->event_id)
+        ns_pw_event(&W.pw, s->event_id, s->event_name, "ns", s->period_ns);
+    for (uint32_t ev = 1; ev < NS_EVID__COUNT; ev++) {
+        if (s->extra_events & (1u << ev))
+            ns_pw_event_flags(&W.pw, ev, ns_event_defs[ev].name, ns_event_defs[ev].unit, 1,
+                              ns_event_defs[ev].flags);
+    }
     write_notes();
     ns_pw_flush(&W.pw);
 }
@@ -328,6 +348,7 @@ static void serve_request(void)
     unsigned flags = W.req_flags;
     ns_threads_drain_all(&W.sink);
     if (flags & NS_SYNC_END) {
+        ns_sites_emit_final();
         write_samples();
         write_notes();
         ns_threads_refresh(1);
@@ -364,9 +385,10 @@ static void writer_cycle(uint64_t now, uint64_t *next_module_check, uint64_t *an
     ns_mappings_check_recycled();
     /* The signal handler unwinds with whatever tables exist: build new objects' now.
      * (The perf path builds them when a sample first needs one.) */
-    if (W.source->build_tables_eagerly)
+    if (W.eager_tables)
         ns_modules_build_pending();
     ns_threads_drain_all(&W.sink);
+    ns_sites_sample_heap();
     /* Every sample taken before `now` is drained (a perf record being written right now is
      * younger than now minus a few microseconds): older snapshots can go. */
     if (now > SNAPSHOT_MARGIN_NS)
@@ -424,6 +446,8 @@ int ns_writer_start(const struct ns_writer_setup *s, char *err, size_t errlen)
     W.event_id = s->event_id;
     W.start_mono_ns = s->start_mono_ns;
     W.flush_ns = s->flush_ns;
+    W.pid = s->id->pid;
+    W.eager_tables = s->eager_tables;
     W.sink = (struct ns_sample_sink){sink_sample, sink_lost, NULL};
     int r = alloc_state(s);
     if (r < 0) {
@@ -472,6 +496,7 @@ void ns_writer_postfork_child(void)
     ns_mem_free(W.batch, W.batch_cap * sizeof(*W.batch));
     ns_stacks_destroy();
     ns_threads_table_destroy();
+    ns_sites_writer_reset();
     struct ns_writer_state fresh = {0};
     fresh.ctl_fd = -1;
     W = fresh;

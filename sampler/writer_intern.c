@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "capture.h"
 #include "modules.h"
 #include "nsp_format.h"
 #include "writer_state.h"
@@ -157,13 +158,18 @@ uint64_t ns_stacks_intern(unsigned end, const struct ns_frame *frames, int nfram
     uint32_t self = ns_modules_self_mapping();
     key[k++] = end;
     k++; /* the frame count, once known */
+    uint32_t named = ns_modules_named_mapping();
     for (int i = 0; i < nframes; i++) {
         /* nsprof's own interposers only pass through (main's wrapper, a thread's start):
          * hide them between the program's frames. A leaf there is real cost: keep it. */
         if (i > 0 && frames[i].mapping_id == self && self)
             continue;
         key[k++] = mapping_file_id(frames[i].mapping_id);
-        key[k++] = frames[i].addr;
+        /* A named pseudo frame's address is the id of the STRING that names it. */
+        const char *name = named && frames[i].mapping_id == named
+                               ? ns_pseudo_name_of((uint32_t)frames[i].addr)
+                               : NULL;
+        key[k++] = name ? ns_strings_intern(name) : frames[i].addr;
     }
     nframes = (int)(k - 2) / 2;
     key[1] = (uint64_t)nframes;

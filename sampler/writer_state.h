@@ -47,6 +47,8 @@ struct ns_writer_state {
     pthread_t thread;
     int thread_started, running, exit_requested;
     int paused; /* atomic: END written, the exec has not failed (yet) */
+    pid_t pid;
+    int eager_tables;
     pid_t tid;
     const struct ns_source *source;
     uint32_t event_id;
@@ -94,6 +96,13 @@ uint64_t ns_stacks_intern(unsigned end, const struct ns_frame *frames, int nfram
 void ns_mappings_check_recycled(void);
 /* The file id of a string, writing its STRING record when new; 0 on failure. */
 uint64_t ns_strings_intern(const char *text);
+
+/* writer_sites.c: interposed calls */
+void ns_sites_emit(void);
+void ns_sites_emit_thread(struct ns_thread *th);
+void ns_sites_sample_heap(void);
+void ns_sites_emit_final(void);
+void ns_sites_writer_reset(void);
 
 /* writer_threads.c */
 int ns_threads_table_init(void);

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "mem.h"
 #include "nsp_format.h"
+#include "sites.h"
 #include "writer_state.h"
 
 #define MAX_TASKS 65536
@@ -173,6 +174,8 @@ static void finish_thread(struct ns_thread *th, const struct ns_sample_sink *sin
         e->dirty = 1;
     }
     W.source->thread_release(th);
+    ns_sites_emit_thread(th); /* its last calls, before the slot serves another thread */
+    ns_sites_reset(th);
     ns_threads_free(th);
 }
 

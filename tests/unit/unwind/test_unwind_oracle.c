@@ -57,15 +57,15 @@ static void capture_from(ucontext_t *uc)
     struct capture *c = &g_cap;
     c->regs = uw_regs_of(uc);
     uw_oracle_from_ucontext(uc, &c->oracle);
-    struct ns_stack_mem live = {c->regs.sp, g_stack_top, NULL};
+    struct ns_stack_mem live = {.lo = c->regs.sp, .hi = g_stack_top, .copy = NULL};
     uw_unwind(&g_mods, &c->regs, &live, UW_MAX_FRAMES, &c->live);
     uw_unwind(&g_mods, &c->regs, &live, DEPTH_LIMIT, &c->depth);
     uw_fp_walk(&c->regs, &live, &c->fp);
     size_t len = g_stack_top - c->regs.sp < BIG_COPY ? g_stack_top - c->regs.sp : BIG_COPY;
     uw_copy_stack(g_copy, c->regs.sp, len);
-    struct ns_stack_mem big = {c->regs.sp, c->regs.sp + len, g_copy};
-    struct ns_stack_mem small = {c->regs.sp, c->regs.sp + (len < SMALL_COPY ? len : SMALL_COPY),
-                                 g_copy};
+    struct ns_stack_mem big = {.lo = c->regs.sp, .hi = c->regs.sp + len, .copy = g_copy};
+    struct ns_stack_mem small = {
+        .lo = c->regs.sp, .hi = c->regs.sp + (len < SMALL_COPY ? len : SMALL_COPY), .copy = g_copy};
     uw_unwind(&g_mods, &c->regs, &big, UW_MAX_FRAMES, &c->big);
     uw_unwind(&g_mods, &c->regs, &small, UW_MAX_FRAMES, &c->small);
 }

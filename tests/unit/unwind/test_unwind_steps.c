@@ -89,7 +89,8 @@ static uint64_t at(int word)
     return STACK + 8u * (unsigned)word;
 }
 
-static const struct ns_stack_mem g_mem = {STACK, STACK + sizeof g_stack, (const uint8_t *)g_stack};
+static const struct ns_stack_mem g_mem = {
+    .lo = STACK, .hi = STACK + sizeof g_stack, .copy = (const uint8_t *)g_stack};
 
 struct result {
     struct ns_frame f[NWORDS];
@@ -152,11 +153,13 @@ Test(steps, depth)
 Test(steps, stack_end_when_a_load_leaves_the_copy)
 {
     build_chain();
-    struct ns_stack_mem small = {STACK, at(2), (const uint8_t *)g_stack}; /* words 0 and 1 */
+    struct ns_stack_mem small = {
+        .lo = STACK, .hi = at(2), .copy = (const uint8_t *)g_stack}; /* words 0 and 1 */
     struct result r = unwind_from(BIAS + F_LEAF, at(0), 0, &small, NWORDS);
     cr_assert_eq(r.end, NSP_END_STACK_END);
     cr_assert_eq(r.n, 2);
-    struct ns_stack_mem tiny = {STACK, at(1) + 7, (const uint8_t *)g_stack}; /* word 1 cut */
+    struct ns_stack_mem tiny = {
+        .lo = STACK, .hi = at(1) + 7, .copy = (const uint8_t *)g_stack}; /* word 1 cut */
     r = unwind_from(BIAS + F_LEAF, at(0), 0, &tiny, NWORDS);
     cr_assert_eq(r.end, NSP_END_STACK_END);
     cr_assert_eq(r.n, 1);
@@ -304,7 +307,7 @@ Test(steps, lazy_plt_entry)
 Test(steps, live_memory)
 {
     uint64_t words[8] = {0};
-    struct ns_stack_mem live = {(uintptr_t)words, (uintptr_t)(words + 8), NULL};
+    struct ns_stack_mem live = {.lo = (uintptr_t)words, .hi = (uintptr_t)(words + 8), .copy = NULL};
     words[1] = BIAS + F_MID + 0x50;
     words[2] = BIAS + F_START + 0x10;
     struct result r = unwind_from(BIAS + F_LEAF, (uintptr_t)words, 0, &live, NWORDS);

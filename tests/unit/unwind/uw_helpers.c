@@ -147,7 +147,7 @@ __attribute__((noinline)) void uw_capture_here(const struct uw_modules *m, uintp
     oracle->n = 0;
     oracle->end = unw_getcontext(&uc);
     struct ns_regs regs = uw_regs_of((ucontext_t *)&uc);
-    struct ns_stack_mem live = {regs.sp, stack_top, NULL};
+    struct ns_stack_mem live = {.lo = regs.sp, .hi = stack_top, .copy = NULL};
     uw_unwind(m, &regs, &live, UW_MAX_FRAMES, ours);
     if (oracle->end == 0)
         oracle->end = unw_init_local(&c, &uc);

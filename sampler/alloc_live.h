@@ -1,0 +1,29 @@
+/*
+ * alloc_live — alloc=full's table of live allocations: address → (size, stack).
+ *
+ * 256 stripes by address, each an open-addressing table behind its own spinlock, so two
+ * threads rarely meet on a lock and no lock is held longer than one insert or remove (or a
+ * stripe's rehash). An entry costs 24 bytes at a load factor of at most 1/2: about 48 bytes
+ * per live block. Tables grow with the heap; if one cannot grow, the insert fails and the
+ * caller marks the profile inexact.
+ */
+#ifndef NS_ALLOC_LIVE_H
+#define NS_ALLOC_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stacks.h"
+
+/* 0, or -1 when the table could not grow (the allocation is then not tracked). */
+int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack);
+/* Removes addr; 1 and its size and stack if it was there, else 0. */
+int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack);
+/* Bytes the table itself uses (for the profile's counters). */
+uint64_t ns_live_table_bytes(void);
+uint64_t ns_live_count(void);
+
+void ns_live_prefork(void);
+void ns_live_postfork(int child);
+
+#endif
