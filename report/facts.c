@@ -24,6 +24,17 @@ void ns_facts_stack_quality(const struct ns_event *ev, struct ns_stack_quality *
     q->total = ev->count;
 }
 
+void ns_facts_stack_quality_by_weight(const struct ns_event *ev, struct ns_stack_quality *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->root = ev->end_weight[NSP_END_ROOT];
+    q->truncated = sat_add(ev->end_weight[NSP_END_DEPTH], ev->end_weight[NSP_END_STACK_END]);
+    for (unsigned e = NSP_END_NO_MODULE; e <= NSP_END_BAD_FRAME; e++)
+        q->unknown = sat_add(q->unknown, ev->end_weight[e]);
+    q->no_stack = ev->end_weight[NSP_END__COUNT];
+    q->total = ev->weight;
+}
+
 const char *ns_stack_end_name(unsigned bucket)
 {
     static const char *const names[NS_END_BUCKETS] = {

@@ -19,6 +19,8 @@ struct ns_stack_quality {
     uint64_t total, root, truncated, unknown, no_stack;
 };
 void ns_facts_stack_quality(const struct ns_event *ev, struct ns_stack_quality *q);
+/* The same in weight rather than samples (for aggregate events, whose entries are totals). */
+void ns_facts_stack_quality_by_weight(const struct ns_event *ev, struct ns_stack_quality *q);
 /* "root", "depth", "stack_end", "no_module", "no_cfi", "bad_cfi", "bad_frame"; the extra
  * bucket (no stack or an end value this reader does not know) is "other". */
 const char *ns_stack_end_name(unsigned bucket);

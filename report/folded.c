@@ -3,8 +3,8 @@
  *
  * One depth-first walk of the event's tree keeps the current path as text (each level
  * remembers where its frame starts) and records "path count" for every node with self
- * samples. Recorded stacks are then sorted to merge the ones escaping made equal, formatted
- * as lines, and the lines sorted bytewise.
+ * samples (self weight, for an aggregate event). Recorded stacks are then sorted to merge the ones
+ * escaping made equal, formatted as lines, and the lines sorted bytewise.
  */
 #include "folded.h"
 
@@ -79,7 +79,8 @@ static void leave(const struct ns_model *m, uint32_t n, struct ns_buf *path, con
         path->s[path->len] = '\0';
 }
 
-static int collect(const struct ns_model *m, uint32_t root, struct folded_list *l)
+/* by_weight: record each stack's self weight instead of its sample count. */
+static int collect(const struct ns_model *m, uint32_t root, int by_weight, struct folded_list *l)
 {
     uint32_t max_depth = 0;
     for (size_t i = 0; i < m->nnodes; i++)
@@ -92,8 +93,9 @@ static int collect(const struct ns_model *m, uint32_t root, struct folded_list *
     uint32_t n = m->nodes[root].first_child;
     while (n != NS_NONE) {
         enter(m, n, &path, starts);
-        if (m->nodes[n].self_count)
-            record(l, &path, m->nodes[n].self_count);
+        uint64_t v = by_weight ? m->nodes[n].self_weight : m->nodes[n].self_count;
+        if (v)
+            record(l, &path, v);
         if (m->nodes[n].first_child != NS_NONE) {
             n = m->nodes[n].first_child;
             continue;
@@ -168,7 +170,7 @@ int ns_folded_render(const struct ns_model *m, uint32_t event, struct ns_buf *ou
     if (event >= m->nevents)
         return 0;
     struct folded_list l = {0};
-    int rc = collect(m, m->events[event].root, &l);
+    int rc = collect(m, m->events[event].root, ns_event_is_aggregate(&m->events[event]), &l);
     if (!rc)
         rc = format_lines(&l, out);
     for (size_t i = 0; i < l.n; i++)

@@ -5,7 +5,10 @@
  *     app;main;run;compute 1234
  *
  * One line per distinct stack, frames from the root to the leaf separated by ';', then a
- * space and the number of SAMPLES (not weights). The first frame is the process name (the
+ * space and the number of SAMPLES (not weights) — except for aggregate events (allocations,
+ * I/O, lock waits: format 1.1), whose entries are totals of many calls and whose count is
+ * therefore their WEIGHT in the event's unit (bytes, ns, calls); the leaf of such a stack
+ * is the interposed function (malloc, write). The first frame is the process name (the
  * basename of its executable). Inlined frames are frames of their own, marked with the
  * `_[i]` suffix that flamegraph.pl colours as inlined. Lines are sorted bytewise (as
  * `LC_ALL=C sort`), so equal models give identical files.

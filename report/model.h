@@ -21,6 +21,16 @@
  *  - samples[]: every sample kept, with its time, thread and leaf node, for views that
  *    slice by time or thread.
  *  - lines[]: self weight per (event, leaf function, source file and line).
+ *  - Format 1.1 (interposed calls): sites[] (where a call was made: the calling function and
+ *    line, and the interposed function it called), resources[] (files, sockets, locks), a
+ *    site and a resource per sample, histograms[] per (event, site, resource), and series[]
+ *    (a quantity over time, per process).
+ *
+ * Events of interposed calls are *aggregate* (flags & NSP_EVENT_AGGREGATE): an entry is the
+ * total of many calls, so counts are entries, not samples; only weights mean something.
+ * *Snapshot* events (leak_bytes, peak_bytes) describe a state at one moment: for each
+ * process and stack only the entries at its latest time are kept (several entries at that
+ * time, e.g. from different threads, add up), so two snapshots are never added.
  *
  * Why the source file is not part of a function's identity: the symbolizer names the file
  * of each address's *line*, which for code #included into a function (glibc builds
@@ -89,6 +99,8 @@ struct ns_func {
     uint8_t kind;          /* enum ns_func_kind */
     uint8_t inlined;       /* this frame was inlined into its caller */
     uint8_t symbolized;    /* the name came from symbols (not module+0xADDR) */
+    uint8_t named;         /* a named frame (mapping flag 8): the function an interposed call
+                              called, e.g. malloc or write; its name is the file's string */
 };
 
 struct ns_node {
@@ -108,10 +120,21 @@ struct ns_node {
 struct ns_event {
     const char *name, *unit; /* unit: "ns", "bytes" or "count" */
     uint64_t period;         /* nominal weight of one sample (of the first file defining it) */
+    uint32_t flags;          /* NSP_EVENT_* of the files defining it, or'ed */
     uint32_t root;           /* node index */
-    uint64_t count, weight;  /* kept samples (== the root's totals) */
+    uint64_t count, weight;  /* kept samples (== the root's totals); entries if aggregate */
     uint64_t end_count[NS_END_BUCKETS];
+    uint64_t end_weight[NS_END_BUCKETS];
     uint64_t no_line_count; /* samples whose leaf frame has no source line */
+    uint64_t no_line_weight;
+};
+
+/* Which interposed calls an event measures; decides how its call sites are found. */
+enum ns_event_family {
+    NS_FAMILY_NONE = 0, /* sampled (cpu, wall) or unknown */
+    NS_FAMILY_ALLOC,    /* alloc_bytes, alloc_count, leak_bytes, peak_bytes */
+    NS_FAMILY_IO,       /* io_*, stdio_* */
+    NS_FAMILY_LOCK,     /* lock_wait, cond_wait */
 };
 
 struct ns_kv {
@@ -147,6 +170,7 @@ struct ns_process {
     int truncated;
     uint64_t truncated_at, file_bytes;
     int has_cpu_event;      /* the file defines an event named "cpu" */
+    int has_sampled_event;  /* the file defines an event that is not aggregate (cpu, wall) */
     int64_t last_sample_ns; /* time of its last sample in the file (any filter) */
     uint32_t func;          /* its NS_FUNC_PROCESS function */
 };
@@ -184,8 +208,51 @@ struct ns_line {
 struct ns_sample {
     int64_t time_ns; /* since its process's start */
     uint64_t weight;
-    uint32_t node;   /* leaf node; its event and process follow from the tree */
-    uint32_t thread; /* into threads[] */
+    uint32_t node;     /* leaf node; its event and process follow from the tree */
+    uint32_t thread;   /* into threads[] */
+    uint32_t site;     /* into sites[] for aggregate events with a stack; else NS_NONE */
+    uint32_t resource; /* into resources[], or NS_NONE */
+};
+
+/*
+ * A call site of an interposed function: the first frame above it (from the leaf) that is
+ * not part of the C/C++ runtime (libc, libstdc++, std:: templates inlined into the program)
+ * nor, for allocations, an allocator wrapper (operator new, strdup, asprintf, ...), at the
+ * line of the call. When every frame is runtime, the first frame above the call.
+ */
+struct ns_site {
+    uint32_t func;    /* the calling function */
+    uint32_t line;    /* line of the call; 0 if unknown */
+    const char *file; /* that line's file; "" if unknown */
+    uint32_t callee;  /* the named frame it called (malloc, fwrite, ...), or NS_NONE */
+};
+
+struct ns_resource {
+    uint32_t process;
+    uint32_t kind;    /* enum nsp_resource_kind */
+    const char *name; /* path, peer, "mutex", "fd 7", ... */
+    uint32_t site;    /* where it was created or first used (locks), or NS_NONE */
+};
+
+/* Summed HISTOGRAM records of one (event, site, resource). */
+struct ns_histogram {
+    uint32_t event, site, resource; /* site, resource: NS_NONE when none */
+    uint32_t nbuckets;              /* <= NSP_MAX_HISTOGRAM_BUCKETS */
+    uint64_t *buckets;              /* bucket 0: value 0; i >= 1: [2^(i-1), 2^i) */
+};
+
+struct ns_point {
+    int64_t time_ns; /* since its process's start */
+    uint64_t value;
+};
+
+/* A SERIES of one process (heap_live_bytes, ...), points sorted by time, --from/--to
+ * applied. */
+struct ns_series {
+    uint32_t process;
+    const char *name, *unit;
+    struct ns_point *points;
+    size_t n;
 };
 
 /* The filters the model was built with, and the samples left after each, in the order
@@ -222,6 +289,14 @@ struct ns_model {
     size_t nlines;
     struct ns_sample *samples;
     size_t nsamples;
+    struct ns_site *sites;
+    size_t nsites;
+    struct ns_resource *resources;
+    size_t nresources;
+    struct ns_histogram *histograms;
+    size_t nhistograms;
+    struct ns_series *series;
+    size_t nseries;
     struct ns_filter_stats filter;
     int no_inline;
 };
@@ -240,5 +315,14 @@ uint64_t ns_model_counter(const struct ns_process *p, const char *name);   /* 0 
 
 /* The process a node belongs to (NS_NONE for an event root). */
 uint32_t ns_model_node_process(const struct ns_model *m, uint32_t node);
+
+/* The family of an event by its name. */
+enum ns_event_family ns_model_event_family(const char *event_name);
+/* 1 if the event is aggregate: its entries are totals, not samples. */
+int ns_event_is_aggregate(const struct ns_event *ev);
+/* 1 if the event's samples get call sites: aggregate events and events of a family. */
+int ns_event_has_sites(const struct ns_event *ev);
+/* "file", "socket", "pipe", "lock", "other", "unknown" for RESOURCE kinds 1..6; "?" else. */
+const char *ns_resource_kind_name(uint32_t kind);
 
 #endif

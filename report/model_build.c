@@ -8,6 +8,11 @@
  * symbolized, tested against --function, and inserted into its event's tree once with its
  * summed count and weight. Finally the kept samples are pointed at their leaf nodes.
  *
+ * Snapshot events (leak_bytes, peak_bytes) keep, per stack, only the entries of the latest
+ * time: a key restarts its sums when a later entry arrives, and the samples of earlier
+ * snapshots are dropped when they are pointed at their leaves. Keys of aggregate events
+ * also get their call site (model_sites.c) while their stack is resolved.
+ *
  * Facts about the profile (settings, counters, notes, end, truncation, thread statistics)
  * are copied into the model so that renderers never reach back into the file.
  */
@@ -205,8 +210,10 @@ static int add_process(struct ns_build *b, const struct ns_profile *p)
     proc->end_status = p->end_status, proc->end_mono_ns = p->end_mono_ns;
     proc->truncated = p->truncated, proc->truncated_at = p->truncated_at;
     proc->file_bytes = p->file_bytes;
-    for (size_t i = 0; i < p->nevents; i++)
+    for (size_t i = 0; i < p->nevents; i++) {
         proc->has_cpu_event |= p->events[i].name.s && strcmp(p->events[i].name.s, "cpu") == 0;
+        proc->has_sampled_event |= !(p->events[i].flags & NSP_EVENT_AGGREGATE);
+    }
     for (size_t i = 0; i < p->samples.n; i++)
         if (p->samples.time_ns[i] > proc->last_sample_ns)
             proc->last_sample_ns = p->samples.time_ns[i];
@@ -241,8 +248,10 @@ static uint32_t *map_events(struct ns_build *b, const struct ns_profile *p)
         if (b->opt->event && strcmp(b->opt->event, name) != 0)
             continue;
         map[i] = ns_model_event_index(m, name);
-        if (map[i] != NS_NONE)
+        if (map[i] != NS_NONE) {
+            m->events[map[i]].flags |= pe->flags;
             continue;
+        }
         if (ns_grow((void **)&m->events, &b->events_cap, m->nevents + 1, sizeof(*m->events)))
             goto fail;
         struct ns_event *ev = &m->events[m->nevents];
@@ -250,6 +259,7 @@ static uint32_t *map_events(struct ns_build *b, const struct ns_profile *p)
         ev->name = name;
         ev->unit = intern_nsstr(m, &pe->unit);
         ev->period = pe->period;
+        ev->flags = pe->flags;
         ev->root = nsb_new_root(b, (uint32_t)m->nevents);
         if (!ev->unit || ev->root == NS_NONE)
             goto fail;
@@ -285,7 +295,7 @@ static int thread_eq(const void *ctx, uint32_t value, const void *key)
 }
 
 /* The model thread of (current process, tid), created with the profile's facts if new. */
-static uint32_t thread_index(struct ns_build *b, uint32_t tid)
+uint32_t nsb_thread_index(struct ns_build *b, uint32_t tid)
 {
     struct ns_model *m = b->m;
     struct thread_key k = {b->process, tid};
@@ -325,7 +335,7 @@ static uint32_t thread_index(struct ns_build *b, uint32_t tid)
     return idx;
 }
 
-static int64_t seconds_to_ns(double s)
+int64_t nsb_seconds_to_ns(double s)
 {
     if (!(s > -9.2e9))
         return INT64_MIN;
@@ -342,16 +352,36 @@ struct scan {
     size_t nstacks; /* at least 1 */
 };
 
+uint32_t nsb_event_position(const struct ns_profile *p, uint32_t id)
+{
+    for (size_t i = 0; i < p->nevents; i++)
+        if (p->events[i].id == id)
+            return (uint32_t)i;
+    return NS_NONE;
+}
+
 static uint32_t event_position(const struct ns_profile *p, struct scan *s, uint32_t id)
 {
     if (id == s->last_id && s->last_pos != NS_NONE)
         return s->last_pos;
-    for (size_t i = 0; i < p->nevents; i++)
-        if (p->events[i].id == id) {
-            s->last_id = id;
-            return s->last_pos = (uint32_t)i;
-        }
-    return NS_NONE;
+    uint32_t pos = nsb_event_position(p, id);
+    if (pos != NS_NONE)
+        s->last_id = id;
+    return s->last_pos = pos;
+}
+
+/* Adds an entry to its key; a snapshot key keeps only the entries of its latest time. */
+static void key_add(struct nsb_key *k, int64_t time_ns, uint64_t weight)
+{
+    if (k->snapshot && (k->count == 0 || time_ns > k->snap_time)) {
+        k->snap_time = time_ns;
+        k->count = 0;
+        k->weight = 0;
+    }
+    if (k->snapshot && time_ns != k->snap_time)
+        return;
+    k->count++;
+    k->weight = nsb_sat_add(k->weight, weight);
 }
 
 static int add_sample(struct ns_build *b, struct scan *s, size_t i, uint32_t pos, uint32_t thread)
@@ -364,16 +394,26 @@ static int add_sample(struct ns_build *b, struct scan *s, size_t i, uint32_t pos
         if (ns_grow((void **)&b->keys, &b->keys_cap, b->nkeys + 1, sizeof(*b->keys)))
             return -1;
         *slot = (uint32_t)b->nkeys;
-        b->keys[b->nkeys++] = (struct nsb_key){.event = s->events[pos], .stack = stack};
+        uint32_t ev = s->events[pos];
+        b->keys[b->nkeys++] = (struct nsb_key){
+            .event = ev,
+            .stack = stack,
+            .site = NS_NONE,
+            .snapshot = (m->events[ev].flags & NSP_EVENT_SNAPSHOT) != 0,
+        };
     }
-    struct nsb_key *k = &b->keys[*slot];
-    k->count++;
-    k->weight = nsb_sat_add(k->weight, ps->weight[i]);
+    key_add(&b->keys[*slot], ps->time_ns[i], ps->weight[i]);
     if (ns_grow((void **)&m->samples, &b->samples_cap, m->nsamples + 1, sizeof(*m->samples)))
         return -1;
     /* node holds the key until the keys are inserted into the trees. */
     m->samples[m->nsamples++] = (struct ns_sample){
-        .time_ns = ps->time_ns[i], .weight = ps->weight[i], .node = *slot, .thread = thread};
+        .time_ns = ps->time_ns[i],
+        .weight = ps->weight[i],
+        .node = *slot,
+        .thread = thread,
+        .site = NS_NONE,
+        .resource = nsb_resource(b, ps->resource ? ps->resource[i] : 0),
+    };
     return 0;
 }
 
@@ -382,8 +422,8 @@ static int scan_samples(struct ns_build *b, struct scan *s)
     const struct ns_prof_samples *ps = &b->prof->samples;
     struct ns_filter_stats *f = &b->m->filter;
     const struct ns_model_options *o = b->opt;
-    int64_t from = o->has_from ? seconds_to_ns(o->from_s) : INT64_MIN;
-    int64_t to = o->has_to ? seconds_to_ns(o->to_s) : INT64_MAX;
+    int64_t from = o->has_from ? nsb_seconds_to_ns(o->from_s) : INT64_MIN;
+    int64_t to = o->has_to ? nsb_seconds_to_ns(o->to_s) : INT64_MAX;
     s->last_pos = s->last_thread = NS_NONE;
     for (size_t i = 0; i < ps->n; i++) {
         /* Samples of an event id the file never defined cannot be named; the reader
@@ -394,7 +434,7 @@ static int scan_samples(struct ns_build *b, struct scan *s)
         f->after_event++;
         if (ps->tid[i] != s->last_tid || s->last_thread == NS_NONE) {
             s->last_tid = ps->tid[i];
-            s->last_thread = thread_index(b, ps->tid[i]);
+            s->last_thread = nsb_thread_index(b, ps->tid[i]);
             if (s->last_thread == NS_NONE)
                 return -1;
         }
@@ -435,6 +475,9 @@ static int insert_keys(struct ns_build *b)
             continue;
         if (nsb_insert_path(b, k, stack_end(b->prof, k->stack)) < 0)
             return -1;
+        const struct ns_event *ev = &b->m->events[k->event];
+        if (ns_event_has_sites(ev) && nsb_site(b, ns_model_event_family(ev->name), &k->site) < 0)
+            return -1;
         b->m->filter.after_function += k->count;
     }
     if (o->progress)
@@ -442,18 +485,19 @@ static int insert_keys(struct ns_build *b)
     return 0;
 }
 
-/* Points this profile's samples (from index first on) at their leaf nodes, dropping the
- * samples whose stack --function removed. */
+/* Points this profile's samples (from index first on) at their leaf nodes and sites,
+ * dropping the samples whose stack --function removed and those of superseded snapshots. */
 static void resolve_samples(struct ns_build *b, size_t first)
 {
     struct ns_model *m = b->m;
     size_t w = first;
     for (size_t i = first; i < m->nsamples; i++) {
-        uint32_t leaf = b->keys[m->samples[i].node].leaf;
-        if (leaf == NS_NONE)
+        const struct nsb_key *k = &b->keys[m->samples[i].node];
+        if (k->leaf == NS_NONE || (k->snapshot && m->samples[i].time_ns != k->snap_time))
             continue;
         m->samples[w] = m->samples[i];
-        m->samples[w++].node = leaf;
+        m->samples[w].site = k->site;
+        m->samples[w++].node = k->leaf;
     }
     m->nsamples = w;
 }
@@ -470,11 +514,13 @@ static int ingest_profile(struct ns_build *b, const struct ns_profile *p)
     b->prof = p;
     struct scan s = {0};
     int rc = -1;
-    if (add_process(b, p) < 0 || nsb_map_modules(b) < 0 || !(s.events = map_events(b, p)))
+    if (add_process(b, p) < 0 || nsb_map_modules(b) < 0 || !(s.events = map_events(b, p)) ||
+        nsb_add_resources(b) < 0)
         goto out;
+    b->event_map = s.events;
     /* Every thread of the file, so that its statistics show even without samples. */
     for (size_t i = 0; i < p->nthreads; i++)
-        if (thread_index(b, p->threads[i].tid) == NS_NONE)
+        if (nsb_thread_index(b, p->threads[i].tid) == NS_NONE)
             goto out;
     s.nstacks = p->nstacks ? p->nstacks : 1;
     size_t nev = p->nevents ? p->nevents : 1;
@@ -488,8 +534,11 @@ static int ingest_profile(struct ns_build *b, const struct ns_profile *p)
     if (scan_samples(b, &s) < 0 || insert_keys(b) < 0)
         goto out;
     resolve_samples(b, first);
+    if (nsb_add_histograms(b) < 0 || nsb_add_series(b) < 0)
+        goto out;
     rc = 0;
 out:
+    b->event_map = NULL;
     free(s.events);
     free(s.key_of);
     nsb_free_profile_state(b);
@@ -556,6 +605,8 @@ static void free_build(struct ns_build *b)
     ns_itab_free(&b->line_tab);
     ns_itab_free(&b->module_tab);
     ns_itab_free(&b->thread_tab);
+    ns_itab_free(&b->site_tab);
+    ns_itab_free(&b->hist_tab);
     free(b->path);
     nsb_free_profile_state(b);
 }
@@ -616,6 +667,7 @@ void ns_model_free(struct ns_model *m)
     free(m->modules);
     free(m->lines);
     free(m->samples);
+    nsb_free_extras(m);
     free(m->filter.event_names);
     free(m->filter.pids);
     ns_pool_free(&m->pool);

@@ -9,7 +9,9 @@
  *    `addr2line -e MODULE 0xADDR` takes;
  *  - outside every mapping: `[unknown]+0xADDR` with the absolute address;
  *  - a pseudo mapping (flag 4, e.g. `[kernel]`): its path, since its frames only say
- *    "a tick there" and have no address worth showing.
+ *    "a tick there" and have no address worth showing;
+ *  - a mapping of named frames (flag 8, nsprof's `[nsprof]`): the string whose id is the
+ *    frame's addr (`malloc`, `fwrite`), shown like any function of module `[nsprof]`.
  */
 #include "model_internal.h"
 
@@ -96,7 +98,7 @@ static int func_eq(const void *ctx, uint32_t value, const void *key)
     const struct ns_func *a = &((const struct ns_model *)ctx)->funcs[value];
     const struct ns_func *k = key;
     return a->name == k->name && a->module == k->module && a->kind == k->kind &&
-           a->inlined == k->inlined && a->process == k->process;
+           a->inlined == k->inlined && a->process == k->process && a->named == k->named;
 }
 
 uint32_t nsb_func(struct ns_build *b, const struct ns_func *f)
@@ -104,7 +106,8 @@ uint32_t nsb_func(struct ns_build *b, const struct ns_func *f)
     struct ns_model *m = b->m;
     uint64_t h = ns_mix64((uintptr_t)f->name);
     h = ns_mix64(h ^ (uintptr_t)f->module);
-    h = ns_mix64(h ^ ((uint64_t)f->process << 16 | (uint64_t)f->kind << 8 | f->inlined));
+    h = ns_mix64(h ^ ((uint64_t)f->process << 24 | (uint64_t)f->named << 16 |
+                      (uint64_t)f->kind << 8 | f->inlined));
     uint32_t idx = ns_itab_get(&b->func_tab, h, func_eq, m, f);
     if (idx != NS_NONE)
         return idx;
@@ -145,6 +148,31 @@ static int push_unknown(struct ns_build *b, uint32_t module, uint64_t addr)
         .module_index = module,
         .process = NS_NONE,
         .kind = NS_FUNC_FRAME,
+    };
+    if (!f.name || !f.module || !f.file)
+        return -1;
+    return push_rframe(b, nsb_func(b, &f), 0, f.file);
+}
+
+/* A frame of a named mapping: its addr is a string id of the profile. */
+static int push_named(struct ns_build *b, uint32_t module, uint64_t addr)
+{
+    struct ns_model *m = b->m;
+    const struct ns_profile *p = b->prof;
+    const struct ns_str *s = addr < p->nstrings ? &p->strings[addr] : NULL;
+    size_t len = s && s->s ? strnlen(s->s, s->len) : 0;
+    if (!len)
+        return push_unknown(b, module, addr);
+    const char *base = m->modules[module].base;
+    struct ns_func f = {
+        .name = ns_pool_intern(&m->pool, s->s, len),
+        .module = base[0] ? base : ns_pool_str(&m->pool, "[nsprof]"),
+        .file = ns_pool_str(&m->pool, ""),
+        .module_index = module,
+        .process = NS_NONE,
+        .kind = NS_FUNC_FRAME,
+        .symbolized = 1,
+        .named = 1,
     };
     if (!f.name || !f.module || !f.file)
         return -1;
@@ -192,6 +220,8 @@ static int symbolize(struct ns_build *b, uint32_t mapping, uint64_t addr)
     const struct ns_profile *p = b->prof;
     const struct ns_resolver *r = b->opt->resolver;
     uint32_t module = mapping && mapping < p->nmappings ? b->module_of_mapping[mapping] : NS_NONE;
+    if (module != NS_NONE && (b->m->modules[module].flags & NSP_MAP_NAMED))
+        return push_named(b, module, addr);
     if (module == NS_NONE || !r || (b->m->modules[module].flags & NSP_MAP_PSEUDO))
         return push_unknown(b, module, addr);
 

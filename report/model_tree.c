@@ -110,6 +110,7 @@ static int account_leaf(struct ns_build *b, const struct nsb_key *key, uint8_t s
     ev->weight = nsb_sat_add(ev->weight, key->weight);
     unsigned bucket = stack_end < NSP_END__COUNT ? stack_end : NSP_END__COUNT;
     ev->end_count[bucket] = nsb_sat_add(ev->end_count[bucket], key->count);
+    ev->end_weight[bucket] = nsb_sat_add(ev->end_weight[bucket], key->weight);
     const struct nsb_frame *leaf = b->npath ? &b->path[0] : NULL;
     const struct ns_func *lf = leaf ? &m->funcs[leaf->func] : NULL;
     if (lf && lf->module_index != NS_NONE) {
@@ -118,6 +119,7 @@ static int account_leaf(struct ns_build *b, const struct nsb_key *key, uint8_t s
     }
     if (!lf || leaf->line == 0 || !leaf->file[0]) {
         ev->no_line_count = nsb_sat_add(ev->no_line_count, key->count);
+        ev->no_line_weight = nsb_sat_add(ev->no_line_weight, key->weight);
         return 0;
     }
     return add_line(b, key, leaf);

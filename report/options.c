@@ -153,6 +153,14 @@ static void list_pids(struct ns_buf *b, const struct ns_filter_stats *f)
         ns_buf_printf(b, "%s%llu", i ? ", " : "", (unsigned long long)f->pids[i]);
 }
 
+static int any_sampled(const struct ns_model *m)
+{
+    for (size_t i = 0; i < m->nprocesses; i++)
+        if (m->processes[i].has_sampled_event)
+            return 1;
+    return 0;
+}
+
 static void explain(struct ns_buf *b, const struct ns_model *m)
 {
     const struct ns_filter_stats *f = &m->filter;
@@ -167,7 +175,11 @@ static void explain(struct ns_buf *b, const struct ns_model *m)
                           " is cut short at offset %llu, before its first complete chunk "
                           "of samples (the process was killed or crashed early)",
                           (unsigned long long)cut->truncated_at);
-        } else
+        } else if (!any_sampled(m))
+            ns_buf_puts(b, "the files hold none: the program made no call of the kinds that "
+                           "were recorded (allocations, I/O, lock waits), and nothing was "
+                           "sampled (event=none)");
+        else
             ns_buf_puts(b, "the files hold none: the program ran too briefly or used too "
                            "little CPU to be sampled (for a program that mostly waits, record "
                            "the wall event)");

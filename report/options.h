@@ -39,7 +39,7 @@ enum {
     {"debug-dir", required_argument, NULL, NS_OPT_DEBUG_DIR}
 
 #define NS_REPORT_FILTER_HELP                                                               \
-    "  --event NAME       only this event (cpu, wall, ...)\n"                               \
+    "  --event NAME       only this event (cpu, wall, alloc_bytes, io_time, ...)\n"       \
     "  --thread NAME|TID  only threads whose name contains NAME, or the thread TID\n"       \
     "  --function TEXT    only samples whose stack has a function containing TEXT\n"       \
     "  --regex            --function TEXT is a POSIX extended regular expression\n"        \

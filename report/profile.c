@@ -77,12 +77,13 @@ struct ns_profile *ns_profile_new(const char *path)
     p->strings = calloc(1, sizeof *p->strings);
     p->mappings = calloc(1, sizeof *p->mappings);
     p->stacks = calloc(1, sizeof *p->stacks);
-    if (!p->path || !p->strings || !p->mappings || !p->stacks ||
+    p->resources = calloc(1, sizeof *p->resources);
+    if (!p->path || !p->strings || !p->mappings || !p->stacks || !p->resources ||
         ns_profile_str(p, "", 0, &p->strings[0]) < 0) {
         ns_profile_free(p);
         return NULL;
     }
-    p->nstrings = p->nmappings = p->nstacks = 1;
+    p->nstrings = p->nmappings = p->nstacks = p->nresources = 1;
     return p;
 }
 
@@ -113,12 +114,13 @@ int ns_profile_reserve_samples(struct ns_profile *p, size_t need)
         cap *= 2;
     /* Each array grows from its own copy of the old capacity; a failure part way leaves
      * some arrays bigger than s->cap, which is harmless. */
-    size_t c1 = s->cap, c2 = s->cap, c3 = s->cap, c4 = s->cap, c5 = s->cap;
+    size_t c1 = s->cap, c2 = s->cap, c3 = s->cap, c4 = s->cap, c5 = s->cap, c6 = s->cap;
     if (ns_profile_grow(&s->event, &c1, cap, sizeof *s->event) < 0 ||
         ns_profile_grow(&s->time_ns, &c2, cap, sizeof *s->time_ns) < 0 ||
         ns_profile_grow(&s->tid, &c3, cap, sizeof *s->tid) < 0 ||
         ns_profile_grow(&s->stack, &c4, cap, sizeof *s->stack) < 0 ||
-        ns_profile_grow(&s->weight, &c5, cap, sizeof *s->weight) < 0)
+        ns_profile_grow(&s->weight, &c5, cap, sizeof *s->weight) < 0 ||
+        ns_profile_grow(&s->resource, &c6, cap, sizeof *s->resource) < 0)
         return -1;
     s->cap = cap;
     return 0;
@@ -145,8 +147,14 @@ void ns_profile_free(struct ns_profile *p)
     free(p->samples.tid);
     free(p->samples.stack);
     free(p->samples.weight);
+    free(p->samples.resource);
     free(p->counters);
     free(p->notes);
+    free(p->resources);
+    free(p->histograms);
+    free(p->hist_buckets);
+    free(p->series);
+    free(p->points);
     free(p);
 }
 
@@ -299,6 +307,104 @@ int ns_profile_fold_threads(struct ns_profile *p)
     return fold(p->threads, &p->nthreads, sizeof *p->threads, thread_cmp, thread_merge);
 }
 
+/* ---- histograms and series: folds that add up ---- */
+
+static int histogram_cmp(const void *a, const void *b)
+{
+    const struct ns_prof_histogram *x = a, *y = b;
+    if (x->event != y->event)
+        return u32_cmp(x->event, y->event);
+    if (x->tid != y->tid)
+        return u32_cmp(x->tid, y->tid);
+    if (x->stack != y->stack)
+        return u32_cmp(x->stack, y->stack);
+    return u32_cmp(x->resource, y->resource);
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* Sums the run items[lo..hi) (equal keys) into out, which has room for the longest. */
+static uint32_t sum_run(const struct ns_profile *p, const struct ns_prof_histogram *items,
+                        size_t lo, size_t hi, uint64_t *out)
+{
+    uint32_t n = 0;
+    for (size_t i = lo; i < hi; i++)
+        n = items[i].nbuckets > n ? items[i].nbuckets : n;
+    memset(out, 0, n * sizeof *out);
+    for (size_t i = lo; i < hi; i++)
+        for (uint32_t k = 0; k < items[i].nbuckets; k++)
+            out[k] = sat_add(out[k], p->hist_buckets[items[i].first + k]);
+    return n;
+}
+
+int ns_profile_fold_histograms(struct ns_profile *p)
+{
+    struct ns_prof_histogram *h = p->histograms;
+    if (p->nhistograms == 0 || stable_sort(h, p->nhistograms, sizeof *h, histogram_cmp) < 0)
+        return p->nhistograms == 0 ? 0 : -1;
+    /* Summed buckets go to a scratch array first: the runs are in key order, not in the
+     * order of their buckets, so summing in place could overwrite buckets still unread. */
+    uint64_t *out = malloc((p->nhist_buckets ? p->nhist_buckets : 1) * sizeof *out);
+    if (!out)
+        return -1;
+    size_t n = 0, used = 0;
+    for (size_t lo = 0, hi; lo < p->nhistograms; lo = hi) {
+        hi = lo + 1;
+        while (hi < p->nhistograms && histogram_cmp(&h[lo], &h[hi]) == 0)
+            hi++;
+        uint32_t nb = sum_run(p, h, lo, hi, out + used);
+        h[n] = h[lo];
+        h[n].first = (uint32_t)used;
+        h[n++].nbuckets = nb;
+        used += nb;
+    }
+    if (used)
+        memcpy(p->hist_buckets, out, used * sizeof *out);
+    free(out);
+    p->nhistograms = n;
+    p->nhist_buckets = used;
+    return 0;
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+    return str_cmp(&((const struct ns_prof_series *)a)->name,
+                   &((const struct ns_prof_series *)b)->name);
+}
+
+int ns_profile_fold_series(struct ns_profile *p)
+{
+    struct ns_prof_series *s = p->series;
+    /* Stable: the records of one name stay in file order, and so do their points. */
+    if (p->nseries == 0 || stable_sort(s, p->nseries, sizeof *s, series_cmp) < 0)
+        return p->nseries == 0 ? 0 : -1;
+    struct ns_prof_point *out = malloc((p->npoints ? p->npoints : 1) * sizeof *out);
+    if (!out)
+        return -1;
+    size_t n = 0, used = 0;
+    for (size_t lo = 0, hi; lo < p->nseries; lo = hi) {
+        size_t first = used;
+        for (hi = lo; hi < p->nseries && series_cmp(&s[lo], &s[hi]) == 0; hi++) {
+            if (s[hi].n)
+                memcpy(out + used, p->points + s[hi].first, s[hi].n * sizeof *out);
+            used += s[hi].n;
+        }
+        s[n] = s[lo];
+        s[n].unit = s[hi - 1].unit;
+        s[n].first = first;
+        s[n++].n = used - first;
+    }
+    if (used)
+        memcpy(p->points, out, used * sizeof *out);
+    free(out);
+    p->nseries = n;
+    p->npoints = used;
+    return 0;
+}
+
 /* ---- lookups ---- */
 
 static int str_is(const struct ns_str *s, const char *text)
@@ -334,6 +440,14 @@ const struct ns_prof_thread *ns_profile_thread(const struct ns_profile *p, uint3
             hi = mid;
     }
     return lo < p->nthreads && p->threads[lo].tid == tid ? &p->threads[lo] : NULL;
+}
+
+const struct ns_prof_series *ns_profile_series(const struct ns_profile *p, const char *name)
+{
+    for (size_t i = p->nseries; i-- > 0;)
+        if (str_is(&p->series[i].name, name))
+            return &p->series[i];
+    return NULL;
 }
 
 const struct ns_prof_event *ns_profile_event(const struct ns_profile *p, uint32_t id)

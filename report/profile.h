@@ -2,9 +2,14 @@
  * profile — the in-memory form of one .nsp file, as report/profile_reader.c loads it.
  * Everything the analysis needs is here; nothing refers back to the file.
  *
- * Ids index the arrays directly: strings[id], mappings[id], stacks[id], with entry 0 the
- * "none" entry (empty string, zeroed mapping, empty stack). All strings are NUL-terminated
- * copies (an embedded NUL is possible: use the len field where it matters, e.g. cmdline).
+ * Ids index the arrays directly: strings[id], mappings[id], stacks[id], resources[id], with
+ * entry 0 the "none" entry (empty string, zeroed mapping, empty stack, zeroed resource). All
+ * strings are NUL-terminated copies (an embedded NUL is possible: use the len field where it
+ * matters, e.g. cmdline).
+ *
+ * Format 1.1 adds what interposed calls write: resources (files, sockets, locks), a resource
+ * per sample (SITE_SAMPLES; 0 for plain SAMPLES), histograms (summed per key once loaded)
+ * and series (the points of each name in file order).
  */
 #ifndef NS_PROFILE_H
 #define NS_PROFILE_H
@@ -78,6 +83,37 @@ struct ns_prof_samples {
     uint32_t *tid;
     uint32_t *stack;
     uint64_t *weight;
+    uint32_t *resource; /* resource id, 0 = none (always 0 for SAMPLES); NULL = all 0 */
+};
+
+/* RESOURCE (1.1): what an interposed call worked on. */
+struct ns_prof_resource {
+    uint32_t kind;  /* enum nsp_resource_kind, 1..6 */
+    uint32_t name;  /* string id */
+    uint32_t stack; /* stack id that created or first used it; 0 = none */
+};
+
+/*
+ * HISTOGRAM (1.1): bucket 0 counts the value 0, bucket i >= 1 values in [2^(i-1), 2^i).
+ * Once loaded there is one entry per (event, tid, stack, resource), sorted by that key,
+ * with the records of that key summed; its buckets are hist_buckets[first .. first+n).
+ */
+struct ns_prof_histogram {
+    uint32_t event, tid, stack, resource;
+    uint32_t first;    /* into hist_buckets */
+    uint32_t nbuckets; /* <= NSP_MAX_HISTOGRAM_BUCKETS */
+};
+
+struct ns_prof_point {
+    int64_t time_ns; /* since process.start_mono_ns */
+    uint64_t value;
+};
+
+/* SERIES (1.1): once loaded, one entry per name (sorted by name) whose points are
+ * points[first .. first+n) in file order; unit is the last record's. */
+struct ns_prof_series {
+    struct ns_str name, unit;
+    size_t first, n;
 };
 
 struct ns_profile {
@@ -104,6 +140,16 @@ struct ns_profile {
     size_t ncounters;
     struct ns_prof_note *notes;
     size_t nnotes;
+    struct ns_prof_resource *resources; /* [0] is the "none" entry */
+    size_t nresources;                  /* count including entry 0 */
+    struct ns_prof_histogram *histograms;
+    size_t nhistograms;
+    uint64_t *hist_buckets;
+    size_t nhist_buckets;
+    struct ns_prof_series *series;
+    size_t nseries;
+    struct ns_prof_point *points;
+    size_t npoints;
 
     int has_end;
     uint32_t end_reason;
@@ -144,11 +190,22 @@ int ns_profile_fold_settings(struct ns_profile *p);
 int ns_profile_fold_events(struct ns_profile *p);
 int ns_profile_fold_counters(struct ns_profile *p);
 int ns_profile_fold_threads(struct ns_profile *p);
+/*
+ * Histograms and series are folded by key too, but they add up instead of replacing: the
+ * buckets of every histogram with the same (event, tid, stack, resource) are summed
+ * (saturating) into one entry with as many buckets as the longest; the series of one name
+ * become one entry whose points are those of its records in file order. Both compact the
+ * bucket and point arrays in place (they never grow). 0, or -1 if out of memory.
+ */
+int ns_profile_fold_histograms(struct ns_profile *p);
+int ns_profile_fold_series(struct ns_profile *p);
 
 /* Lookups; NULL / 0 when absent. */
 const char *ns_profile_setting(const struct ns_profile *p, const char *key);
 uint64_t ns_profile_counter(const struct ns_profile *p, const char *name);
 const struct ns_prof_thread *ns_profile_thread(const struct ns_profile *p, uint32_t tid);
 const struct ns_prof_event *ns_profile_event(const struct ns_profile *p, uint32_t id);
+/* The series named name (after folding), or NULL. */
+const struct ns_prof_series *ns_profile_series(const struct ns_profile *p, const char *name);
 
 #endif

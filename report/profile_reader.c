@@ -15,7 +15,8 @@
  *    COUNTERS) are appended to their arrays, which are folded (profile.c: stable sort,
  *    later entries win) whenever they fill up and once at the end. A hostile file
  *    repeating them millions of times costs O(n log n) time and memory proportional to
- *    the distinct keys — no hash table whose collisions it could choose.
+ *    the distinct keys — no hash table whose collisions it could choose. HISTOGRAM records
+ *    fold the same way but add up; SERIES records are grouped by name once at the end.
  *
  * Samples are decoded straight into the profile's structure-of-arrays; the common
  * one-byte varint is the inline fast path (1M samples load in a few tens of ms).
@@ -210,7 +211,8 @@ static int fold_tables(struct rd *r)
 {
     struct ns_profile *p = r->p;
     if (ns_profile_fold_threads(p) < 0 || ns_profile_fold_events(p) < 0 ||
-        ns_profile_fold_settings(p) < 0 || ns_profile_fold_counters(p) < 0)
+        ns_profile_fold_settings(p) < 0 || ns_profile_fold_counters(p) < 0 ||
+        ns_profile_fold_histograms(p) < 0 || ns_profile_fold_series(p) < 0)
         return ns_rd_fail(r, "out of memory");
     if (p->nthreads > NSP_MAX_IDS)
         return ns_rd_fail(r, "more than 2^26 threads");
@@ -238,7 +240,7 @@ static int read_mem(const uint8_t *data, size_t len, const char *name, struct ns
     r.progress = progress;
     r.progress_ctx = ctx;
     /* The id-0 entries are allocated with room for exactly one. */
-    r.cap_strings = r.cap_mappings = r.cap_stacks = 1;
+    r.cap_strings = r.cap_mappings = r.cap_stacks = r.cap_resources = 1;
     r.p = ns_profile_new(name);
     int rc = r.p ? read_all(&r) : ns_rd_fail(&r, "out of memory");
     free(r.raw);

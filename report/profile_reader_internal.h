@@ -36,6 +36,7 @@ struct rd {
 
     size_t cap_strings, cap_mappings, cap_stacks, cap_frames, cap_notes;
     size_t cap_threads, cap_events, cap_settings, cap_counters;
+    size_t cap_resources, cap_histograms, cap_hist_buckets, cap_series, cap_points;
     char msg[160];
 };
 

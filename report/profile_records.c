@@ -310,24 +310,34 @@ static const char *rec_stack(struct rd *r, struct cur *c)
     return NULL;
 }
 
-/* The hot loop of the reader: one iteration per sample. */
-static const char *read_samples(struct rd *r, struct cur *c, uint32_t event, size_t count)
+/* A delta time in µs that keeps t within [0, 2^40] µs; |dt| is checked first so that
+ * t + dt cannot overflow. */
+static inline int time_ok(int64_t t, int64_t dt)
+{
+    return dt <= (int64_t)NSP_MAX_TIME_US && dt >= -(int64_t)NSP_MAX_TIME_US && t + dt >= 0 &&
+           t + dt <= (int64_t)NSP_MAX_TIME_US;
+}
+
+/* The hot loop of the reader: one iteration per sample. with_res: SITE_SAMPLES, whose
+ * entries end with a resource id. */
+static const char *read_samples(struct rd *r, struct cur *c, uint32_t event, size_t count,
+                                int with_res)
 {
     struct ns_prof_samples *s = &r->p->samples;
-    size_t nstacks = r->p->nstacks, base = s->n;
+    size_t nstacks = r->p->nstacks, nres = r->p->nresources, base = s->n;
     /* Locals, so the compiler need not reload the array pointers after every store. */
     uint32_t *ev = s->event + base, *tids = s->tid + base, *stacks = s->stack + base;
+    uint32_t *res = s->resource + base;
     int64_t *times = s->time_ns + base;
     uint64_t *weights = s->weight + base;
     int64_t t = 0;
     for (size_t i = 0; i < count; i++) {
         int64_t dt = nsp_unzigzag(get_u(c));
         uint64_t tid = get_u(c), stack = get_u(c), weight = get_u(c);
+        uint64_t resource = with_res ? get_u(c) : 0;
         if (c->err)
             return NULL;
-        /* |dt| is checked first so that t + dt cannot overflow. */
-        if (dt > (int64_t)NSP_MAX_TIME_US || dt < -(int64_t)NSP_MAX_TIME_US || t + dt < 0 ||
-            t + dt > (int64_t)NSP_MAX_TIME_US)
+        if (!time_ok(t, dt))
             return ns_rd_why(r, "sample %zu at a time outside the profile", i);
         t += dt;
         if (tid > UINT32_MAX)
@@ -335,17 +345,21 @@ static const char *read_samples(struct rd *r, struct cur *c, uint32_t event, siz
         if (stack >= nstacks)
             return ns_rd_why(r, "sample %zu: reference to undefined stack id %llu", i,
                              (unsigned long long)stack);
+        if (resource >= nres)
+            return ns_rd_why(r, "sample %zu: reference to undefined resource id %llu", i,
+                             (unsigned long long)resource);
         ev[i] = event;
         times[i] = t * 1000;
         tids[i] = (uint32_t)tid;
         stacks[i] = (uint32_t)stack;
         weights[i] = weight;
+        res[i] = (uint32_t)resource;
     }
     s->n = base + count;
     return NULL;
 }
 
-static const char *rec_samples(struct rd *r, struct cur *c)
+static const char *parse_samples(struct rd *r, struct cur *c, int with_res)
 {
     uint32_t event = get_u32(c, "event id over 2^32");
     uint64_t count = get_u(c);
@@ -353,13 +367,122 @@ static const char *rec_samples(struct rd *r, struct cur *c)
         return NULL;
     if (count > NSP_MAX_SAMPLES_PER_RECORD)
         return ns_rd_why(r, "%llu samples, over the ceiling of 2^20", (unsigned long long)count);
-    if (count * 4 > cur_left(c))
+    /* Every field of an entry takes at least one byte. */
+    if (count * (with_res ? 5 : 4) > cur_left(c))
         return "sample count larger than the record";
     if (count == 0)
         return NULL; /* the arrays may not exist yet: no arithmetic on their NULL */
     if (ns_profile_reserve_samples(r->p, r->p->samples.n + count) < 0)
         return "out of memory";
-    return read_samples(r, c, event, (size_t)count);
+    return read_samples(r, c, event, (size_t)count, with_res);
+}
+
+static const char *rec_samples(struct rd *r, struct cur *c)
+{
+    return parse_samples(r, c, 0);
+}
+
+static const char *rec_site_samples(struct rd *r, struct cur *c)
+{
+    return parse_samples(r, c, 1);
+}
+
+static const char *rec_resource(struct rd *r, struct cur *c)
+{
+    struct ns_profile *p = r->p;
+    const char *bad = check_new_id(r, c, get_u(c), p->nresources, "resource");
+    if (bad)
+        return bad;
+    uint64_t kind = get_u(c), name = get_u(c), stack = get_u(c);
+    if (c->err)
+        return NULL;
+    if (kind < NSP_RES_FILE || kind > NSP_RES_UNKNOWN_FD)
+        return ns_rd_why(r, "unknown resource kind %llu", (unsigned long long)kind);
+    if ((bad = check_ref(r, c, name, p->nstrings, "string")) ||
+        (bad = check_ref(r, c, stack, p->nstacks, "stack")))
+        return bad;
+    if (GROW(p->resources, r->cap_resources, p->nresources + 1) < 0)
+        return "out of memory";
+    p->resources[p->nresources++] = (struct ns_prof_resource){
+        .kind = (uint32_t)kind, .name = (uint32_t)name, .stack = (uint32_t)stack};
+    return NULL;
+}
+
+static const char *rec_histogram(struct rd *r, struct cur *c)
+{
+    struct ns_profile *p = r->p;
+    uint32_t event = get_u32(c, "event id over 2^32");
+    uint32_t tid = get_u32(c, "tid over 2^32");
+    uint64_t stack = get_u(c), resource = get_u(c), n = get_u(c);
+    const char *bad;
+    if ((bad = check_ref(r, c, stack, p->nstacks, "stack")) ||
+        (bad = check_ref(r, c, resource, p->nresources, "resource")) || c->err)
+        return bad;
+    if (n > NSP_MAX_HISTOGRAM_BUCKETS)
+        return ns_rd_why(r, "%llu histogram buckets, over the ceiling of 65",
+                         (unsigned long long)n);
+    if (n > cur_left(c))
+        return "bucket count larger than the record";
+    /* The add may fold the table, which compacts the buckets: they are placed after it. */
+    struct ns_prof_histogram *h = TABLE_ADD(r, histograms);
+    if (!h)
+        return "out of memory";
+    if (p->nhist_buckets + n > UINT32_MAX)
+        return "more than 2^32 histogram buckets in the file";
+    if (GROW(p->hist_buckets, r->cap_hist_buckets, p->nhist_buckets + n) < 0)
+        return "out of memory";
+    *h = (struct ns_prof_histogram){.event = event,
+                                    .tid = tid,
+                                    .stack = (uint32_t)stack,
+                                    .resource = (uint32_t)resource,
+                                    .first = (uint32_t)p->nhist_buckets,
+                                    .nbuckets = (uint32_t)n};
+    for (size_t i = 0; i < n; i++)
+        p->hist_buckets[p->nhist_buckets + i] = get_u(c);
+    if (!c->err)
+        p->nhist_buckets += n;
+    return NULL;
+}
+
+static const char *read_points(struct rd *r, struct cur *c, struct ns_prof_point *out, size_t count)
+{
+    int64_t t = 0;
+    for (size_t i = 0; i < count; i++) {
+        int64_t dt = nsp_unzigzag(get_u(c));
+        uint64_t value = get_u(c);
+        if (c->err)
+            return NULL;
+        if (!time_ok(t, dt))
+            return ns_rd_why(r, "point %zu at a time outside the profile", i);
+        t += dt;
+        out[i] = (struct ns_prof_point){.time_ns = t * 1000, .value = value};
+    }
+    return NULL;
+}
+
+static const char *rec_series(struct rd *r, struct cur *c)
+{
+    struct ns_profile *p = r->p;
+    struct ns_str name = {0}, unit = {0};
+    if (get_str(r, c, &name) < 0 || get_str(r, c, &unit) < 0)
+        return "out of memory";
+    uint64_t count = get_u(c);
+    if (c->err)
+        return NULL;
+    if (count > NSP_MAX_SAMPLES_PER_RECORD)
+        return ns_rd_why(r, "%llu points, over the ceiling of 2^20", (unsigned long long)count);
+    if (count * 2 > cur_left(c))
+        return "point count larger than the record";
+    if (GROW(p->series, r->cap_series, p->nseries + 1) < 0 ||
+        GROW(p->points, r->cap_points, p->npoints + count) < 0)
+        return "out of memory";
+    const char *bad = read_points(r, c, p->points + p->npoints, (size_t)count);
+    if (bad || c->err)
+        return bad;
+    p->series[p->nseries++] =
+        (struct ns_prof_series){.name = name, .unit = unit, .first = p->npoints, .n = count};
+    p->npoints += count;
+    return NULL;
 }
 
 static const char *rec_counters(struct rd *r, struct cur *c)
@@ -423,6 +546,10 @@ static const struct rec_kind rec_kinds[] = {
     [NSP_REC_COUNTERS] = {rec_counters, 0},
     [NSP_REC_NOTE] = {rec_note, 0},
     [NSP_REC_END] = {rec_end, 0},
+    [NSP_REC_RESOURCE] = {rec_resource, 0},
+    [NSP_REC_SITE_SAMPLES] = {rec_site_samples, 0},
+    [NSP_REC_HISTOGRAM] = {rec_histogram, 0},
+    [NSP_REC_SERIES] = {rec_series, 0},
 };
 
 static int parse_record(struct rd *r, uint64_t kind, const uint8_t *body, size_t len)

@@ -2,7 +2,8 @@
  * render_json — the JSON form of `nsprof report` (schema "nsprof-report/1", every field
  * documented in docs/JSON.md). Built with jansson, which escapes every string; strings from
  * a profile are first made valid UTF-8 (invalid bytes become U+FFFD) because jansson
- * refuses anything else.
+ * refuses anything else. The sections of interposed calls (memory, io, locks) are built by
+ * render_json_sections.c.
  *
  * Integers above 2^63-1 (only a hostile file has them) are clamped to 2^63-1: jansson's
  * integers are signed 64-bit.
@@ -12,20 +13,14 @@
  */
 #include "facts.h"
 #include "rank.h"
-#include "render.h"
+#include "render_json_internal.h"
 #include "textfmt.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct jctx {
-    const struct ns_model *m;
-    const struct ns_render_options *o;
-    int failed;
-};
-
-static json_t *jstr(struct jctx *c, const char *s)
+json_t *nsj_str(struct jctx *c, const char *s)
 {
     if (!s)
         return json_null();
@@ -37,13 +32,13 @@ static json_t *jstr(struct jctx *c, const char *s)
     return j;
 }
 
-static json_t *ju64(uint64_t v)
+json_t *nsj_u64(uint64_t v)
 {
     return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
 /* Both take ownership of value, as jansson's *_new functions do, even on failure. */
-static void set(struct jctx *c, json_t *obj, const char *key, json_t *value)
+void nsj_set(struct jctx *c, json_t *obj, const char *key, json_t *value)
 {
     if (!obj) {
         json_decref(value);
@@ -52,7 +47,7 @@ static void set(struct jctx *c, json_t *obj, const char *key, json_t *value)
         c->failed = 1;
 }
 
-static void append(struct jctx *c, json_t *arr, json_t *value)
+void nsj_append(struct jctx *c, json_t *arr, json_t *value)
 {
     if (!arr) {
         json_decref(value);
@@ -61,7 +56,7 @@ static void append(struct jctx *c, json_t *arr, json_t *value)
         c->failed = 1;
 }
 
-static json_t *jpct(uint64_t part, uint64_t whole)
+json_t *nsj_pct(uint64_t part, uint64_t whole)
 {
     return json_real(ns_pct(part, whole));
 }
@@ -71,9 +66,9 @@ static json_t *rate_json(struct jctx *c, struct ns_rate r)
     if (!r.valid)
         return json_null();
     json_t *o = json_object();
-    set(c, o, "samples", ju64(r.samples));
-    set(c, o, "cpu_ns", ju64(r.cpu_ns));
-    set(c, o, "hz", json_real(r.hz));
+    nsj_set(c, o, "samples", nsj_u64(r.samples));
+    nsj_set(c, o, "cpu_ns", nsj_u64(r.cpu_ns));
+    nsj_set(c, o, "hz", json_real(r.hz));
     return o;
 }
 
@@ -82,9 +77,9 @@ static json_t *process_end_json(struct jctx *c, const struct ns_process *p)
     if (!p->has_end)
         return json_null();
     json_t *o = json_object();
-    set(c, o, "reason", jstr(c, ns_end_reason_name(p->end_reason)));
-    set(c, o, "status", ju64(p->end_status));
-    set(c, o, "time_ns", ju64(p->end_mono_ns));
+    nsj_set(c, o, "reason", nsj_str(c, ns_end_reason_name(p->end_reason)));
+    nsj_set(c, o, "status", nsj_u64(p->end_status));
+    nsj_set(c, o, "time_ns", nsj_u64(p->end_mono_ns));
     return o;
 }
 
@@ -93,27 +88,28 @@ static json_t *process_facts_json(struct jctx *c, const struct ns_process *p)
     json_t *settings = json_object(), *counters = json_object(), *notes = json_array();
     for (size_t i = 0; i < p->nsettings; i++) {
         char *key = ns_utf8_valid(p->settings[i].key);
-        set(c, settings, key ? key : "", jstr(c, p->settings[i].value));
+        nsj_set(c, settings, key ? key : "", nsj_str(c, p->settings[i].value));
         c->failed |= !key;
         free(key);
     }
     for (size_t i = 0; i < p->ncounters; i++) {
         char *key = ns_utf8_valid(p->counters[i].name);
-        set(c, counters, key ? key : "", ju64(p->counters[i].value));
+        nsj_set(c, counters, key ? key : "", nsj_u64(p->counters[i].value));
         c->failed |= !key;
         free(key);
     }
     for (size_t i = 0; i < p->nnotes; i++) {
         json_t *n = json_object();
-        set(c, n, "level", jstr(c, p->notes[i].level == NSP_NOTE_WARNING ? "warning" : "info"));
-        set(c, n, "code", jstr(c, p->notes[i].code));
-        set(c, n, "text", jstr(c, p->notes[i].text));
-        append(c, notes, n);
+        nsj_set(c, n, "level",
+                nsj_str(c, p->notes[i].level == NSP_NOTE_WARNING ? "warning" : "info"));
+        nsj_set(c, n, "code", nsj_str(c, p->notes[i].code));
+        nsj_set(c, n, "text", nsj_str(c, p->notes[i].text));
+        nsj_append(c, notes, n);
     }
     json_t *o = json_object();
-    set(c, o, "settings", settings);
-    set(c, o, "counters", counters);
-    set(c, o, "notes", notes);
+    nsj_set(c, o, "settings", settings);
+    nsj_set(c, o, "counters", counters);
+    nsj_set(c, o, "notes", notes);
     return o;
 }
 
@@ -122,29 +118,29 @@ static json_t *process_json(struct jctx *c, uint32_t idx)
     const struct ns_process *p = &c->m->processes[idx];
     json_t *o = json_object(), *argv = json_array();
     for (size_t i = 0; i < p->argc; i++)
-        append(c, argv, jstr(c, p->argv[i]));
-    set(c, o, "index", ju64(idx));
-    set(c, o, "file", jstr(c, p->path));
-    set(c, o, "file_bytes", ju64(p->file_bytes));
-    set(c, o, "pid", ju64(p->pid));
-    set(c, o, "ppid", ju64(p->ppid));
-    set(c, o, "exec_index", ju64(p->exec_index));
-    set(c, o, "exe", jstr(c, p->exe));
-    set(c, o, "name", jstr(c, p->name));
-    set(c, o, "argv", argv);
-    set(c, o, "session", jstr(c, p->session));
-    set(c, o, "hostname", jstr(c, p->hostname));
-    set(c, o, "kernel", jstr(c, p->kernel));
-    set(c, o, "producer", jstr(c, p->producer));
-    set(c, o, "start_realtime_ns", ju64(p->start_realtime_ns));
-    set(c, o, "duration_ns", ju64(ns_facts_duration_ns(p)));
-    set(c, o, "end", process_end_json(c, p));
-    set(c, o, "complete", json_boolean(ns_facts_complete(p)));
-    set(c, o, "truncated_at", p->truncated ? ju64(p->truncated_at) : json_null());
+        nsj_append(c, argv, nsj_str(c, p->argv[i]));
+    nsj_set(c, o, "index", nsj_u64(idx));
+    nsj_set(c, o, "file", nsj_str(c, p->path));
+    nsj_set(c, o, "file_bytes", nsj_u64(p->file_bytes));
+    nsj_set(c, o, "pid", nsj_u64(p->pid));
+    nsj_set(c, o, "ppid", nsj_u64(p->ppid));
+    nsj_set(c, o, "exec_index", nsj_u64(p->exec_index));
+    nsj_set(c, o, "exe", nsj_str(c, p->exe));
+    nsj_set(c, o, "name", nsj_str(c, p->name));
+    nsj_set(c, o, "argv", argv);
+    nsj_set(c, o, "session", nsj_str(c, p->session));
+    nsj_set(c, o, "hostname", nsj_str(c, p->hostname));
+    nsj_set(c, o, "kernel", nsj_str(c, p->kernel));
+    nsj_set(c, o, "producer", nsj_str(c, p->producer));
+    nsj_set(c, o, "start_realtime_ns", nsj_u64(p->start_realtime_ns));
+    nsj_set(c, o, "duration_ns", nsj_u64(ns_facts_duration_ns(p)));
+    nsj_set(c, o, "end", process_end_json(c, p));
+    nsj_set(c, o, "complete", json_boolean(ns_facts_complete(p)));
+    nsj_set(c, o, "truncated_at", p->truncated ? nsj_u64(p->truncated_at) : json_null());
     char sentence[512];
     ns_facts_end_sentence(p, sentence, sizeof(sentence));
-    set(c, o, "end_description", jstr(c, sentence));
-    set(c, o, "rate", p->has_cpu_event ? rate_json(c, ns_facts_rate(c->m, idx)) : json_null());
+    nsj_set(c, o, "end_description", nsj_str(c, sentence));
+    nsj_set(c, o, "rate", p->has_cpu_event ? rate_json(c, ns_facts_rate(c->m, idx)) : json_null());
     json_t *facts = process_facts_json(c, p);
     json_object_update(o, facts);
     json_decref(facts);
@@ -153,27 +149,27 @@ static json_t *process_json(struct jctx *c, uint32_t idx)
 
 static json_t *opt_str(struct jctx *c, const char *s)
 {
-    return s ? jstr(c, s) : json_null();
+    return s ? nsj_str(c, s) : json_null();
 }
 
 static json_t *filters_json(struct jctx *c)
 {
     const struct ns_filter_stats *f = &c->m->filter;
     json_t *o = json_object(), *kept = json_object();
-    set(c, o, "pid", f->has_pid ? ju64(f->pid) : json_null());
-    set(c, o, "event", opt_str(c, f->event));
-    set(c, o, "thread", opt_str(c, f->thread));
-    set(c, o, "function", opt_str(c, f->function));
-    set(c, o, "function_regex", json_boolean(f->function_regex));
-    set(c, o, "from_s", f->has_from ? json_real(f->from_s) : json_null());
-    set(c, o, "to_s", f->has_to ? json_real(f->to_s) : json_null());
-    set(c, kept, "in_files", ju64(f->in_files));
-    set(c, kept, "after_pid", ju64(f->after_pid));
-    set(c, kept, "after_event", ju64(f->after_event));
-    set(c, kept, "after_thread", ju64(f->after_thread));
-    set(c, kept, "after_time", ju64(f->after_time));
-    set(c, kept, "after_function", ju64(f->after_function));
-    set(c, o, "samples", kept);
+    nsj_set(c, o, "pid", f->has_pid ? nsj_u64(f->pid) : json_null());
+    nsj_set(c, o, "event", opt_str(c, f->event));
+    nsj_set(c, o, "thread", opt_str(c, f->thread));
+    nsj_set(c, o, "function", opt_str(c, f->function));
+    nsj_set(c, o, "function_regex", json_boolean(f->function_regex));
+    nsj_set(c, o, "from_s", f->has_from ? json_real(f->from_s) : json_null());
+    nsj_set(c, o, "to_s", f->has_to ? json_real(f->to_s) : json_null());
+    nsj_set(c, kept, "in_files", nsj_u64(f->in_files));
+    nsj_set(c, kept, "after_pid", nsj_u64(f->after_pid));
+    nsj_set(c, kept, "after_event", nsj_u64(f->after_event));
+    nsj_set(c, kept, "after_thread", nsj_u64(f->after_thread));
+    nsj_set(c, kept, "after_time", nsj_u64(f->after_time));
+    nsj_set(c, kept, "after_function", nsj_u64(f->after_function));
+    nsj_set(c, o, "samples", kept);
     return o;
 }
 
@@ -187,15 +183,21 @@ static json_t *mechanisms_json(struct jctx *c)
         return arr;
     }
     for (size_t i = 0; i < ng; i++) {
+        /* Processes that do not sample (event=none) have no mechanism to describe. */
+        int sampled = 0;
+        for (size_t j = 0; j < g[i].n; j++)
+            sampled |= c->m->processes[g[i].processes[j]].has_sampled_event;
+        if (!sampled)
+            continue;
         json_t *o = json_object(), *procs = json_array();
         const struct ns_process *first = &c->m->processes[g[i].processes[0]];
-        set(c, o, "mechanism", opt_str(c, g[i].value));
-        set(c, o, "description", opt_str(c, ns_mechanism_description(g[i].value)));
-        set(c, o, "reason", opt_str(c, ns_model_setting(first, "mechanism_reason")));
+        nsj_set(c, o, "mechanism", opt_str(c, g[i].value));
+        nsj_set(c, o, "description", opt_str(c, ns_mechanism_description(g[i].value)));
+        nsj_set(c, o, "reason", opt_str(c, ns_model_setting(first, "mechanism_reason")));
         for (size_t j = 0; j < g[i].n; j++)
-            append(c, procs, ju64(g[i].processes[j]));
-        set(c, o, "processes", procs);
-        append(c, arr, o);
+            nsj_append(c, procs, nsj_u64(g[i].processes[j]));
+        nsj_set(c, o, "processes", procs);
+        nsj_append(c, arr, o);
     }
     ns_facts_setting_groups_free(g, ng);
     return arr;
@@ -210,10 +212,14 @@ static json_t *requested_json(struct jctx *c)
         c->failed = 1;
         return arr;
     }
+    /* A freq setting means nothing in processes that do not sample (event=none). */
     for (size_t i = 0; i < ng; i++) {
         double hz = g[i].value ? strtod(g[i].value, NULL) : 0;
-        if (isfinite(hz) && hz > 0)
-            append(c, arr, json_real(hz));
+        int sampled = 0;
+        for (size_t j = 0; j < g[i].n; j++)
+            sampled |= c->m->processes[g[i].processes[j]].has_sampled_event;
+        if (sampled && isfinite(hz) && hz > 0)
+            nsj_append(c, arr, json_real(hz));
     }
     ns_facts_setting_groups_free(g, ng);
     return arr;
@@ -231,14 +237,14 @@ static json_t *drops_json(struct jctx *c)
     }
     for (size_t i = 0; i < nd; i++) {
         char *key = ns_utf8_valid(d[i].name);
-        set(c, counters, key ? key : "", ju64(d[i].value));
+        nsj_set(c, counters, key ? key : "", nsj_u64(d[i].value));
         c->failed |= !key;
         free(key);
     }
     free(d);
-    set(c, o, "total", ju64(total));
-    set(c, o, "share", jpct(total, c->m->filter.after_pid + total));
-    set(c, o, "counters", counters);
+    nsj_set(c, o, "total", nsj_u64(total));
+    nsj_set(c, o, "share", nsj_pct(total, c->m->filter.after_pid + total));
+    nsj_set(c, o, "counters", counters);
     return o;
 }
 
@@ -254,15 +260,15 @@ static json_t *symbol_problems_json(struct jctx *c)
     for (size_t i = 0; i < n; i++) {
         const struct ns_module *mod = &c->m->modules[probs[i]];
         json_t *o = json_object();
-        set(c, o, "module", jstr(c, mod->base));
-        set(c, o, "path", jstr(c, mod->path));
-        set(c, o, "build_id", jstr(c, mod->build_id));
-        set(c, o, "status", jstr(c, ns_sym_status_name(mod->status)));
-        set(c, o, "description", jstr(c, ns_sym_status_sentence(mod->status)));
-        set(c, o, "hint", opt_str(c, ns_sym_status_hint(mod->status)));
-        set(c, o, "detail", jstr(c, mod->detail));
-        set(c, o, "leaf_samples", ju64(mod->leaf_samples));
-        append(c, arr, o);
+        nsj_set(c, o, "module", nsj_str(c, mod->base));
+        nsj_set(c, o, "path", nsj_str(c, mod->path));
+        nsj_set(c, o, "build_id", nsj_str(c, mod->build_id));
+        nsj_set(c, o, "status", nsj_str(c, ns_sym_status_name(mod->status)));
+        nsj_set(c, o, "description", nsj_str(c, ns_sym_status_sentence(mod->status)));
+        nsj_set(c, o, "hint", opt_str(c, ns_sym_status_hint(mod->status)));
+        nsj_set(c, o, "detail", nsj_str(c, mod->detail));
+        nsj_set(c, o, "leaf_samples", nsj_u64(mod->leaf_samples));
+        nsj_append(c, arr, o);
     }
     free(probs);
     return arr;
@@ -276,15 +282,19 @@ static json_t *sampling_json(struct jctx *c)
     int complete = 1;
     for (size_t i = 0; i < c->m->nprocesses; i++)
         complete &= ns_facts_complete(&c->m->processes[i]);
-    set(c, o, "mechanisms", mechanisms_json(c));
-    set(c, o, "requested_hz", requested_json(c));
-    set(c, o, "achieved", rate_json(c, ns_facts_rate(c->m, NS_NONE)));
-    set(c, o, "drops", drops_json(c));
-    set(c, o, "kernel_excluded", jstr(c, all ? "all" : some ? "some" : "none"));
+    int sampled = 0;
+    for (size_t i = 0; i < c->m->nprocesses; i++)
+        sampled |= c->m->processes[i].has_sampled_event;
+    nsj_set(c, o, "sampled", json_boolean(sampled));
+    nsj_set(c, o, "mechanisms", mechanisms_json(c));
+    nsj_set(c, o, "requested_hz", requested_json(c));
+    nsj_set(c, o, "achieved", rate_json(c, ns_facts_rate(c->m, NS_NONE)));
+    nsj_set(c, o, "drops", drops_json(c));
+    nsj_set(c, o, "kernel_excluded", nsj_str(c, all ? "all" : some ? "some" : "none"));
     double lost = ns_facts_unsampled_kernel_share(c->m);
-    set(c, o, "kernel_unsampled_pct", lost >= 0 ? json_real(lost) : json_null());
-    set(c, o, "complete", json_boolean(complete));
-    set(c, o, "symbol_problems", symbol_problems_json(c));
+    nsj_set(c, o, "kernel_unsampled_pct", lost >= 0 ? json_real(lost) : json_null());
+    nsj_set(c, o, "complete", json_boolean(complete));
+    nsj_set(c, o, "symbol_problems", symbol_problems_json(c));
     return o;
 }
 
@@ -293,17 +303,24 @@ static json_t *stacks_json(struct jctx *c, const struct ns_event *ev)
     struct ns_stack_quality q;
     ns_facts_stack_quality(ev, &q);
     json_t *o = json_object(), *by_end = json_object();
-    set(c, o, "root", ju64(q.root));
-    set(c, o, "truncated", ju64(q.truncated));
-    set(c, o, "unknown_frames", ju64(q.unknown));
-    set(c, o, "no_stack", ju64(q.no_stack));
+    nsj_set(c, o, "root", nsj_u64(q.root));
+    nsj_set(c, o, "truncated", nsj_u64(q.truncated));
+    nsj_set(c, o, "unknown_frames", nsj_u64(q.unknown));
+    nsj_set(c, o, "no_stack", nsj_u64(q.no_stack));
     for (unsigned e = 0; e < NS_END_BUCKETS; e++)
-        set(c, by_end, ns_stack_end_name(e), ju64(ev->end_count[e]));
-    set(c, o, "by_end", by_end);
+        nsj_set(c, by_end, ns_stack_end_name(e), nsj_u64(ev->end_count[e]));
+    nsj_set(c, o, "by_end", by_end);
+    ns_facts_stack_quality_by_weight(ev, &q);
+    json_t *w = json_object();
+    nsj_set(c, w, "root", nsj_u64(q.root));
+    nsj_set(c, w, "truncated", nsj_u64(q.truncated));
+    nsj_set(c, w, "unknown_frames", nsj_u64(q.unknown));
+    nsj_set(c, w, "no_stack", nsj_u64(q.no_stack));
+    nsj_set(c, o, "weight", w);
     return o;
 }
 
-static size_t shown(const struct jctx *c, size_t n)
+size_t nsj_shown(const struct jctx *c, size_t n)
 {
     return c->o->top && c->o->top < n ? c->o->top : n;
 }
@@ -311,11 +328,12 @@ static size_t shown(const struct jctx *c, size_t n)
 static void func_fields(struct jctx *c, json_t *o, uint32_t func)
 {
     const struct ns_func *f = &c->m->funcs[func];
-    set(c, o, "name", jstr(c, f->name));
-    set(c, o, "module", jstr(c, f->module));
-    set(c, o, "file", jstr(c, f->file));
-    set(c, o, "inlined", json_boolean(f->inlined));
-    set(c, o, "symbolized", json_boolean(f->symbolized));
+    nsj_set(c, o, "name", nsj_str(c, f->name));
+    nsj_set(c, o, "module", nsj_str(c, f->module));
+    nsj_set(c, o, "file", nsj_str(c, f->file));
+    nsj_set(c, o, "inlined", json_boolean(f->inlined));
+    nsj_set(c, o, "symbolized", json_boolean(f->symbolized));
+    nsj_set(c, o, "named", json_boolean(f->named));
 }
 
 static json_t *functions_json(struct jctx *c, const struct ns_event *ev, struct ns_func_stat *fs,
@@ -330,18 +348,18 @@ static json_t *functions_json(struct jctx *c, const struct ns_event *ev, struct 
     if (!by_total)
         while (avail && fs[avail - 1].self_count == 0)
             avail--;
-    for (size_t i = 0; i < shown(c, avail); i++) {
+    for (size_t i = 0; i < nsj_shown(c, avail); i++) {
         json_t *o = json_object();
         func_fields(c, o, fs[i].func);
-        set(c, o, "hot_file", fs[i].hot_line ? jstr(c, fs[i].hot_file) : json_null());
-        set(c, o, "hot_line", fs[i].hot_line ? ju64(fs[i].hot_line) : json_null());
-        set(c, o, "self_samples", ju64(fs[i].self_count));
-        set(c, o, "self_weight", ju64(fs[i].self_weight));
-        set(c, o, "self_pct", jpct(fs[i].self_weight, ev->weight));
-        set(c, o, "total_samples", ju64(fs[i].total_count));
-        set(c, o, "total_weight", ju64(fs[i].total_weight));
-        set(c, o, "total_pct", jpct(fs[i].total_weight, ev->weight));
-        append(c, arr, o);
+        nsj_set(c, o, "hot_file", fs[i].hot_line ? nsj_str(c, fs[i].hot_file) : json_null());
+        nsj_set(c, o, "hot_line", fs[i].hot_line ? nsj_u64(fs[i].hot_line) : json_null());
+        nsj_set(c, o, "self_samples", nsj_u64(fs[i].self_count));
+        nsj_set(c, o, "self_weight", nsj_u64(fs[i].self_weight));
+        nsj_set(c, o, "self_pct", nsj_pct(fs[i].self_weight, ev->weight));
+        nsj_set(c, o, "total_samples", nsj_u64(fs[i].total_count));
+        nsj_set(c, o, "total_weight", nsj_u64(fs[i].total_weight));
+        nsj_set(c, o, "total_pct", nsj_pct(fs[i].total_weight, ev->weight));
+        nsj_append(c, arr, o);
     }
     return arr;
 }
@@ -356,18 +374,18 @@ static json_t *lines_json(struct jctx *c, uint32_t e)
         c->failed = 1;
         return arr;
     }
-    for (size_t i = 0; i < shown(c, n); i++) {
+    for (size_t i = 0; i < nsj_shown(c, n); i++) {
         json_t *o = json_object();
         const struct ns_func *f = &c->m->funcs[lines[i]->func];
-        set(c, o, "file", jstr(c, lines[i]->file));
-        set(c, o, "line", ju64(lines[i]->line));
-        set(c, o, "function", jstr(c, f->name));
-        set(c, o, "module", jstr(c, f->module));
-        set(c, o, "inlined", json_boolean(f->inlined));
-        set(c, o, "samples", ju64(lines[i]->count));
-        set(c, o, "weight", ju64(lines[i]->weight));
-        set(c, o, "pct", jpct(lines[i]->weight, ev->weight));
-        append(c, arr, o);
+        nsj_set(c, o, "file", nsj_str(c, lines[i]->file));
+        nsj_set(c, o, "line", nsj_u64(lines[i]->line));
+        nsj_set(c, o, "function", nsj_str(c, f->name));
+        nsj_set(c, o, "module", nsj_str(c, f->module));
+        nsj_set(c, o, "inlined", json_boolean(f->inlined));
+        nsj_set(c, o, "samples", nsj_u64(lines[i]->count));
+        nsj_set(c, o, "weight", nsj_u64(lines[i]->weight));
+        nsj_set(c, o, "pct", nsj_pct(lines[i]->weight, ev->weight));
+        nsj_append(c, arr, o);
     }
     free(lines);
     return arr;
@@ -384,20 +402,21 @@ static json_t *threads_json(struct jctx *c, uint32_t e)
         return arr;
     }
     int cpu = strcmp(ev->name, "cpu") == 0;
-    for (size_t i = 0; i < shown(c, n); i++) {
+    for (size_t i = 0; i < nsj_shown(c, n); i++) {
         json_t *o = json_object(), *tids = json_array();
         for (size_t t = 0; t < g[i].ntids; t++)
-            append(c, tids, ju64(g[i].tids[t]));
-        set(c, o, "name", jstr(c, g[i].name));
-        set(c, o, "tids", tids);
-        set(c, o, "samples", ju64(g[i].count));
-        set(c, o, "weight", ju64(g[i].weight));
-        set(c, o, "pct", jpct(g[i].weight, ev->weight));
-        set(c, o, "cpu_ns", g[i].has_stats ? ju64(g[i].cpu_ns) : json_null());
-        set(c, o, "stat_samples", g[i].has_stats ? ju64(g[i].stat_samples) : json_null());
+            nsj_append(c, tids, nsj_u64(g[i].tids[t]));
+        nsj_set(c, o, "name", nsj_str(c, g[i].name));
+        nsj_set(c, o, "tids", tids);
+        nsj_set(c, o, "samples", nsj_u64(g[i].count));
+        nsj_set(c, o, "weight", nsj_u64(g[i].weight));
+        nsj_set(c, o, "pct", nsj_pct(g[i].weight, ev->weight));
+        nsj_set(c, o, "cpu_ns", g[i].has_stats ? nsj_u64(g[i].cpu_ns) : json_null());
+        nsj_set(c, o, "stat_samples", g[i].has_stats ? nsj_u64(g[i].stat_samples) : json_null());
         struct ns_rate r = ns_facts_rate_of(g[i].stat_samples, g[i].cpu_ns);
-        set(c, o, "achieved_hz", cpu && g[i].has_stats && r.valid ? json_real(r.hz) : json_null());
-        append(c, arr, o);
+        nsj_set(c, o, "achieved_hz",
+                cpu && g[i].has_stats && r.valid ? json_real(r.hz) : json_null());
+        nsj_append(c, arr, o);
     }
     ns_rank_thread_groups_free(g, n);
     return arr;
@@ -414,12 +433,12 @@ static json_t *processes_json(struct jctx *c, uint32_t e)
     }
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
-        set(c, o, "process", ju64(ps[i].process));
-        set(c, o, "pid", ju64(c->m->processes[ps[i].process].pid));
-        set(c, o, "samples", ju64(ps[i].count));
-        set(c, o, "weight", ju64(ps[i].weight));
-        set(c, o, "pct", jpct(ps[i].weight, c->m->events[e].weight));
-        append(c, arr, o);
+        nsj_set(c, o, "process", nsj_u64(ps[i].process));
+        nsj_set(c, o, "pid", nsj_u64(c->m->processes[ps[i].process].pid));
+        nsj_set(c, o, "samples", nsj_u64(ps[i].count));
+        nsj_set(c, o, "weight", nsj_u64(ps[i].weight));
+        nsj_set(c, o, "pct", nsj_pct(ps[i].weight, c->m->events[e].weight));
+        nsj_append(c, arr, o);
     }
     free(ps);
     return arr;
@@ -429,25 +448,27 @@ static json_t *event_json(struct jctx *c, uint32_t e)
 {
     const struct ns_event *ev = &c->m->events[e];
     json_t *o = json_object();
-    set(c, o, "name", jstr(c, ev->name));
-    set(c, o, "unit", jstr(c, ev->unit));
-    set(c, o, "period", ju64(ev->period));
-    set(c, o, "samples", ju64(ev->count));
-    set(c, o, "weight", ju64(ev->weight));
-    set(c, o, "stacks", stacks_json(c, ev));
-    set(c, o, "samples_without_line", ju64(ev->no_line_count));
+    nsj_set(c, o, "name", nsj_str(c, ev->name));
+    nsj_set(c, o, "unit", nsj_str(c, ev->unit));
+    nsj_set(c, o, "period", nsj_u64(ev->period));
+    nsj_set(c, o, "aggregate", json_boolean(ns_event_is_aggregate(ev)));
+    nsj_set(c, o, "snapshot", json_boolean((ev->flags & NSP_EVENT_SNAPSHOT) != 0));
+    nsj_set(c, o, "samples", nsj_u64(ev->count));
+    nsj_set(c, o, "weight", nsj_u64(ev->weight));
+    nsj_set(c, o, "stacks", stacks_json(c, ev));
+    nsj_set(c, o, "samples_without_line", nsj_u64(ev->no_line_count));
     struct ns_func_stat *fs;
     size_t n;
     if (ns_rank_functions(c->m, e, &fs, &n) < 0) {
         c->failed = 1;
         return o;
     }
-    set(c, o, "functions_by_self", functions_json(c, ev, fs, n, 0));
-    set(c, o, "functions_by_total", functions_json(c, ev, fs, n, 1));
+    nsj_set(c, o, "functions_by_self", functions_json(c, ev, fs, n, 0));
+    nsj_set(c, o, "functions_by_total", functions_json(c, ev, fs, n, 1));
     free(fs);
-    set(c, o, "lines", lines_json(c, e));
-    set(c, o, "threads", threads_json(c, e));
-    set(c, o, "processes", processes_json(c, e));
+    nsj_set(c, o, "lines", lines_json(c, e));
+    nsj_set(c, o, "threads", threads_json(c, e));
+    nsj_set(c, o, "processes", processes_json(c, e));
     return o;
 }
 
@@ -455,17 +476,20 @@ json_t *ns_report_json(const struct ns_model *m, const struct ns_render_options 
 {
     struct jctx c = {.m = m, .o = o};
     json_t *root = json_object(), *procs = json_array(), *events = json_array();
-    set(&c, root, "schema", json_string("nsprof-report/1"));
-    set(&c, root, "top", ju64(o->top));
-    set(&c, root, "inline_expanded", json_boolean(!m->no_inline));
+    nsj_set(&c, root, "schema", json_string("nsprof-report/1"));
+    nsj_set(&c, root, "top", nsj_u64(o->top));
+    nsj_set(&c, root, "inline_expanded", json_boolean(!m->no_inline));
     for (uint32_t i = 0; i < m->nprocesses; i++)
-        append(&c, procs, process_json(&c, i));
-    set(&c, root, "processes", procs);
-    set(&c, root, "filters", filters_json(&c));
-    set(&c, root, "sampling", sampling_json(&c));
+        nsj_append(&c, procs, process_json(&c, i));
+    nsj_set(&c, root, "processes", procs);
+    nsj_set(&c, root, "filters", filters_json(&c));
+    nsj_set(&c, root, "sampling", sampling_json(&c));
     for (uint32_t e = 0; e < m->nevents; e++)
-        append(&c, events, event_json(&c, e));
-    set(&c, root, "events", events);
+        nsj_append(&c, events, event_json(&c, e));
+    nsj_set(&c, root, "events", events);
+    nsj_set(&c, root, "memory", nsj_memory(&c));
+    nsj_set(&c, root, "io", nsj_io(&c));
+    nsj_set(&c, root, "locks", nsj_locks(&c));
     if (c.failed) {
         json_decref(root);
         return NULL;

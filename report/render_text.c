@@ -1,7 +1,11 @@
 /*
  * render_text — the terminal report of `nsprof report` (see render.h): header and sampling
- * facts (render_text_facts.c), then per event the rankings: functions by self and by total,
- * hottest source lines, threads grouped by name and, with several files, processes.
+ * facts (render_text_facts.c), then per sampled event the rankings: functions by self and by
+ * total, hottest source lines, threads grouped by name and, with several files, processes;
+ * then the sections of interposed calls: Memory (render_text_memory.c), I/O and Locks
+ * (render_text_io.c). Events those sections cover get no generic rankings here; another
+ * aggregate event (from a newer producer) does, without sample counts or rates, which mean
+ * nothing for totals of many calls.
  *
  * Layout choices: numbers first in fixed columns (share, then the weight in the event's
  * unit), names after them, so columns stay aligned whatever the names' lengths; long names
@@ -15,13 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *file_basename(const char *path)
+const char *nsr_basename(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash && slash[1] ? slash + 1 : path;
 }
 
-static size_t shown(size_t n, const struct ns_render_options *o)
+size_t nsr_shown(size_t n, const struct ns_render_options *o)
 {
     return o->top && o->top < n ? o->top : n;
 }
@@ -47,27 +51,36 @@ static void func_cells(struct ns_table *t, const struct ns_model *m, uint32_t fu
     ns_buf_free(&name);
     struct ns_buf loc = {0};
     if (line && line_file) {
-        ns_buf_put_term(&loc, file_basename(line_file), 40);
+        ns_buf_put_term(&loc, nsr_basename(line_file), 40);
         ns_buf_printf(&loc, ":%u", line);
     } else if (f->file[0])
-        ns_buf_put_term(&loc, file_basename(f->file), 40);
+        ns_buf_put_term(&loc, nsr_basename(f->file), 40);
     ns_table_cell(t, loc.s ? loc.s : "");
     ns_buf_free(&loc);
     ns_table_cell_text(t, f->module, 32);
 }
 
-static void section_title(struct ns_buf *b, const struct ns_render_options *o, const char *what,
-                          const struct ns_event *ev, size_t rows, size_t total)
+void nsr_section_title(struct ns_buf *b, const struct ns_render_options *o, const char *what,
+                       const char *name, size_t rows, size_t total)
 {
     struct ns_buf title = {0};
-    ns_buf_printf(&title, "%s (", what);
-    ns_buf_put_term(&title, ev->name, NSR_NAME_COLS);
+    ns_buf_puts(&title, what);
+    if (name || rows < total)
+        ns_buf_puts(&title, " (");
+    if (name)
+        ns_buf_put_term(&title, name, NSR_NAME_COLS);
     if (rows < total)
-        ns_buf_printf(&title, "; top %zu of %zu)", rows, total);
-    else
+        ns_buf_printf(&title, "%stop %zu of %zu)", name ? "; " : "", rows, total);
+    else if (name)
         ns_buf_puts(&title, ")");
     nsr_heading(b, o->color, title.s ? title.s : what);
     ns_buf_free(&title);
+}
+
+static void section_title(struct ns_buf *b, const struct ns_render_options *o, const char *what,
+                          const struct ns_event *ev, size_t rows, size_t total)
+{
+    nsr_section_title(b, o, what, ev->name, rows, total);
 }
 
 static void put_functions(struct ns_buf *b, const struct ns_model *m, uint32_t e,
@@ -88,7 +101,7 @@ static void put_functions(struct ns_buf *b, const struct ns_model *m, uint32_t e
     if (!by_total)
         while (avail && fs[avail - 1].self_count == 0)
             avail--;
-    size_t rows = shown(avail, o);
+    size_t rows = nsr_shown(avail, o);
     section_title(b, o, by_total ? "Functions by total" : "Functions by self", ev, rows, avail);
     struct ns_table t;
     ns_table_init(&t, 7, by_total ? total_spec : self_spec);
@@ -110,9 +123,13 @@ static void put_lines(struct ns_buf *b, const struct ns_model *m, uint32_t e,
     size_t n;
     if (ns_rank_lines(m, e, &lines, &n) < 0)
         return;
-    size_t rows = shown(n, o);
+    size_t rows = nsr_shown(n, o);
     section_title(b, o, "Hottest source lines", ev, rows, n);
-    if (ev->no_line_count) {
+    if (ev->no_line_count && ns_event_is_aggregate(ev)) {
+        char pct[16];
+        ns_fmt_pct(pct, sizeof(pct), ev->no_line_weight, ev->weight);
+        ns_buf_printf(b, "  (%s of the weight ends in a frame without line information)\n", pct);
+    } else if (ev->no_line_count) {
         char pct[16];
         ns_fmt_pct(pct, sizeof(pct), ev->no_line_count, ev->count);
         ns_buf_printf(b, "  (%s of samples end in a frame without line information)\n", pct);
@@ -123,7 +140,7 @@ static void put_lines(struct ns_buf *b, const struct ns_model *m, uint32_t e,
         const struct ns_func *f = &m->funcs[lines[i]->func];
         share_cells(&t, ev, lines[i]->weight);
         struct ns_buf loc = {0};
-        ns_buf_put_term(&loc, file_basename(lines[i]->file), 40);
+        ns_buf_put_term(&loc, nsr_basename(lines[i]->file), 40);
         ns_buf_printf(&loc, ":%u", lines[i]->line);
         ns_table_cell(&t, loc.s ? loc.s : "");
         ns_buf_free(&loc);
@@ -173,22 +190,25 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
                         const struct ns_render_options *o)
 {
     const struct ns_event *ev = &m->events[e];
-    const char *const spec[] = {"r%",    weight_header(ev), "rsamples", "rthreads",
-                                "rrate", "lthread",         "ltids"};
+    const char *const sampled[] = {"r%",    weight_header(ev), "rsamples", "rthreads",
+                                   "rrate", "lthread",         "ltids"};
+    const char *const aggregate[] = {"r%", weight_header(ev), "rthreads", "lthread", "ltids"};
+    int agg = ns_event_is_aggregate(ev);
     struct ns_thread_group *g;
     size_t n;
     if (ns_rank_thread_groups(m, e, &g, &n) < 0)
         return;
     int cpu = strcmp(ev->name, "cpu") == 0;
-    size_t rows = shown(n, o);
+    size_t rows = nsr_shown(n, o);
     section_title(b, o, "Threads by name", ev, rows, n);
     struct ns_table t;
-    ns_table_init(&t, 7, spec);
+    ns_table_init(&t, agg ? 5 : 7, agg ? aggregate : sampled);
     for (size_t i = 0; i < rows; i++) {
         char num[32];
         share_cells(&t, ev, g[i].weight);
         ns_fmt_count(num, sizeof(num), g[i].count);
-        ns_table_cell(&t, num);
+        if (!agg)
+            ns_table_cell(&t, num);
         snprintf(num, sizeof(num), "%zu", g[i].ntids);
         ns_table_cell(&t, num);
         struct ns_rate r = ns_facts_rate_of(g[i].stat_samples, g[i].cpu_ns);
@@ -196,7 +216,8 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
             snprintf(num, sizeof(num), "%.0f Hz", r.hz);
         else
             snprintf(num, sizeof(num), "-");
-        ns_table_cell(&t, num);
+        if (!agg)
+            ns_table_cell(&t, num);
         ns_table_cell_text(&t, g[i].name[0] ? g[i].name : "(unnamed)", 32);
         struct ns_buf tids = {0};
         put_tids(&tids, g[i].tids, g[i].ntids);
@@ -214,22 +235,26 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
 static void put_processes(struct ns_buf *b, const struct ns_model *m, uint32_t e,
                           const struct ns_render_options *o)
 {
-    const char *const spec[] = {
+    const char *const sampled[] = {
         "r%", weight_header(&m->events[e]), "rsamples", "rpid", "rexec", "lprogram"};
+    const char *const aggregate[] = {"r%", weight_header(&m->events[e]), "rpid", "rexec",
+                                     "lprogram"};
+    int agg = ns_event_is_aggregate(&m->events[e]);
     struct ns_process_stat *ps;
     size_t n;
     if (ns_rank_processes(m, e, &ps, &n) < 0)
         return;
-    size_t rows = shown(n, o);
+    size_t rows = nsr_shown(n, o);
     section_title(b, o, "Processes", &m->events[e], rows, n);
     struct ns_table t;
-    ns_table_init(&t, 6, spec);
+    ns_table_init(&t, agg ? 5 : 6, agg ? aggregate : sampled);
     for (size_t i = 0; i < rows; i++) {
         const struct ns_process *p = &m->processes[ps[i].process];
         char num[32];
         share_cells(&t, &m->events[e], ps[i].weight);
         ns_fmt_count(num, sizeof(num), ps[i].count);
-        ns_table_cell(&t, num);
+        if (!agg)
+            ns_table_cell(&t, num);
         snprintf(num, sizeof(num), "%llu", (unsigned long long)p->pid);
         ns_table_cell(&t, num);
         snprintf(num, sizeof(num), "%llu", (unsigned long long)p->exec_index);
@@ -252,11 +277,15 @@ static void put_event(struct ns_buf *b, const struct ns_model *m, uint32_t e,
     nsr_style(b, o->color, "1;4");
     ns_buf_puts(b, "Event ");
     ns_buf_put_term(b, ev->name, NSR_NAME_COLS);
-    ns_buf_printf(b, ": %s samples, %s", count, weight);
+    if (ns_event_is_aggregate(ev))
+        ns_buf_printf(b, ": %s in total (aggregate: each entry adds up many calls)", weight);
+    else
+        ns_buf_printf(b, ": %s samples, %s", count, weight);
     nsr_unstyle(b, o->color);
     ns_buf_puts(b, "\n");
     if (!ev->count) {
-        ns_buf_puts(b, "  no samples left after the filters\n");
+        ns_buf_printf(b, "  no %s left after the filters\n",
+                      ns_event_is_aggregate(ev) ? "entries" : "samples");
         return;
     }
     struct ns_func_stat *fs;
@@ -280,7 +309,11 @@ int ns_render_text(FILE *out, const struct ns_model *m, const struct ns_render_o
     nsr_text_header(&b, m, o);
     nsr_text_sampling(&b, m, o);
     for (uint32_t e = 0; e < m->nevents; e++)
-        put_event(&b, m, e, o);
+        if (ns_model_event_family(m->events[e].name) == NS_FAMILY_NONE)
+            put_event(&b, m, e, o);
+    nsr_text_memory(&b, m, o);
+    nsr_text_io(&b, m, o);
+    nsr_text_locks(&b, m, o);
     int rc = b.oom ? -1 : 0;
     if (!rc && b.len && fwrite(b.s, 1, b.len, out) != b.len)
         rc = -1;

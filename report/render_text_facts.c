@@ -75,6 +75,8 @@ static void put_recorded(struct ns_buf *b, const struct ns_process *p)
     ns_buf_puts(b, "\n");
 }
 
+static int any_sampled(const struct ns_model *m);
+
 static void put_filters(struct ns_buf *b, const struct ns_model *m)
 {
     const struct ns_filter_stats *f = &m->filter;
@@ -103,23 +105,50 @@ static void put_filters(struct ns_buf *b, const struct ns_model *m)
     char kept[32], all[32];
     ns_fmt_count(kept, sizeof(kept), f->after_function);
     ns_fmt_count(all, sizeof(all), f->in_files);
-    ns_buf_printf(b, ": kept %s of %s samples\n", kept, all);
+    ns_buf_printf(b, ": kept %s of %s %s\n", kept, all, any_sampled(m) ? "samples" : "entries");
 }
 
+/* Events of interposed calls are totals: their entry counts are not shown. Many events
+ * wrap onto lines of their own, aligned under the first. */
 static void put_events(struct ns_buf *b, const struct ns_model *m)
 {
     nsr_label(b, "events");
+    size_t col = 0;
     for (size_t e = 0; e < m->nevents; e++) {
         const struct ns_event *ev = &m->events[e];
         char count[32], weight[32];
         ns_fmt_count(count, sizeof(count), ev->count);
         ns_fmt_weight(weight, sizeof(weight), ev->weight, ev->unit);
-        if (e)
+        struct ns_buf one = {0};
+        ns_buf_put_term(&one, ev->name, NSR_NAME_COLS);
+        if (ns_event_is_aggregate(ev))
+            ns_buf_printf(&one, ": %s", weight);
+        else
+            ns_buf_printf(&one, ": %s samples, %s", count, weight);
+        size_t w = one.s ? ns_text_width(one.s) : 0;
+        if (e && col + 2 + w > 84) {
+            ns_buf_puts(b, ";\n");
+            nsr_label(b, "");
+            col = 0;
+        } else if (e) {
             ns_buf_puts(b, "; ");
-        ns_buf_put_term(b, ev->name, NSR_NAME_COLS);
-        ns_buf_printf(b, ": %s samples, %s", count, weight);
+            col += 2;
+        }
+        ns_buf_puts(b, one.s ? one.s : "");
+        b->oom |= one.oom;
+        col += w;
+        ns_buf_free(&one);
     }
     ns_buf_puts(b, m->nevents ? "\n" : "none\n");
+}
+
+/* 1 if some process samples (cpu, wall): only then do a mechanism and a rate apply. */
+static int any_sampled(const struct ns_model *m)
+{
+    for (size_t i = 0; i < m->nprocesses; i++)
+        if (m->processes[i].has_sampled_event)
+            return 1;
+    return 0;
 }
 
 static void end_short(const struct ns_process *p, char *buf, size_t len)
@@ -226,6 +255,11 @@ static void put_mechanism(struct ns_buf *b, const struct ns_model *m)
 {
     struct ns_setting_group *g;
     size_t ng;
+    if (!any_sampled(m)) {
+        nsr_label(b, "mechanism");
+        ns_buf_puts(b, "no sampling (event=none): only interposed calls were recorded\n");
+        return;
+    }
     if (ns_facts_setting_groups(m, "mechanism_used", &g, &ng) < 0)
         return;
     for (size_t i = 0; i < ng; i++) {
@@ -273,7 +307,7 @@ static void put_rate(struct ns_buf *b, const struct ns_model *m, int color)
     int mixed;
     double req = requested_hz(m, &mixed);
     struct ns_rate r = ns_facts_rate(m, NS_NONE);
-    if (req <= 0 && !r.valid)
+    if ((req <= 0 && !r.valid) || !any_sampled(m))
         return;
     nsr_label(b, "rate");
     if (req > 0)
@@ -300,6 +334,8 @@ static void put_quality_detail(struct ns_buf *b, const struct ns_event *ev, unsi
                                unsigned hi)
 {
     const char *sep = " (";
+    if (ns_event_is_aggregate(ev))
+        return; /* entry counts per end reason mean nothing for totals */
     for (unsigned e = lo; e <= hi; e++) {
         if (!ev->end_count[e])
             continue;
@@ -312,39 +348,92 @@ static void put_quality_detail(struct ns_buf *b, const struct ns_event *ev, unsi
         ns_buf_puts(b, ")");
 }
 
+/* One event's stack quality as a sentence (without the event's name). */
+static void quality_sentence(struct ns_buf *b, const struct ns_event *ev, int color)
+{
+    struct ns_stack_quality q;
+    int agg = ns_event_is_aggregate(ev);
+    /* Entries of an aggregate event are totals: their shares are shares of weight. */
+    if (agg)
+        ns_facts_stack_quality_by_weight(ev, &q);
+    else
+        ns_facts_stack_quality(ev, &q);
+    char pct[16];
+    if (!q.total) {
+        ns_buf_puts(b, "no samples");
+        return;
+    }
+    ns_fmt_pct(pct, sizeof(pct), q.root, q.total);
+    ns_buf_printf(b, "%s%s reached the thread's root", pct, agg ? " of the weight" : "");
+    int bad = q.truncated * 10 > q.total || q.unknown * 10 > q.total;
+    nsr_style(b, color && bad, YELLOW);
+    ns_fmt_pct(pct, sizeof(pct), q.truncated, q.total);
+    ns_buf_printf(b, ", %s truncated", pct);
+    put_quality_detail(b, ev, NSP_END_DEPTH, NSP_END_STACK_END);
+    ns_fmt_pct(pct, sizeof(pct), q.unknown, q.total);
+    ns_buf_printf(b, ", %s with unknown frames", pct);
+    put_quality_detail(b, ev, NSP_END_NO_MODULE, NSP_END_BAD_FRAME);
+    if (q.no_stack) {
+        ns_fmt_pct(pct, sizeof(pct), q.no_stack, q.total);
+        ns_buf_printf(b, ", %s without a stack", pct);
+    }
+    nsr_unstyle(b, color && bad);
+}
+
+struct quality_line {
+    struct ns_buf names, sentence;
+    int aggregate;
+    size_t nnames;
+};
+
+/*
+ * One line per event; aggregate events whose sentences are equal share one line (the
+ * events of one interposer, alloc_bytes and alloc_count, come from the same stacks). An
+ * aggregate event without entries is a capability with nothing to report (no lock was
+ * contended): its own section says so.
+ */
 static void put_stacks(struct ns_buf *b, const struct ns_model *m, int color)
 {
-    for (size_t e = 0; e < m->nevents; e++) {
+    struct quality_line *lines = calloc(m->nevents ? m->nevents : 1, sizeof(*lines));
+    size_t n = 0, aggregates = 0;
+    for (size_t e = 0; lines && e < m->nevents; e++) {
         const struct ns_event *ev = &m->events[e];
-        struct ns_stack_quality q;
-        ns_facts_stack_quality(ev, &q);
-        char pct[16];
-        nsr_label(b, e ? "" : "stacks");
-        if (m->nevents > 1) {
-            ns_buf_put_term(b, ev->name, NSR_NAME_COLS);
-            ns_buf_puts(b, ": ");
-        }
-        if (!q.total) {
-            ns_buf_puts(b, "no samples\n");
+        int agg = ns_event_is_aggregate(ev);
+        if (agg && !ev->count)
             continue;
+        struct quality_line cur = {.aggregate = agg};
+        quality_sentence(&cur.sentence, ev, color);
+        size_t j = 0;
+        while (agg && j < n &&
+               !(lines[j].aggregate && cur.sentence.s && lines[j].sentence.s &&
+                 strcmp(lines[j].sentence.s, cur.sentence.s) == 0))
+            j++;
+        size_t at = n;
+        if (agg && j < n) {
+            at = j;
+            ns_buf_free(&cur.sentence);
+            ns_buf_puts(&lines[at].names, ", ");
+        } else {
+            lines[n++] = cur;
         }
-        ns_fmt_pct(pct, sizeof(pct), q.root, q.total);
-        ns_buf_printf(b, "%s reached the thread's root", pct);
-        int bad = q.truncated * 10 > q.total || q.unknown * 10 > q.total;
-        nsr_style(b, color && bad, YELLOW);
-        ns_fmt_pct(pct, sizeof(pct), q.truncated, q.total);
-        ns_buf_printf(b, ", %s truncated", pct);
-        put_quality_detail(b, ev, NSP_END_DEPTH, NSP_END_STACK_END);
-        ns_fmt_pct(pct, sizeof(pct), q.unknown, q.total);
-        ns_buf_printf(b, ", %s with unknown frames", pct);
-        put_quality_detail(b, ev, NSP_END_NO_MODULE, NSP_END_BAD_FRAME);
-        if (q.no_stack) {
-            ns_fmt_pct(pct, sizeof(pct), q.no_stack, q.total);
-            ns_buf_printf(b, ", %s without a stack", pct);
-        }
-        nsr_unstyle(b, color && bad);
-        ns_buf_puts(b, "\n");
+        ns_buf_put_term(&lines[at].names, ev->name, NSR_NAME_COLS);
+        lines[at].nnames++;
+        aggregates += agg;
     }
+    for (size_t i = 0; i < n; i++) {
+        nsr_label(b, i ? "" : "stacks");
+        if (lines[i].aggregate && lines[i].nnames > 2 && lines[i].nnames == aggregates)
+            ns_buf_printf(b, "all %zu events of interposed calls: ", aggregates);
+        else if (m->nevents > 1 && lines[i].names.s)
+            ns_buf_printf(b, "%s: ", lines[i].names.s);
+        ns_buf_puts(b, lines[i].sentence.s ? lines[i].sentence.s : "");
+        ns_buf_puts(b, "\n");
+        b->oom |= lines[i].names.oom | lines[i].sentence.oom;
+        ns_buf_free(&lines[i].names);
+        ns_buf_free(&lines[i].sentence);
+    }
+    b->oom |= !lines;
+    free(lines);
     if (m->nprocesses && m->nevents) {
         const char *depth = ns_model_setting(&m->processes[0], "max_depth");
         const char *copy = ns_model_setting(&m->processes[0], "stack_copy");
@@ -522,6 +611,7 @@ static void put_notes(struct ns_buf *b, const struct ns_model *m, int color)
 
 static void put_symbols(struct ns_buf *b, const struct ns_model *m, int color)
 {
+    const char *what = any_sampled(m) ? "samples" : "entries";
     uint32_t *probs;
     size_t n;
     if (ns_facts_symbol_problems(m, &probs, &n) < 0)
@@ -538,8 +628,8 @@ static void put_symbols(struct ns_buf *b, const struct ns_model *m, int color)
         ns_buf_put_term(b, mod->base, NSR_NAME_COLS);
         nsr_unstyle(b, color);
         ns_fmt_pct(pct, sizeof(pct), mod->leaf_samples, kept);
-        ns_buf_printf(b, ": %s (%s of samples end there)\n", ns_sym_status_sentence(mod->status),
-                      pct);
+        ns_buf_printf(b, ": %s (%s of %s end there)\n", ns_sym_status_sentence(mod->status), pct,
+                      what);
         nsr_label(b, "");
         ns_buf_puts(b, "  ");
         ns_buf_put_term(b, mod->detail[0] ? mod->detail : mod->path, 0);
@@ -555,7 +645,7 @@ static void put_symbols(struct ns_buf *b, const struct ns_model *m, int color)
             checked += m->modules[i].status_known;
         if (checked) {
             nsr_label(b, "symbols");
-            ns_buf_printf(b, "all %zu modules with samples have symbols and lines\n", checked);
+            ns_buf_printf(b, "all %zu modules with %s have symbols and lines\n", checked, what);
         }
     }
     free(probs);

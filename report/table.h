@@ -11,7 +11,7 @@
 
 #include "textfmt.h"
 
-#define NS_TABLE_MAX_COLS 8
+#define NS_TABLE_MAX_COLS 12
 
 struct ns_table {
     size_t ncols;

@@ -1,7 +1,8 @@
 /*
  * cmd_export — `nsprof export --format FORMAT [-o OUT] [options] FILE...`: writes the
  * profile in a format other tools read. Formats: folded (report/folded.h), the input of
- * flamegraph.pl, inferno and speedscope.
+ * flamegraph.pl, inferno and speedscope; any event can be exported, aggregate ones (of
+ * interposed calls) with weights as counts.
  *
  * -o creates the file safely (report/outfile.h): never over an existing file or through a
  * symlink; --force replaces it atomically by a rename.
@@ -26,7 +27,12 @@ static const char usage_text[] =
     "Writes the profile in a format other tools read.\n"
     "  folded   one line per stack, 'app;main;f;g COUNT' (COUNT = samples), for\n"
     "           flamegraph.pl, inferno or speedscope; ';' in names becomes ':' and\n"
-    "           control characters become '?'; inlined frames end in _[i]\n"
+    "           control characters become '?'; inlined frames end in _[i].\n"
+    "           For events of interposed calls (alloc_bytes, alloc_count, leak_bytes,\n"
+    "           peak_bytes, io_*, stdio_*, lock_wait, cond_wait) each stack's entry is a\n"
+    "           total of many calls, so COUNT is its WEIGHT in the event's unit (bytes,\n"
+    "           nanoseconds, calls), and the leaf frame is the function called (malloc,\n"
+    "           write, pthread_mutex_lock)\n"
     "\n"
     "Options:\n"
     "  --format FORMAT    the output format (folded)\n"
@@ -39,7 +45,9 @@ static const char usage_tail[] =
     "With several events and no --event, cpu is exported.\n"
     "Examples:\n"
     "  nsprof export --format folded app.nsp | flamegraph.pl > app.svg\n"
-    "  nsprof export --format folded --event wall -o app.folded nsprof.*.nsp\n";
+    "  nsprof export --format folded --event wall -o app.folded nsprof.*.nsp\n"
+    "  nsprof export --format folded --event alloc_bytes app.nsp | flamegraph.pl \\\n"
+    "      --countname bytes > alloc.svg\n";
 
 struct export_cmd {
     struct ns_report_args args;

@@ -79,6 +79,15 @@ void craft_record_u(struct buf *payload, uint64_t kind, size_t n, const uint64_t
     buf_free(&body);
 }
 
+void craft_string(struct buf *payload, uint64_t id, const char *text)
+{
+    struct buf body = {0};
+    buf_u(&body, id);
+    buf_str(&body, text);
+    craft_record(payload, NSP_REC_STRING, &body);
+    buf_free(&body);
+}
+
 void craft_process(struct buf *payload)
 {
     struct buf body = {0};

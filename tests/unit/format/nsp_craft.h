@@ -28,6 +28,12 @@ void buf_free(struct buf *b);
 void craft_record(struct buf *payload, uint64_t kind, const struct buf *body);
 /* A record of `n` u fields. */
 void craft_record_u(struct buf *payload, uint64_t kind, size_t n, const uint64_t *fields);
+/* A record of u fields: CRAFT_U(payload, kind, field, field...). */
+#define CRAFT_U(payload, kind, ...)                                                                \
+    craft_record_u((payload), (kind), sizeof((uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t),        \
+                   (uint64_t[]){__VA_ARGS__})
+/* A STRING record. */
+void craft_string(struct buf *payload, uint64_t id, const char *text);
 /* A valid PROCESS record (pid 77), the first record every file needs. */
 void craft_process(struct buf *payload);
 void craft_file_header(struct buf *file, uint16_t major, uint16_t minor);

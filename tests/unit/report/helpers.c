@@ -46,6 +46,9 @@ struct ns_profile *tp_new(const char *path, uint64_t pid, const char *exe)
     p->stacks = grow(NULL, 1, sizeof(*p->stacks));
     memset(p->stacks, 0, sizeof(*p->stacks));
     p->nstacks = 1;
+    p->resources = grow(NULL, 1, sizeof(*p->resources));
+    memset(p->resources, 0, sizeof(*p->resources));
+    p->nresources = 1;
     p->file_bytes = 4096;
     return p;
 }
@@ -73,7 +76,11 @@ void tp_free(struct ns_profile *p)
     free(p->strings), free(p->mappings), free(p->stacks), free(p->frames), free(p->events);
     free(p->threads), free(p->settings), free(p->counters), free(p->notes);
     free(p->samples.event), free(p->samples.time_ns), free(p->samples.tid);
-    free(p->samples.stack), free(p->samples.weight);
+    free(p->samples.stack), free(p->samples.weight), free(p->samples.resource);
+    for (size_t i = 0; i < p->nseries; i++)
+        free_str(&p->series[i].name), free_str(&p->series[i].unit);
+    free(p->resources), free(p->histograms), free(p->hist_buckets), free(p->series);
+    free(p->points);
     free(p->path);
     free(p);
 }
@@ -106,6 +113,13 @@ void tp_event(struct ns_profile *p, uint32_t id, const char *name, const char *u
     p->events = grow(p->events, p->nevents + 1, sizeof(*p->events));
     p->events[p->nevents++] = (struct ns_prof_event){
         .id = id, .name = mkstr(name), .unit = mkstr(unit), .period = period};
+}
+
+void tp_event_flags(struct ns_profile *p, uint32_t id, const char *name, const char *unit,
+                    uint64_t period, uint32_t flags)
+{
+    tp_event(p, id, name, unit, period);
+    p->events[p->nevents - 1].flags = flags;
 }
 
 uint32_t tp_stack(struct ns_profile *p, uint8_t end, size_t nframes, const uint64_t *pairs)
@@ -150,8 +164,8 @@ void tp_thread_stats(struct ns_profile *p, uint32_t tid, uint64_t cpu_ns, uint64
     t->samples = samples;
 }
 
-void tp_sample(struct ns_profile *p, uint32_t event, int64_t time_ns, uint32_t tid, uint32_t stack,
-               uint64_t weight)
+void tp_site_sample(struct ns_profile *p, uint32_t event, int64_t time_ns, uint32_t tid,
+                    uint32_t stack, uint64_t weight, uint32_t resource)
 {
     struct ns_prof_samples *s = &p->samples;
     if (s->n == s->cap) {
@@ -161,13 +175,53 @@ void tp_sample(struct ns_profile *p, uint32_t event, int64_t time_ns, uint32_t t
         s->tid = grow(s->tid, s->cap, sizeof(*s->tid));
         s->stack = grow(s->stack, s->cap, sizeof(*s->stack));
         s->weight = grow(s->weight, s->cap, sizeof(*s->weight));
+        s->resource = grow(s->resource, s->cap, sizeof(*s->resource));
     }
     s->event[s->n] = event;
     s->time_ns[s->n] = time_ns;
     s->tid[s->n] = tid;
     s->stack[s->n] = stack;
     s->weight[s->n] = weight;
+    s->resource[s->n] = resource;
     s->n++;
+}
+
+void tp_sample(struct ns_profile *p, uint32_t event, int64_t time_ns, uint32_t tid, uint32_t stack,
+               uint64_t weight)
+{
+    tp_site_sample(p, event, time_ns, tid, stack, weight, 0);
+}
+
+uint32_t tp_resource(struct ns_profile *p, uint32_t kind, const char *name, uint32_t stack)
+{
+    uint32_t sid = tp_string(p, name);
+    p->resources = grow(p->resources, p->nresources + 1, sizeof(*p->resources));
+    p->resources[p->nresources] = (struct ns_prof_resource){kind, sid, stack};
+    return (uint32_t)p->nresources++;
+}
+
+void tp_histogram(struct ns_profile *p, uint32_t event, uint32_t tid, uint32_t stack,
+                  uint32_t resource, size_t nbuckets, const uint64_t *buckets)
+{
+    p->hist_buckets =
+        grow(p->hist_buckets, p->nhist_buckets + nbuckets + 1, sizeof(*p->hist_buckets));
+    memcpy(p->hist_buckets + p->nhist_buckets, buckets, nbuckets * sizeof(*buckets));
+    p->histograms = grow(p->histograms, p->nhistograms + 1, sizeof(*p->histograms));
+    p->histograms[p->nhistograms++] = (struct ns_prof_histogram){
+        event, tid, stack, resource, (uint32_t)p->nhist_buckets, (uint32_t)nbuckets};
+    p->nhist_buckets += nbuckets;
+}
+
+void tp_series(struct ns_profile *p, const char *name, const char *unit, size_t n,
+               const int64_t *pairs)
+{
+    p->points = grow(p->points, p->npoints + n + 1, sizeof(*p->points));
+    for (size_t i = 0; i < n; i++)
+        p->points[p->npoints + i] =
+            (struct ns_prof_point){pairs[2 * i], (uint64_t)pairs[2 * i + 1]};
+    p->series = grow(p->series, p->nseries + 1, sizeof(*p->series));
+    p->series[p->nseries++] = (struct ns_prof_series){mkstr(name), mkstr(unit), p->npoints, n};
+    p->npoints += n;
 }
 
 void tp_samples(struct ns_profile *p, size_t n, uint32_t event, uint32_t tid, uint32_t stack,

@@ -162,3 +162,29 @@ Test(folded, write_to_a_stream)
     ns_model_free(m);
     tp_free(p);
 }
+
+/* Entries of aggregate events are totals of many calls: their lines carry weights. */
+Test(folded, aggregate_events_export_weights)
+{
+    struct ns_profile *p = ip_profile("ip.nsp", 300, "full");
+    struct ns_resolver r = ip_resolver();
+    struct ns_model_options o = {.resolver = &r};
+    struct ns_model *m = build1(p, &o);
+    char *out = folded_of(m, ns_model_event_index(m, "alloc_bytes"));
+    cr_assert_str_eq(out, "app;main;fill;std::vector<int>::_M_realloc_insert_[i];"
+                          "operator new(unsigned long);malloc 1600\n"
+                          "app;main;load;malloc 8000\n"
+                          "app;main;parse;strdup;malloc 800\n");
+    free(out);
+    out = folded_of(m, ns_model_event_index(m, "leak_bytes"));
+    cr_assert_str_eq(out,
+                     "app;main;load;malloc 300\n"
+                     "app;main;parse;strdup;malloc 40\n",
+                     "only the last snapshot of each stack");
+    free(out);
+    out = folded_of(m, ns_model_event_index(m, "io_calls"));
+    cr_assert(strstr(out, "app;main;save;fwrite 2\n"), "%s", out);
+    free(out);
+    ns_model_free(m);
+    tp_free(p);
+}

@@ -1,7 +1,8 @@
 /*
  * Loading files: the errors say what to do (missing file, directory, empty file, not a
- * profile, the same file twice, a damaged file with its offset), and a real file written
- * by the profile writer goes through reader, model and folded output.
+ * profile, the same file twice, a damaged file with its offset), and real files written
+ * by the profile writer go through reader, model, folded output and the report (a format
+ * 1.1 file of interposed calls included).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include "load.h"
 #include "nsp_format.h"
 #include "profile_writer.h"
+#include "render.h"
 
 static char dir[] = "/tmp/ns_load_XXXXXX";
 
@@ -157,4 +159,81 @@ Test(load, damaged_file_names_the_offset)
     close(fd);
     const char *err = load_error(&p, 1);
     cr_assert(strstr(err, "offset 16") && strstr(err, "record the profile again"), "%s", err);
+}
+
+/* A 1.1 file as the in-process side writes it: event=none, allocations and I/O through
+ * named [nsprof] frames, a resource, a histogram, a heap series. */
+static void write_interposed_profile(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    struct ns_pw pw;
+    cr_assert_eq(ns_pw_init(&pw, fd, 1 << 16), 0);
+    struct ns_pw_process proc = {
+        .pid = 43, .session = "s", .exe = "/usr/bin/demo", .producer = "test"};
+    cr_assert_eq(ns_pw_process(&pw, &proc), 0);
+    cr_assert_eq(ns_pw_setting(&pw, "event", "none"), 0);
+    cr_assert_eq(ns_pw_setting(&pw, "alloc", "full"), 0);
+    cr_assert_eq(ns_pw_event_flags(&pw, 1, "alloc_bytes", "bytes", 1, NSP_EVENT_AGGREGATE), 0);
+    cr_assert_eq(ns_pw_event_flags(&pw, 2, "io_bytes", "bytes", 1, NSP_EVENT_AGGREGATE), 0);
+    cr_assert_eq(ns_pw_event_flags(&pw, 3, "leak_bytes", "bytes", 1,
+                                   NSP_EVENT_AGGREGATE | NSP_EVENT_SNAPSHOT),
+                 0);
+    const char *strs[] = {"/usr/bin/demo", "[nsprof]", "malloc", "write", "/tmp/out\n.log"};
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(ns_pw_string(&pw, i + 1, strs[i], strlen(strs[i])), 0);
+    struct ns_pw_mapping app = {.id = 1, .lo = 0x1000, .hi = 0x2000, .path_id = 1, .flags = 1};
+    struct ns_pw_mapping ns = {.id = 2, .path_id = 2, .flags = NSP_MAP_PSEUDO | NSP_MAP_NAMED};
+    cr_assert_eq(ns_pw_mapping(&pw, &app), 0);
+    cr_assert_eq(ns_pw_mapping(&pw, &ns), 0);
+    struct ns_pw_frame alloc[] = {{2, 3}, {1, 0x1100}}, io[] = {{2, 4}, {1, 0x1200}};
+    cr_assert_eq(ns_pw_stack(&pw, 1, 0, alloc, 2), 0);
+    cr_assert_eq(ns_pw_stack(&pw, 2, 0, io, 2), 0);
+    cr_assert_eq(ns_pw_resource(&pw, 1, NSP_RES_FILE, 5, 0), 0);
+    struct ns_pw_site_sample a[] = {{{10, 7, 1, 4096}, 0}}, w[] = {{{20, 7, 2, 300}, 1}};
+    cr_assert_eq(ns_pw_site_samples(&pw, 1, a, 1), 0);
+    cr_assert_eq(ns_pw_site_samples(&pw, 2, w, 1), 0);
+    struct ns_pw_sample leak[] = {{30, 7, 1, 128}};
+    cr_assert_eq(ns_pw_site_samples(&pw, 3, (struct ns_pw_site_sample[]){{leak[0], 0}}, 1), 0);
+    cr_assert_eq(ns_pw_histogram(&pw, 2, 7, 2, 1, (uint64_t[]){0, 0, 0, 0, 0, 0, 0, 0, 0, 3}, 10),
+                 0);
+    struct ns_pw_point pts[] = {{0, 0}, {10, 4096}, {30, 128}};
+    cr_assert_eq(ns_pw_series(&pw, "heap_live_bytes", "bytes", pts, 3), 0);
+    cr_assert_eq(ns_pw_end(&pw, 0, 0, 100000), 0);
+    cr_assert_eq(ns_pw_flush(&pw), 0);
+    ns_pw_destroy(&pw);
+    close(fd);
+}
+
+Test(load, interposed_calls_file_through_reader_model_and_report)
+{
+    char *p = file_in_dir("ip.nsp", NULL, 0);
+    write_interposed_profile(p);
+    struct ns_report_args a = {0};
+    struct ns_model *m = NULL;
+    char err[1024];
+    cr_assert_eq(ns_report_open(&p, 1, &a, NULL, NULL, &m, err, sizeof(err)), 0, "%s", err);
+    struct ns_buf b = {0};
+    cr_assert_eq(ns_folded_render(m, ns_model_event_index(m, "alloc_bytes"), &b), 0);
+    cr_assert_str_eq(b.s, "demo;demo+0x1100;malloc 4096\n");
+    ns_buf_free(&b);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct ns_render_options ro = {.top = 20};
+    cr_assert_eq(ns_render_text(f, m, &ro), 0);
+    fclose(f);
+    cr_assert(strstr(text, "  allocated    4.0 KiB\n"), "%s", text);
+    cr_assert(strstr(text, "  leaks        128 B still allocated at exit, from 1 call site\n"),
+              "%s", text);
+    /* No alloc_count event: its columns say so rather than show zeros. */
+    cr_assert(strstr(text, "100.0%  4.0 KiB      -    -  demo+0x1100            malloc  demo\n"),
+              "%s", text);
+    cr_assert(strstr(text, "  kernel       300 B in calls that reached the kernel (io_*)\n"), "%s",
+              text);
+    cr_assert(strstr(text, "kernel  file  /tmp/out\\x0a.log\n"), "%s", text);
+    cr_assert(strstr(text, "demo+0x1200 (write) kernel: p50 256 B"), "%s", text);
+    cr_assert_null(strstr(text, "Hz"), "%s", text);
+    free(text);
+    ns_model_free(m);
 }
