@@ -16,6 +16,7 @@
 
 #include "alloc_live.h"
 #include "alloc_region.h"
+#include "alloc_series.h"
 #include "capture.h"
 #include "clock.h"
 #include "../preload/settings.h"
@@ -35,6 +36,7 @@ static struct {
     uint32_t pseudo[NS_AF__COUNT];
     int64_t live_bytes, peak_bytes, mapped_bytes; /* atomics */
     int64_t snapshot_at;                          /* live_bytes at the last peak snapshot */
+    int64_t series_last;                          /* live_bytes at the last series point */
     int snapshot_busy;
     uint64_t untracked, sampled, region_fallbacks, inexact, snapshots;
 } A;
@@ -188,9 +190,11 @@ static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count
     __atomic_add_fetch(&stack->live_bytes, bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&stack->live_count, count, __ATOMIC_RELAXED);
     int64_t live = __atomic_add_fetch(&A.live_bytes, bytes, __ATOMIC_RELAXED);
+    int64_t peak = __atomic_load_n(&A.peak_bytes, __ATOMIC_RELAXED);
+    if (ns_series_due(&A.series_last, live, peak))
+        ns_series_push(live, __atomic_load_n(&A.mapped_bytes, __ATOMIC_RELAXED));
     if (bytes <= 0)
         return;
-    int64_t peak = __atomic_load_n(&A.peak_bytes, __ATOMIC_RELAXED);
     while (live > peak && !__atomic_compare_exchange_n(&A.peak_bytes, &peak, live, 1,
                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
@@ -471,16 +475,17 @@ int ns_alloc_inexact(void)
 
 size_t ns_alloc_counters(const char **names, uint64_t *values, size_t max)
 {
-    const char *n[] = {"alloc_sampled",        "alloc_untracked",   "alloc_region_fallbacks",
-                       "alloc_peak_snapshots", "alloc_live_blocks", "alloc_table_bytes",
-                       "alloc_peak_bytes"};
+    const char *n[] = {"alloc_sampled",        "alloc_untracked",     "alloc_region_fallbacks",
+                       "alloc_peak_snapshots", "alloc_live_blocks",   "alloc_table_bytes",
+                       "alloc_peak_bytes",     "alloc_series_dropped"};
     uint64_t v[] = {A.sampled,
                     A.untracked,
                     A.region_fallbacks,
                     A.snapshots,
                     ns_live_count(),
                     ns_live_table_bytes(),
-                    (uint64_t)(A.peak_bytes > 0 ? A.peak_bytes : 0)};
+                    (uint64_t)(A.peak_bytes > 0 ? A.peak_bytes : 0),
+                    ns_series_dropped()};
     size_t k = 0;
     for (size_t i = 0; i < sizeof(n) / sizeof(n[0]) && k < max; i++) {
         if (v[i]) {
@@ -499,6 +504,8 @@ void ns_alloc_prefork(void)
 
 void ns_alloc_postfork(int child)
 {
+    if (child)
+        ns_series_reset();
     ns_live_postfork(child);
     ns_region_postfork(child);
 }

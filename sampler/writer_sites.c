@@ -9,6 +9,7 @@
 
 #include "../preload/settings.h"
 #include "alloc.h"
+#include "alloc_series.h"
 #include "clock.h"
 #include "mem.h"
 #include "nsp_format.h"
@@ -164,19 +165,40 @@ void ns_sites_emit(void)
     }
 }
 
+static void add_point(int64_t t, int64_t live, int64_t mapped)
+{
+    if (S.nseries == SERIES_MAX)
+        return;
+    size_t i = S.nseries++;
+    /* Points from several threads arrive nearly in time order: insertion sort is linear. */
+    for (; i > 0 && S.live[i - 1].time_us > t; i--) {
+        S.live[i] = S.live[i - 1];
+        S.mapped[i] = S.mapped[i - 1];
+    }
+    S.live[i] = (struct ns_pw_point){t, (uint64_t)(live > 0 ? live : 0)};
+    S.mapped[i] = (struct ns_pw_point){t, (uint64_t)(mapped > 0 ? mapped : 0)};
+    S.last_live = live;
+    S.last_mapped = mapped;
+}
+
+/* The points the program's threads took as the heap moved, then the heap now. */
 void ns_sites_sample_heap(void)
 {
     if (!ns_alloc_mode())
         return;
+    struct ns_series_point pts[256];
+    size_t n;
+    while (S.nseries < SERIES_MAX && (n = ns_series_drain(pts, sizeof(pts) / sizeof(pts[0])))) {
+        for (size_t i = 0; i < n; i++) {
+            int64_t t = pts[i].mono_ns > W.start_mono_ns
+                            ? (int64_t)((pts[i].mono_ns - W.start_mono_ns) / 1000)
+                            : 0;
+            add_point(t, pts[i].live, pts[i].mapped);
+        }
+    }
     int64_t live = ns_alloc_live_bytes(), mapped = ns_alloc_mapped_bytes();
-    if ((live == S.last_live && mapped == S.last_mapped) || S.nseries == SERIES_MAX)
-        return;
-    int64_t t = now_us();
-    S.live[S.nseries] = (struct ns_pw_point){t, (uint64_t)(live > 0 ? live : 0)};
-    S.mapped[S.nseries] = (struct ns_pw_point){t, (uint64_t)(mapped > 0 ? mapped : 0)};
-    S.nseries++;
-    S.last_live = live;
-    S.last_mapped = mapped;
+    if (live != S.last_live || mapped != S.last_mapped)
+        add_point(now_us(), live, mapped);
 }
 
 /* At the end: what each stack still holds (leaks) and held at the peak. */
