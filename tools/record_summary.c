@@ -99,6 +99,7 @@ static void session_glob(const struct ns_record *rec, char *out, size_t cap, cha
 struct totals {
     size_t files;
     uint64_t samples, thread_cpu_ns, thread_samples;
+    int interposed; /* events of interposed calls were recorded */
     char mechanism[32];
     char shown[SHOWN_FILES][PATH_MAX];
     char warned[MAX_WARNINGS][32]; /* note codes already repeated */
@@ -135,6 +136,21 @@ static void repeat_warnings(const struct ns_profile *p, struct totals *t)
     }
 }
 
+/* Samples of the sampled events: the entries of interposed-call events (allocations, I/O,
+ * locks) are totals per call site, not samples, and are named instead. */
+static uint64_t sampled_count(const struct ns_profile *p, struct totals *t)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->samples.n; i++) {
+        const struct ns_prof_event *ev = ns_profile_event(p, p->samples.event[i]);
+        if (!ev || !ev->flags)
+            n++;
+        else
+            t->interposed = 1;
+    }
+    return n;
+}
+
 static void summarize_file(const char *path, const struct ns_record *rec, struct totals *t)
 {
     struct ns_profile *p;
@@ -150,7 +166,7 @@ static void summarize_file(const char *path, const struct ns_record *rec, struct
     if (t->files < SHOWN_FILES)
         snprintf(t->shown[t->files], sizeof(t->shown[0]), "%s", display_path(path));
     t->files++;
-    t->samples += p->samples.n;
+    t->samples += sampled_count(p, t);
     for (size_t i = 0; i < p->nthreads; i++) {
         t->thread_cpu_ns += p->threads[i].cpu_ns;
         t->thread_samples += p->threads[i].samples;
@@ -196,7 +212,8 @@ void ns_record_summarize(const struct ns_record *rec)
     if (t.thread_cpu_ns > 0 && rec->cfg.value[NS_SET_EVENT] == NS_EVENT_CPU)
         snprintf(rate, sizeof(rate), ", %.0f samples per thread CPU-second",
                  (double)t.thread_samples * 1e9 / (double)t.thread_cpu_ns);
-    ns_cli_note("wrote %s: %llu samples, %s mechanism%s", names, (unsigned long long)t.samples,
+    ns_cli_note("wrote %s: %llu samples%s, %s mechanism%s", names, (unsigned long long)t.samples,
+                t.interposed ? " and the interposed calls' totals" : "",
                 t.mechanism[0] ? t.mechanism : "unknown", rate);
     if (t.files == 1)
         ns_cli_note("next: nsprof report %s", t.shown[0]);

@@ -177,6 +177,16 @@ class Fork(NsprofTest):
         self.check_fork("--alloc", "sample", "--alloc-interval", "1")
 
 
+class Bypassed(NsprofTest):
+    def test_own_allocator_is_reported_not_hidden(self):
+        rec = self.record([workload("own_malloc")], "--alloc", "full")
+        self.assertIn("arena used", rec.stdout, "the program's own allocator still serves it")
+        self.assertIn("malloc calls do not reach nsprof", rec.stderr)
+        doc = self.report(rec.files())
+        codes = [n["code"] for n in doc["processes"][0]["notes"]]
+        self.assertIn("alloc_not_reached", codes)
+
+
 class Off(NsprofTest):
     def test_no_alloc_events_by_default(self):
         rec = self.record([workload("alloc_truth"), "exact"])
