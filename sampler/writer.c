@@ -27,7 +27,9 @@
 #include "alloc.h"
 #include "clock.h"
 #include "fdutil.h"
+#include "hooks.h"
 #include "intern.h"
+#include "io_stats.h"
 #include "mem.h"
 #include "modules.h"
 #include "nsp_format.h"
@@ -44,11 +46,13 @@ static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- control ------------------------------------------------------------------------ */
 
+/* A raw write: the program's threads wake the writer, and write() inside libnsprof.so binds
+ * to the I/O interposer, which would count nsprof's own wake-up as the program's I/O. */
 void ns_writer_wake(void)
 {
     uint64_t one = 1;
     if (__atomic_load_n(&W.running, __ATOMIC_ACQUIRE) && W.ctl_fd >= 0 &&
-        write(W.ctl_fd, &one, sizeof(one)) < 0) {
+        syscall(SYS_write, W.ctl_fd, &one, sizeof(one)) < 0) {
         /* The counter only saturates if the writer is gone; nothing to wake then. */
     }
 }
@@ -173,8 +177,10 @@ static void write_counters(void)
 {
     static const char *const internal_names[NS_INTERNAL_THREADS] = {"nsprof_writer_cpu_ns",
                                                                     "nsprof_ticker_cpu_ns"};
-    const char *names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + 3];
-    uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + 3];
+    const char *
+        names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + NS_IO_STATS_COUNTERS + 3];
+    uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS +
+                    NS_IO_STATS_COUNTERS + 3];
     size_t n = 0;
     pthread_mutex_lock(&notes_lock);
     /* Counters the writer keeps alone are folded in here, under the lock. */
@@ -192,6 +198,9 @@ static void write_counters(void)
         }
     }
     n += ns_alloc_counters(names + n, values + n, NS_ALLOC_COUNTERS);
+    /* The kernel's count of the process's I/O, beside what the interposers saw. */
+    if (__atomic_load_n(&ns_hooks_on, __ATOMIC_RELAXED) & NS_HOOK_IO)
+        n += ns_io_stats_counters(names + n, values + n, NS_IO_STATS_COUNTERS);
     if (ns_stacks_overflowed()) {
         names[n] = "stacks_overflowed";
         values[n++] = ns_stacks_overflowed();

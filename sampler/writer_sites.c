@@ -30,8 +30,10 @@ static const struct family_events family_events[NS_SITE__COUNT] = {
     [NS_SITE_IO] = {NS_EVID_IO_CALLS, NS_EVID_IO_BYTES, NS_EVID_IO_TIME, NS_EVID_IO_BYTES},
     [NS_SITE_STDIO] = {NS_EVID_STDIO_CALLS, NS_EVID_STDIO_BYTES, NS_EVID_STDIO_TIME,
                        NS_EVID_STDIO_BYTES},
-    [NS_SITE_LOCK] = {0, 0, NS_EVID_LOCK_WAIT, 0},
-    [NS_SITE_COND] = {0, 0, NS_EVID_COND_WAIT, 0},
+    /* The histogram of single waits (the hooks pass the wait as the value) gives the
+     * report's `waits` distributions and the number of waits. */
+    [NS_SITE_LOCK] = {0, 0, NS_EVID_LOCK_WAIT, NS_EVID_LOCK_WAIT},
+    [NS_SITE_COND] = {0, 0, NS_EVID_COND_WAIT, NS_EVID_COND_WAIT},
 };
 
 static struct {
@@ -204,8 +206,10 @@ void ns_sites_sample_heap(void)
 /* At the end: what each stack still holds (leaks) and held at the peak. */
 void ns_sites_emit_final(void)
 {
-    if (!ns_alloc_mode())
+    if (!ns_alloc_mode()) {
+        ns_sites_emit(); /* I/O and lock sites: the calls since the last flush */
         return;
+    }
     ns_alloc_settle_peak();
     ns_sites_sample_heap();
     ns_sites_emit();

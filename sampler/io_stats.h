@@ -1,0 +1,21 @@
+/*
+ * io_stats — the kernel's own count of this process's I/O (/proc/self/io: rchar, wchar,
+ * syscr, syscw), written as counters at the end so that the report can tell how much of it
+ * the interposers saw. The kernel's figures include nsprof's own reads of /proc and writes
+ * of the profile.
+ *
+ * Contract: no malloc, no stdio, no interposer: raw system calls into a stack buffer.
+ */
+#ifndef NS_IO_STATS_H
+#define NS_IO_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NS_IO_STATS_COUNTERS 4
+
+/* Fills names ("proc_io_rchar", "proc_io_wchar", "proc_io_syscr", "proc_io_syscw") and
+ * values; returns how many (0 when /proc/self/io cannot be read, at most max). */
+size_t ns_io_stats_counters(const char **names, uint64_t *values, size_t max);
+
+#endif
