@@ -205,12 +205,24 @@ static void *pool_worker(void *p)
     return NULL;
 }
 
-/* The worker is inside pthread_cond_wait, which released its mutex: locking it here never
- * waits, so the pool shows idle time only. */
+/*
+ * Posts once the worker has taken the previous item and is back inside pthread_cond_wait:
+ * then every item costs exactly one wait. A worker still seen in futex may only have been
+ * woken, not yet run; holding its mutex with nothing left to take proves it is waiting
+ * again (pthread_cond_wait released the mutex). trylock, never lock: the poster must not
+ * wait for the mutex either, so the pool shows idle time only.
+ */
 NOINLINE static void post_work(struct worker *w, int quit)
 {
-    wait_until_blocked(w->tid, &w->wake, sizeof(w->wake));
-    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        wait_until_blocked(w->tid, &w->wake, sizeof(w->wake));
+        if (pthread_mutex_trylock(&w->lock) == 0) {
+            if (!w->items)
+                break;
+            pthread_mutex_unlock(&w->lock);
+        }
+        sched_yield();
+    }
     if (quit)
         w->quit = 1;
     else
