@@ -52,10 +52,13 @@ class Behaviour(NsprofTest):
     def test_same_output_status_errno_and_descriptors(self):
         plain = subprocess.run([workload("behaviour")], stdout=subprocess.PIPE, text=True)
         self.assertEqual(plain.returncode, 42)
-        for mech in ("perf", "signal"):
-            rec = self.record([workload("behaviour")], "--mechanism=" + mech, check=False)
+        configs = [["--mechanism=perf"], ["--mechanism=signal"],
+                   ["--alloc=full", "--io=on", "--locks=on"],
+                   ["--event=none", "--alloc=sample", "--alloc-interval=1", "--io=on"]]
+        for flags in configs:
+            rec = self.record([workload("behaviour")], *flags, check=False)
             self.assertEqual(rec.returncode, 42, rec.stderr)
-            self.assertEqual(rec.stdout, plain.stdout, "mechanism " + mech)
+            self.assertEqual(rec.stdout, plain.stdout, " ".join(flags))
             proc = self.report(rec.files())["processes"][0]
             self.assertEqual(proc["end"], {"reason": "exit", "status": 42,
                                            "time_ns": proc["end"]["time_ns"]})

@@ -5,10 +5,54 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* What the allocator, I/O and lock interposers must leave exactly as libc gives it. */
+static void interposed_calls(void)
+{
+    volatile size_t huge_size = SIZE_MAX / 2; /* volatile: gcc rejects a constant this big */
+    errno = 0;
+    void *huge = malloc(huge_size);
+    printf("malloc(huge): %s errno=%s\n", huge ? "block" : "NULL", strerror(errno));
+    errno = 0;
+    void *over = calloc(huge_size / 2, 8);
+    printf("calloc(overflow): %s errno=%s\n", over ? "block" : "NULL", strerror(errno));
+    void *p = NULL;
+    errno = EDOM;
+    int r = posix_memalign(&p, 3, 64);
+    printf("posix_memalign(3): %s errno=%s\n", strerror(r), strerror(errno));
+    void *z = malloc(0);
+    printf("malloc(0): %s\n", z ? "block" : "NULL");
+    printf("realloc(p, 0): %s\n", realloc(z, 0) ? "block" : "NULL");
+    errno = 0;
+    char c;
+    ssize_t n = read(-1, &c, 1);
+    printf("read(-1): %zd errno=%s\n", n, strerror(errno));
+    errno = 0;
+    FILE *f = fopen("/nonexistent/nsprof-test", "r");
+    printf("fopen(missing): %s errno=%s\n", f ? "FILE" : "NULL", strerror(errno));
+    f = fopen("/dev/null", "w");
+    errno = 0;
+    size_t got = fread(&c, 1, 1, f);
+    printf("fread(write-only): %zu error=%d errno=%s\n", got, ferror(f), strerror(errno));
+    fclose(f);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_t m;
+    pthread_mutex_init(&m, &attr);
+    pthread_mutex_lock(&m);
+    printf("relock errorcheck: %s\n", strerror(pthread_mutex_lock(&m)));
+    pthread_mutex_unlock(&m);
+    printf("unlock unowned: %s\n", strerror(pthread_mutex_unlock(&m)));
+    pthread_mutex_destroy(&m);
+}
 
 int main(void)
 {
@@ -37,6 +81,7 @@ int main(void)
     ssize_t wr = write(STDOUT_FILENO, "", 0);
     (void)wr;
     printf("errno after write: %s\n", strerror(errno));
+    interposed_calls();
     fflush(stdout);
     return 42;
 }
