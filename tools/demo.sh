@@ -9,7 +9,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$here/tools/setup.sh" --target nsprof --target nsprof-demo
 b="$here/build"
-"$b/nsprof" record --if-exists=backup -o "$b/demo.nsp" -- "$b/nsprof-demo" 2
+# CPU samples, and every allocation with its stack (--alloc full: the demo allocates little,
+# so exact tracking costs nothing noticeable and the report shows the heap and its leaks).
+"$b/nsprof" record --alloc full --if-exists=backup -o "$b/demo.nsp" -- "$b/nsprof-demo" 2
 "$b/nsprof" report "$b/demo.nsp"
 "$b/nsprof" export --format folded --force -o "$b/demo.folded" "$b/demo.nsp"
 echo
