@@ -6,6 +6,7 @@
 #include "alloc_series.h"
 
 #include "clock.h"
+#include "writer.h"
 
 #define RING 8192 /* power of two */
 
@@ -33,6 +34,9 @@ void ns_series_push(int64_t live, int64_t mapped)
     struct slot *s = &R.slot[i & (RING - 1)];
     s->p = (struct ns_series_point){now, live, mapped};
     __atomic_store_n(&s->seq, i + 1, __ATOMIC_RELEASE);
+    /* Half full: the writer drains now rather than at its next flush (once per half ring). */
+    if (i - __atomic_load_n(&R.drained, __ATOMIC_ACQUIRE) == RING / 2)
+        ns_writer_wake();
 }
 
 size_t ns_series_drain(struct ns_series_point *out, size_t max)

@@ -178,9 +178,9 @@ static void write_counters(void)
     static const char *const internal_names[NS_INTERNAL_THREADS] = {"nsprof_writer_cpu_ns",
                                                                     "nsprof_ticker_cpu_ns"};
     const char *
-        names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + NS_IO_STATS_COUNTERS + 3];
+        names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + NS_IO_STATS_COUNTERS + 4];
     uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS +
-                    NS_IO_STATS_COUNTERS + 3];
+                    NS_IO_STATS_COUNTERS + 4];
     size_t n = 0;
     pthread_mutex_lock(&notes_lock);
     /* Counters the writer keeps alone are folded in here, under the lock. */
@@ -204,6 +204,10 @@ static void write_counters(void)
     if (ns_stacks_overflowed()) {
         names[n] = "stacks_overflowed";
         values[n++] = ns_stacks_overflowed();
+    }
+    if (ns_sites_series_halvings()) {
+        names[n] = "alloc_series_halvings";
+        values[n++] = ns_sites_series_halvings();
     }
     if (ns_sites_overflowed()) {
         names[n] = "sites_overflowed";

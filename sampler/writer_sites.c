@@ -45,6 +45,7 @@ static struct {
     struct ns_pw_point live[SERIES_MAX], mapped[SERIES_MAX];
     size_t nseries;
     int64_t last_live, last_mapped;
+    uint64_t halvings; /* times the series was kept at half resolution */
 } S;
 
 static int64_t now_us(void)
@@ -167,10 +168,33 @@ void ns_sites_emit(void)
     }
 }
 
+/*
+ * A heap that moves faster than SERIES_MAX points between two flushes (a loop that
+ * allocates and frees a large buffer thousands of times a second) is kept at half the
+ * resolution: each pair of neighbours becomes the higher of the two, so the peaks survive
+ * and the points stay bounded.
+ */
+static void halve_series(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < S.nseries; i += 2, n++) {
+        size_t keep = S.live[i + 1].value > S.live[i].value ? i + 1 : i;
+        S.live[n] = S.live[keep];
+        S.mapped[n] = S.mapped[keep];
+    }
+    if (S.nseries % 2) {
+        S.live[n] = S.live[S.nseries - 1];
+        S.mapped[n] = S.mapped[S.nseries - 1];
+        n++;
+    }
+    S.nseries = n;
+    S.halvings++;
+}
+
 static void add_point(int64_t t, int64_t live, int64_t mapped)
 {
     if (S.nseries == SERIES_MAX)
-        return;
+        halve_series();
     size_t i = S.nseries++;
     /* Points from several threads arrive nearly in time order: insertion sort is linear. */
     for (; i > 0 && S.live[i - 1].time_us > t; i--) {
@@ -190,7 +214,7 @@ void ns_sites_sample_heap(void)
         return;
     struct ns_series_point pts[256];
     size_t n;
-    while (S.nseries < SERIES_MAX && (n = ns_series_drain(pts, sizeof(pts) / sizeof(pts[0])))) {
+    while ((n = ns_series_drain(pts, sizeof(pts) / sizeof(pts[0])))) {
         for (size_t i = 0; i < n; i++) {
             int64_t t = pts[i].mono_ns > W.start_mono_ns
                             ? (int64_t)((pts[i].mono_ns - W.start_mono_ns) / 1000)
@@ -201,6 +225,11 @@ void ns_sites_sample_heap(void)
     int64_t live = ns_alloc_live_bytes(), mapped = ns_alloc_mapped_bytes();
     if (live != S.last_live || mapped != S.last_mapped)
         add_point(now_us(), live, mapped);
+}
+
+uint64_t ns_sites_series_halvings(void)
+{
+    return S.halvings;
 }
 
 /* At the end: what each stack still holds (leaks) and held at the peak. */

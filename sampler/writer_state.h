@@ -101,6 +101,8 @@ uint64_t ns_strings_intern(const char *text);
 void ns_sites_emit(void);
 void ns_sites_emit_thread(struct ns_thread *th);
 void ns_sites_sample_heap(void);
+/* Times the live-heap series was kept at half resolution (it moved too fast). */
+uint64_t ns_sites_series_halvings(void);
 void ns_sites_emit_final(void);
 void ns_sites_writer_reset(void);
 
