@@ -3,7 +3,9 @@
 
 Allocation: bench/alloc_bound (nothing but small malloc/free pairs, ~20 ns each unprofiled,
 the worst case for an allocation profiler) unprofiled, under nsprof with --alloc sample and
---alloc full (no CPU sampling: only the interposers are measured), and under heaptrack.
+--alloc full (no CPU sampling: only the interposers are measured), under heaptrack, and with
+a bare interposer preloaded (bench/bare_interposer.c: malloc and free that only jump to
+libc's), the floor any interposing profiler starts from.
 I/O: bench/io_bound writing the same bytes in 1 MiB and in 64-byte write() calls to a file on
 tmpfs (/dev/shm; the cost of the call itself, without disk writeback), unprofiled and under
 nsprof --io on, and unprofiled with one idle thread preloaded (bench/idle_thread.c): the
@@ -137,7 +139,8 @@ def main():
     alloc_bound = os.path.join(build, "bench", "alloc_bound")
     io_bound = os.path.join(build, "bench", "io_bound")
     idle = os.path.join(build, "bench", "libns_idle_thread.so")
-    for path in (lib, alloc_bound, io_bound, idle):
+    bare = os.path.join(build, "bench", "libns_bare_interposer.so")
+    for path in (lib, alloc_bound, io_bound, idle, bare):
         if not os.path.exists(path):
             sys.exit("bench_interposed: %s is missing: build nsprof first "
                      "(tools/setup.sh --bench --build-dir %s)" % (path, args.build))
@@ -155,6 +158,7 @@ def main():
             configs = {
                 "off": (cmd, None),
                 "off again (A/A)": (cmd, None),
+                "bare interposer": (cmd, dict(os.environ, LD_PRELOAD=bare)),
                 "nsprof sample": (cmd, nsprof_env(lib, out, alloc="sample")),
                 "nsprof full": (cmd, nsprof_env(lib, out, alloc="full")),
             }
