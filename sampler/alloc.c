@@ -26,6 +26,10 @@
 struct ns_alloc_real ns_alloc_real;
 int ns_alloc_active;
 __thread int64_t ns_alloc_countdown __attribute__((tls_model("initial-exec")));
+uintptr_t ns_free_trap_lo, ns_free_trap_size = UINTPTR_MAX;
+/* Off mode: a thread rechecks the mode after this many bytes (threads that already existed
+ * when tracking started join it within that much allocation). */
+#define OFF_RECHECK_BYTES (1 << 20)
 /* The thread drew its first countdown (a fresh thread's 0 must not sample its first call). */
 static __thread int tls_armed __attribute__((tls_model("initial-exec")));
 static __thread uint64_t tls_rng __attribute__((tls_model("initial-exec")));
@@ -56,6 +60,16 @@ static const char *const fn_names[NS_AF__COUNT] = {
 
 /* ---- the real allocator ---- */
 
+/* Which frees the fast path must leave to ns_alloc_free, for the current mode. */
+static void update_free_trap(void)
+{
+    int full = __atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED) == NS_ALLOC_FULL;
+    uintptr_t lo = full ? 0 : ns_region_lo, size = full ? UINTPTR_MAX : ns_region_size;
+    __atomic_store_n(&ns_free_trap_size, UINTPTR_MAX, __ATOMIC_RELEASE);
+    __atomic_store_n(&ns_free_trap_lo, lo, __ATOMIC_RELEASE);
+    __atomic_store_n(&ns_free_trap_size, size, __ATOMIC_RELEASE);
+}
+
 /* dlsym allocates: while it runs, our malloc serves the bootstrap arena (resolving). */
 static void resolve(void)
 {
@@ -74,6 +88,7 @@ static void resolve(void)
         r.malloc = NULL;
         ns_alloc_real = r;
         __atomic_store_n(&ns_alloc_real.malloc, m, __ATOMIC_RELEASE);
+        update_free_trap(); /* frees can reach libc directly from now on */
     }
     __atomic_store_n(&resolving, 0, __ATOMIC_RELEASE);
 }
@@ -286,6 +301,7 @@ static void *alloc_slow(size_t size, size_t align, unsigned fn, const struct ns_
         void *p = th ? sample_alloc(th, size, align, fn, caller) : NULL;
         return p ? p : real_alloc(size, align, fn);
     }
+    ns_alloc_countdown = mode == NS_ALLOC_FULL ? 0 : OFF_RECHECK_BYTES;
     struct ns_thread *th = mode == NS_ALLOC_FULL ? accounting_thread() : NULL;
     void *p = real_alloc(size, align, fn);
     if (p && th)
@@ -430,13 +446,19 @@ int ns_alloc_start(unsigned mode, uint64_t interval)
     A.interval = (double)(interval ? interval : 1);
     if (mode == NS_ALLOC_SAMPLE && ns_region_init() < 0)
         return -1;
+    /* Full mode traps every free before the first allocation is tracked. */
+    if (mode == NS_ALLOC_FULL)
+        __atomic_store_n(&ns_free_trap_size, UINTPTR_MAX, __ATOMIC_RELEASE);
     __atomic_store_n(&ns_alloc_active, (int)mode, __ATOMIC_RELEASE);
+    update_free_trap();
+    ns_alloc_countdown = 0; /* the starting thread takes the slow path at once */
     return 0;
 }
 
 void ns_alloc_stop(void)
 {
     __atomic_store_n(&ns_alloc_active, NS_ALLOC_OFF, __ATOMIC_RELEASE);
+    update_free_trap();
 }
 
 int ns_alloc_mode(void)

@@ -66,24 +66,29 @@ struct ns_alloc_real {
 #define NS_ALLOC_HIDDEN __attribute__((visibility("hidden")))
 extern struct ns_alloc_real ns_alloc_real NS_ALLOC_HIDDEN;
 extern int ns_alloc_active NS_ALLOC_HIDDEN; /* enum ns_alloc_mode now (relaxed) */
-/* Sample mode: bytes this thread may still allocate before the next sampled allocation. */
+/* Bytes this thread may still allocate before its next call must take the slow path: in
+ * sample mode, the distance to the next sampled allocation; in full mode 0 (every call is
+ * slow); in off mode a recheck distance, so a thread notices tracking start within it. */
 extern __thread int64_t ns_alloc_countdown NS_ALLOC_HIDDEN
     __attribute__((tls_model("initial-exec")));
+/* Addresses whose free() takes the slow path: everything until the real allocator is known
+ * and in full mode; nsprof's sampled-block range otherwise. lo only changes while size is
+ * UINTPTR_MAX, so a reader never pairs a new size with an old lo. */
+extern uintptr_t ns_free_trap_lo NS_ALLOC_HIDDEN, ns_free_trap_size NS_ALLOC_HIDDEN;
 
-/* 1: an allocation of size bytes goes straight to the real allocator. */
+/* 1: an allocation of size bytes goes straight to the real allocator. The countdown is
+ * positive only once the real allocator is known and the mode lets calls pass. */
 static inline int ns_alloc_passes(size_t size)
 {
-    int mode = __atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED);
-    if (__builtin_expect(mode == NS_ALLOC_SAMPLE, 1))
-        return (ns_alloc_countdown -= (int64_t)size) > 0;
-    return mode == NS_ALLOC_OFF && ns_alloc_real.malloc;
+    return (ns_alloc_countdown -= (int64_t)size) > 0;
 }
 
 /* 1: free(p) goes straight to the real allocator (p not ours, nothing tracks frees). */
 static inline int ns_alloc_free_passes(const void *p)
 {
-    return __atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED) != NS_ALLOC_FULL &&
-           !ns_in_region(p) && !ns_in_boot(p) && ns_alloc_real.free;
+    uintptr_t lo = __atomic_load_n(&ns_free_trap_lo, __ATOMIC_ACQUIRE);
+    return (uintptr_t)p - lo >= __atomic_load_n(&ns_free_trap_size, __ATOMIC_RELAXED) &&
+           !ns_in_boot(p);
 }
 
 /* The interposers' slow path, after ns_alloc_passes said no (sample mode: the countdown
