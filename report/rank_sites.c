@@ -293,6 +293,17 @@ const char *ns_alloc_mode(const struct ns_model *m, const char **interval)
     return mode;
 }
 
+int ns_alloc_inexact(const struct ns_model *m)
+{
+    for (size_t i = 0; i < m->nprocesses; i++) {
+        const struct ns_process *p = &m->processes[i];
+        for (size_t k = 0; k < p->nnotes; k++)
+            if (strcmp(p->notes[k].code, "alloc_inexact") == 0)
+                return 1;
+    }
+    return 0;
+}
+
 static int any_process_with_alloc(const struct ns_model *m, const char *mode)
 {
     for (size_t i = 0; i < m->nprocesses; i++) {

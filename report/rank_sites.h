@@ -101,6 +101,9 @@ int ns_locks_present(const struct ns_lock_events *e);
  * "mixed" (they differ), or NULL when none recorded it; *interval: the alloc_interval
  * setting of the first process in sample mode, or NULL. */
 const char *ns_alloc_mode(const struct ns_model *m, const char **interval);
+/* A process in full mode could not grow its live-allocation table (note alloc_inexact):
+ * live, peak and leak figures are lower bounds. */
+int ns_alloc_inexact(const struct ns_model *m);
 
 enum ns_state_status {
     NS_STATE_FOUND,       /* the snapshot event has weight */

@@ -248,7 +248,7 @@ json_t *nsj_memory(struct jctx *c)
     json_t *o = json_object();
     nsj_set(c, o, "mode", mode ? nsj_str(c, mode) : json_null());
     nsj_set(c, o, "alloc_interval", interval ? nsj_str(c, interval) : json_null());
-    nsj_set(c, o, "exact", json_boolean(mode && strcmp(mode, "full") == 0));
+    nsj_set(c, o, "exact", json_boolean(mode && strcmp(mode, "full") == 0 && !ns_alloc_inexact(m)));
     nsj_set(c, o, "allocated_bytes", opt_u64(e.bytes, weight_of(m, e.bytes)));
     nsj_set(c, o, "allocations", opt_u64(e.count, weight_of(m, e.count)));
     nsj_set(c, o, "sites_by_bytes", alloc_sites_json(c, &e, 0));

@@ -22,6 +22,10 @@ static void put_mode(struct ns_buf *b, const struct ns_model *m)
     nsr_label(b, "mode");
     if (!mode)
         ns_buf_puts(b, "allocation mode not recorded\n");
+    else if (strcmp(mode, "full") == 0 && ns_alloc_inexact(m))
+        ns_buf_puts(b, "alloc=full, but the live-allocation table could not grow (out of "
+                       "memory): allocations and bytes are counted exactly; live, peak and "
+                       "leak figures are LOWER BOUNDS\n");
     else if (strcmp(mode, "full") == 0)
         ns_buf_puts(b, "alloc=full: every allocation and free was tracked; the numbers are "
                        "exact\n");

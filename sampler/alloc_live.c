@@ -19,11 +19,13 @@ struct entry {
 
 struct stripe {
     int lock;
-    uint32_t pad;
+    uint32_t grow_backoff; /* inserts before retrying a growth that failed */
     struct entry *slots;
     size_t nslots, used;
     char cache_line[64 - sizeof(int) * 2 - sizeof(void *) - sizeof(size_t) * 2];
 };
+
+#define GROW_BACKOFF 4096
 
 static struct stripe stripes[STRIPES] __attribute__((aligned(64)));
 static uint64_t table_bytes, live_count;
@@ -82,7 +84,15 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
     uint64_t h;
     struct stripe *s = stripe_of(addr, &h);
     lock(s);
-    if ((s->used + 1) * 2 > s->nslots && grow(s) < 0) {
+    /* Out of memory, every insert would try (and fail) to map a bigger table: retry only
+     * now and then, and fill the table further meanwhile, up to 7/8 of its slots. */
+    if ((s->used + 1) * 2 > s->nslots) {
+        if (s->grow_backoff)
+            s->grow_backoff--;
+        else if (grow(s) < 0)
+            s->grow_backoff = GROW_BACKOFF;
+    }
+    if ((s->used + 1) * 8 > s->nslots * 7) {
         unlock(s);
         return -1;
     }

@@ -4,7 +4,8 @@
  * 256 stripes by address, each an open-addressing table behind its own spinlock, so two
  * threads rarely meet on a lock and no lock is held longer than one insert or remove (or a
  * stripe's rehash). An entry costs 24 bytes at a load factor of at most 1/2: about 48 bytes
- * per live block. Tables grow with the heap; if one cannot grow, the insert fails and the
+ * per live block. Tables grow with the heap; if one cannot grow, it fills up to 7/8 and
+ * retries growing every few thousand inserts; an insert into a full one fails and the
  * caller marks the profile inexact.
  */
 #ifndef NS_ALLOC_LIVE_H

@@ -2,9 +2,10 @@
 estimates in sample mode, C++ new/delete, threads freeing each other's blocks, and fork."""
 import os
 import re
+import subprocess
 import unittest
 
-from nsptest import NsprofTest, workload
+from nsptest import NSPROF, NsprofTest, workload
 
 SOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads")
 
@@ -175,6 +176,26 @@ class Fork(NsprofTest):
 
     def test_fork_sample_every_byte(self):
         self.check_fork("--alloc", "sample", "--alloc-interval", "1")
+
+
+class OutOfMemory(NsprofTest):
+    def test_table_that_cannot_grow_marks_the_profile_inexact(self):
+        # The program's heap has room, nsprof's table does not (address space capped).
+        rec = self.record([workload("alloc_truth"), "exhaust"], "--event", "none", "--alloc",
+                          "full", timeout=120)
+        self.assertIn("exhaust: 4194304 blocks, 0 failed", rec.stdout,
+                      "the program's own allocations are unaffected")
+        self.assertIn("live-allocation table could not grow", rec.stderr, "said loudly")
+        doc = self.report(rec.files())
+        self.assertIn("alloc_inexact", [n["code"] for n in doc["processes"][0]["notes"]])
+        mem = doc["memory"]
+        self.assertFalse(mem["exact"])
+        # Counting needs no table: calls and bytes stay exact.
+        fill = site(mem["sites_by_bytes"], "fill_heap")
+        self.assertEqual((fill["count"], fill["bytes"]), (4 << 20, 48 * (4 << 20)))
+        text = subprocess.run([NSPROF, "report", *rec.files()], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout
+        self.assertIn("LOWER BOUNDS", text)
 
 
 class Bypassed(NsprofTest):

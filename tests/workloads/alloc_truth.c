@@ -6,6 +6,8 @@
  *                         blocks (count-based sampling would see only the first)
  *   alloc_truth fork      allocations in a parent and in children forked while another
  *                         thread allocates without pause (a deadlock would hang the test)
+ *   alloc_truth exhaust   the heap has room but the address space is capped: full mode's
+ *                         live table cannot grow, and the profile must say so
  *
  * Each site is a noinline function whose name the test looks for; every block that is
  * not a leak by design is freed.
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +222,51 @@ static int run_fork(void)
     return failed ? 1 : 0;
 }
 
+/*
+ * The program's heap has room (512 MiB taken from brk and freed, kept by the arena), but the
+ * address space is capped a little above what is mapped: its allocations succeed, while
+ * full mode's live table, which needs new mappings to grow, cannot follow. nsprof must keep
+ * the program running and mark the profile inexact.
+ */
+#define EXHAUST_BLOCKS (4u << 20)
+
+NOINLINE static void fill_heap(void **blocks)
+{
+    for (size_t i = 0; i < EXHAUST_BLOCKS; i++) {
+        blocks[i] = malloc(48);
+        touch(blocks[i], 48);
+    }
+}
+
+static int run_exhaust(void)
+{
+    mallopt(M_MMAP_MAX, 0); /* the big block below comes from brk and stays in the arena */
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    void *big = malloc(512u << 20);
+    if (!big)
+        return 2;
+    free(big);
+    void **blocks = mmap(NULL, EXHAUST_BLOCKS * sizeof(void *), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (blocks == MAP_FAILED || !f || fscanf(f, "%lu", &pages) != 1)
+        return 2;
+    fclose(f);
+    struct rlimit lim;
+    lim.rlim_cur = lim.rlim_max = pages * (rlim_t)sysconf(_SC_PAGESIZE) + (16u << 20);
+    if (setrlimit(RLIMIT_AS, &lim) != 0)
+        return 2;
+    fill_heap(blocks);
+    size_t failed = 0;
+    for (size_t i = 0; i < EXHAUST_BLOCKS; i++) {
+        failed += !blocks[i];
+        free(blocks[i]);
+    }
+    printf("exhaust: %u blocks, %zu failed\n", EXHAUST_BLOCKS, failed);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "exact";
@@ -228,6 +276,8 @@ int main(int argc, char **argv)
         return run_sample();
     if (strcmp(mode, "fork") == 0)
         return run_fork();
-    fprintf(stderr, "usage: alloc_truth exact|sample|fork\n");
+    if (strcmp(mode, "exhaust") == 0)
+        return run_exhaust();
+    fprintf(stderr, "usage: alloc_truth exact|sample|fork|exhaust\n");
     return 2;
 }
