@@ -29,10 +29,18 @@
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 
+/* ns_alloc_hooks_reached's probe: 1 while it calls the malloc the program binds to, 2 once
+ * that call arrived here. */
+static __thread int probe __attribute__((tls_model("initial-exec")));
+
 void *ns_hook_malloc(size_t size)
 {
     if (LIKELY(ns_alloc_passes(size)))
         return ns_alloc_real.malloc(size);
+    if (__builtin_expect(probe == 1, 0) && ns_alloc_real.malloc) {
+        probe = 2;
+        return ns_alloc_real.malloc(size);
+    }
     CALLER(r);
     return ns_alloc_malloc(size, NS_AF_MALLOC, &r);
 }
@@ -173,8 +181,30 @@ void *mmap(void *, size_t, int, int, int, off_t) NS_EXPORT_AS(ns_hook_mmap);
 void *mmap64(void *, size_t, int, int, int, off_t) NS_EXPORT_AS(ns_hook_mmap);
 int munmap(void *, size_t) NS_EXPORT_AS(ns_hook_munmap);
 
+/*
+ * The first definition of malloc in the global scope is the one the program's calls bind
+ * to. When it is not ours it may still lead here: a non-PIE executable that takes malloc's
+ * address (Debian's python3 does) defines a PLT stub that everyone binds to, and the stub
+ * jumps on to us. So the bound malloc is called once and the hook notes whether the call
+ * arrived (freed with the bound free, which owns the block either way).
+ */
 int ns_alloc_hooks_reached(void)
 {
-    /* The first definition in the global scope is the one the program's calls bind to. */
-    return dlsym(RTLD_DEFAULT, "malloc") == (void *)ns_hook_malloc;
+    void *(*bound_malloc)(size_t);
+    void (*bound_free)(void *);
+    *(void **)&bound_malloc = dlsym(RTLD_DEFAULT, "malloc");
+    *(void **)&bound_free = dlsym(RTLD_DEFAULT, "free");
+    if ((void *)bound_malloc == (void *)ns_hook_malloc)
+        return 1;
+    if (!bound_malloc || !bound_free)
+        return 0;
+    int64_t countdown = ns_alloc_countdown;
+    ns_alloc_countdown = 0; /* the probe takes the slow path, where it is noticed */
+    probe = 1;
+    void *p = bound_malloc(1);
+    int reached = probe == 2;
+    probe = 0;
+    ns_alloc_countdown = countdown;
+    bound_free(p);
+    return reached;
 }

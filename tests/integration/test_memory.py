@@ -208,6 +208,21 @@ class Bypassed(NsprofTest):
         self.assertIn("alloc_not_reached", codes)
 
 
+class RealPrograms(NsprofTest):
+    def test_python_allocations_reach_nsprof(self):
+        # Debian's python3 is a non-PIE-style binary that takes malloc's address: every
+        # call goes through its own PLT stub, which must still be recognised as reaching us.
+        script = "blocks = [bytearray(100000) for _ in range(50)]; print(len(blocks))"
+        rec = self.record(["/usr/bin/python3", "-c", script], "--alloc", "full")
+        self.assertEqual(rec.stdout.strip(), "50")
+        self.assertNotIn("do not reach nsprof", rec.stderr)
+        doc = self.report(rec.files())
+        self.assertNotIn("alloc_not_reached", [n["code"] for n in doc["processes"][0]["notes"]])
+        mem = doc["memory"]
+        self.assertGreaterEqual(mem["allocated_bytes"], 50 * 100000)
+        self.assertGreaterEqual(mem["peak"]["bytes"], 50 * 100000)
+
+
 class Off(NsprofTest):
     def test_no_alloc_events_by_default(self):
         rec = self.record([workload("alloc_truth"), "exact"])
