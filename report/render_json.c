@@ -13,6 +13,7 @@
  */
 #include "facts.h"
 #include "rank.h"
+#include "recommend.h"
 #include "render_json_internal.h"
 #include "textfmt.h"
 
@@ -490,6 +491,12 @@ json_t *ns_report_json(const struct ns_model *m, const struct ns_render_options 
     nsj_set(&c, root, "memory", nsj_memory(&c));
     nsj_set(&c, root, "io", nsj_io(&c));
     nsj_set(&c, root, "locks", nsj_locks(&c));
+    struct ns_findings findings;
+    if (ns_recommend(m, &findings) < 0)
+        c.failed = 1;
+    else
+        nsj_set(&c, root, "recommendations", ns_findings_json(m, &findings));
+    ns_findings_free(&findings);
     if (c.failed) {
         json_decref(root);
         return NULL;

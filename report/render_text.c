@@ -13,6 +13,7 @@
  */
 #include "facts.h"
 #include "rank.h"
+#include "recommend.h"
 #include "render_text_internal.h"
 #include "table.h"
 
@@ -314,6 +315,12 @@ int ns_render_text(FILE *out, const struct ns_model *m, const struct ns_render_o
     nsr_text_memory(&b, m, o);
     nsr_text_io(&b, m, o);
     nsr_text_locks(&b, m, o);
+    struct ns_findings findings;
+    if (ns_recommend(m, &findings) < 0)
+        b.oom = 1;
+    else
+        ns_findings_text(&b, m, &findings, o->color);
+    ns_findings_free(&findings);
     int rc = b.oom ? -1 : 0;
     if (!rc && b.len && fwrite(b.s, 1, b.len, out) != b.len)
         rc = -1;
