@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"record", ns_cmd_record, "run a program under the profiler and write its profile"},
     {"report", ns_cmd_report, "rank where the time went in one or more profiles"},
     {"export", ns_cmd_export, "write a profile in another format (folded stacks)"},
+    {"flame", ns_cmd_flame, "write an interactive flame graph (one HTML file)"},
 };
 
 static void usage(FILE *out)
@@ -32,7 +33,8 @@ static void usage(FILE *out)
                  "example:\n"
                  "  nsprof record -o app.nsp -- ./app --its-args\n"
                  "  nsprof report app.nsp\n"
-                 "  nsprof export --format folded app.nsp > app.folded\n");
+                 "  nsprof export --format folded app.nsp > app.folded\n"
+                 "  nsprof flame -o app.html app.nsp\n");
 }
 
 int main(int argc, char **argv)
