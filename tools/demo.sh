@@ -3,7 +3,8 @@
 #
 #   tools/demo.sh
 #
-# Writes build/demo.nsp (the profile) and build/demo.folded (folded stacks, the input of
+# Writes build/demo.nsp (the profile), build/demo.html (the interactive flame graph: one
+# file, open it in a browser) and build/demo.folded (folded stacks, the input of
 # FlameGraph, inferno and speedscope), and prints the report.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +14,8 @@ b="$here/build"
 # so exact tracking costs nothing noticeable and the report shows the heap and its leaks).
 "$b/nsprof" record --alloc full --if-exists=backup -o "$b/demo.nsp" -- "$b/nsprof-demo" 2
 "$b/nsprof" report "$b/demo.nsp"
+"$b/nsprof" flame --force -o "$b/demo.html" "$b/demo.nsp"
 "$b/nsprof" export --format folded --force -o "$b/demo.folded" "$b/demo.nsp"
 echo
-echo "demo: profile $b/demo.nsp, folded stacks $b/demo.folded"
+echo "demo: profile $b/demo.nsp, flame graph $b/demo.html (open it in a browser),"
+echo "      folded stacks $b/demo.folded"
