@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "facts.h"
+#include "cli_model.h"
 #include "folded.h"
 #include "load.h"
 #include "options.h"
@@ -144,26 +144,13 @@ static uint32_t choose_event(const struct ns_model *m)
     return NS_NONE;
 }
 
-/* Folded stacks carry no sampling facts, so the ones that change their meaning go to
- * stderr. */
-static void warn_incomplete(const struct ns_model *m)
-{
-    for (size_t i = 0; i < m->nprocesses; i++) {
-        const struct ns_process *p = &m->processes[i];
-        if (ns_facts_complete(p))
-            continue;
-        char sentence[512];
-        ns_facts_end_sentence(p, sentence, sizeof(sentence));
-        ns_cli_warn("%s: %s", p->path, sentence);
-    }
-}
-
 static int export_model(const struct export_cmd *c, const struct ns_model *m)
 {
     uint32_t event = choose_event(m);
     if (event == NS_NONE)
         return -1;
-    warn_incomplete(m);
+    /* The output carries no sampling facts: the ones that change its meaning go to stderr. */
+    ns_cli_warn_incomplete(m);
     struct ns_outfile out;
     char err[512];
     if (ns_outfile_open(&out, c->output, c->force, err, sizeof(err)) < 0) {
@@ -191,18 +178,9 @@ int ns_cmd_export(int argc, char **argv)
         ns_report_args_free(&c.args);
         return rc > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
     }
-    char err[1024];
-    struct ns_phase_progress progress = {0};
-    struct ns_model *m = NULL;
     int status = NS_EXIT_FAILURE;
-    rc = ns_report_open(argv + optind, (size_t)(argc - optind), &c.args, ns_phase_progress_update,
-                        &progress, &m, err, sizeof(err));
-    ns_phase_progress_end(&progress);
-    if (rc < 0)
-        ns_cli_error("%s", err);
-    else if (ns_report_explain_empty(m, err, sizeof(err)))
-        ns_cli_error("%s", err);
-    else if (export_model(&c, m) == 0)
+    struct ns_model *m = ns_cli_open_model(argv + optind, (size_t)(argc - optind), &c.args, 1);
+    if (m && export_model(&c, m) == 0)
         status = NS_EXIT_OK;
     ns_model_free(m);
     ns_report_args_free(&c.args);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "facts.h"
+#include "cli_model.h"
 #include "flame_data.h"
 #include "flame_html.h"
 #include "load.h"
@@ -150,19 +150,6 @@ static int check_initial_event(const struct flame_cmd *c, const struct ns_model 
     return -1;
 }
 
-/* The page carries no sampling facts, so the ones that change its meaning go to stderr. */
-static void warn_incomplete(const struct ns_model *m)
-{
-    for (size_t i = 0; i < m->nprocesses; i++) {
-        const struct ns_process *p = &m->processes[i];
-        if (ns_facts_complete(p))
-            continue;
-        char sentence[512];
-        ns_facts_end_sentence(p, sentence, sizeof(sentence));
-        ns_cli_warn("%s: %s", p->path, sentence);
-    }
-}
-
 /* The page of m in page; 0 or -1 (error printed). */
 static int render_page(const struct flame_cmd *c, const struct ns_model *m, struct ns_buf *page)
 {
@@ -215,7 +202,8 @@ static int flame_model(const struct flame_cmd *c, const struct ns_model *m)
 {
     if (check_initial_event(c, m) < 0)
         return -1;
-    warn_incomplete(m);
+    /* The output carries no sampling facts: the ones that change its meaning go to stderr. */
+    ns_cli_warn_incomplete(m);
     struct ns_buf page = {0};
     int rc = render_page(c, m, &page);
     if (rc == 0)
@@ -253,18 +241,9 @@ int ns_cmd_flame(int argc, char **argv)
         free(c.default_output);
         return NS_EXIT_FAILURE;
     }
-    char err[1024];
-    struct ns_phase_progress progress = {0};
-    struct ns_model *m = NULL;
     int status = NS_EXIT_FAILURE;
-    rc = ns_report_open(argv + optind, (size_t)(argc - optind), &c.args, ns_phase_progress_update,
-                        &progress, &m, err, sizeof(err));
-    ns_phase_progress_end(&progress);
-    if (rc < 0)
-        ns_cli_error("%s", err);
-    else if (ns_report_explain_empty(m, err, sizeof(err)))
-        ns_cli_error("%s", err);
-    else if (flame_model(&c, m) == 0)
+    struct ns_model *m = ns_cli_open_model(argv + optind, (size_t)(argc - optind), &c.args, 1);
+    if (m && flame_model(&c, m) == 0)
         status = NS_EXIT_OK;
     ns_model_free(m);
     ns_report_args_free(&c.args);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_model.h"
 #include "load.h"
 #include "options.h"
 #include "render.h"
@@ -98,21 +99,6 @@ static int parse_args(struct report_cmd *c, int argc, char **argv)
     return 0;
 }
 
-static struct ns_model *build_model(const struct report_cmd *c, char **paths, size_t n)
-{
-    char err[1024];
-    struct ns_phase_progress progress = {0};
-    struct ns_model *m = NULL;
-    int rc = ns_report_open(paths, n, &c->args, ns_phase_progress_update, &progress, &m, err,
-                            sizeof(err));
-    ns_phase_progress_end(&progress);
-    if (rc < 0) {
-        ns_cli_error("%s", err);
-        return NULL;
-    }
-    return m;
-}
-
 int ns_cmd_report(int argc, char **argv)
 {
     struct report_cmd c = {.render = {.top = 20}};
@@ -122,7 +108,7 @@ int ns_cmd_report(int argc, char **argv)
         ns_report_args_free(&c.args);
         return rc > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
     }
-    struct ns_model *m = build_model(&c, argv + optind, (size_t)(argc - optind));
+    struct ns_model *m = ns_cli_open_model(argv + optind, (size_t)(argc - optind), &c.args, 0);
     if (!m)
         goto out;
     char why[1024];
