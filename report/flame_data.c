@@ -5,9 +5,11 @@
 #include "flame_data.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts.h"
 #include "flame_data_internal.h"
 #include "flame_jsonw.h"
 #include "nsp_format.h"
@@ -252,6 +254,27 @@ static const char *initial_event(const struct ns_model *m, const char *wanted)
     return m->nevents ? m->events[0].name : "";
 }
 
+/* `"notes":[...]`: what changes the meaning of the page, as the report says it (a profile
+ * that was killed or truncated holds only part of the run). */
+static void write_notes(struct fd_ctx *c)
+{
+    struct ns_buf *b = c->out;
+    ns_buf_puts(b, ",\"notes\":[");
+    int first = 1;
+    for (size_t i = 0; i < c->m->nprocesses; i++) {
+        const struct ns_process *p = &c->m->processes[i];
+        if (ns_facts_complete(p))
+            continue;
+        char sentence[512], note[1024];
+        ns_facts_end_sentence(p, sentence, sizeof(sentence));
+        snprintf(note, sizeof(note), "%s: %s", p->path ? p->path : "?", sentence);
+        ns_buf_puts(b, first ? "" : ",");
+        first = 0;
+        ns_jw_str(b, note);
+    }
+    ns_buf_put(b, "]", 1);
+}
+
 static void write_header(struct fd_ctx *c, const struct ns_flame_data_options *o)
 {
     struct ns_buf *b = c->out;
@@ -274,6 +297,7 @@ static void write_header(struct fd_ctx *c, const struct ns_flame_data_options *o
     ns_jw_str(b, initial_event(c->m, o ? o->initial_event : NULL));
     ns_buf_puts(b, ",\"duration_ns\":");
     ns_jw_u64(b, c->duration_ns);
+    write_notes(c);
     ns_buf_put(b, ",", 1);
 }
 

@@ -55,6 +55,13 @@
     byId('producer').textContent = doc.producer;
     byId('command').textContent = doc.command;
     byId('command').title = doc.command;
+    const notes = byId('notes');
+    for (const text of doc.notes) {
+      const li = document.createElement('li');
+      li.textContent = text;
+      notes.appendChild(li);
+    }
+    notes.hidden = doc.notes.length === 0;
   }
 
   function reportError(api, msg) {

@@ -127,6 +127,7 @@
     return {
       title: String(doc.title || ''), command: String(doc.command || ''), producer: String(doc.producer || ''),
       initialEvent: String(doc.initial_event || ''), durationNs: Number(doc.duration_ns) || 0,
+      notes: Array.isArray(doc.notes) ? doc.notes.map(String) : [],
       strings, frames, views, series, recommendations: Array.isArray(doc.recommendations) ? doc.recommendations : [],
     };
   }

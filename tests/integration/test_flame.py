@@ -128,6 +128,27 @@ class FlameTest(NsprofTest):
         with open(out, encoding="utf-8") as f:
             self.assertTrue(f.read().startswith("<!doctype html>"))
 
+    def test_incomplete_profile_is_said_on_the_page(self):
+        cut = os.path.join(self.dir, "cut.nsp")
+        with open(self.rec.out, "rb") as f:
+            data = f.read()
+        with open(cut, "wb") as f:
+            f.write(data[:-16])  # the END record: as if the process was killed at the end
+        out = os.path.join(self.dir, "cut.html")
+        proc = subprocess.run([NSPROF, "flame", "-o", out, cut], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("warning", proc.stderr)
+        with open(out, encoding="utf-8") as f:
+            notes = page_data(f.read())["notes"]
+        self.assertEqual(len(notes), 1, notes)
+        self.assertTrue(notes[0].startswith(cut + ": "), notes)
+        with open(os.path.join(self.dir, "p.html"), "w"):
+            pass
+        _, whole = self.flame("--force")
+        with open(whole, encoding="utf-8") as f:
+            self.assertEqual(page_data(f.read())["notes"], [])
+
     def test_standard_output(self):
         proc = subprocess.run([NSPROF, "flame", "-o", "-", self.rec.out], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
