@@ -348,7 +348,7 @@
     for (let f = 0; f < nf; f++) {
       if (!(own.total[f] > 0)) continue;
       const info = frameInfo(doc, f);
-      rows.push({ frame: f, name: info.name, module: info.module, file: info.file, line: info.line,
+      rows.push({ frame: f, name: info.name, module: info.module, file: info.file, line: info.line, kind: info.kind,
                   self: own.self[f], total: own.total[f], calls: calls ? calls[f] : null });
     }
     return rows;
@@ -363,7 +363,7 @@
       if (!r) {
         const info = frameInfo(doc, l.frame[i]);
         r = { frame: l.frame[i], name: info.name, module: info.module, file: doc.strings[l.file[i]] || info.file,
-              line: l.line[i], self: 0, total: null, calls: null };
+              line: l.line[i], kind: info.kind, self: 0, total: null, calls: null };
         byKey.set(key, r);
         rows.push(r);
       }

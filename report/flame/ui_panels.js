@@ -226,7 +226,8 @@
       const tr = el('tr');
       for (const [key] of cols) {
         let text;
-        if (key === 'name') text = r.name;
+        // An inlined copy is a frame of its own: say so, or it reads as a duplicate row.
+        if (key === 'name') text = r.kind === 'inlined' ? r.name + ' (inlined)' : r.name;
         else if (key === 'file') text = (r.file || '?') + ':' + r.line;
         else if (key === 'calls') text = r.calls === null ? '' : L.formatValue(r.calls, 'count');
         else text = L.formatValue(r[key], v.unit) + '  ' + L.formatShare(r[key], all);
