@@ -31,8 +31,8 @@ packages=(build-essential cmake pkg-config zlib1g-dev libdw-dev libelf-dev libun
           libbpf-dev bpftool clang libjansson-dev libcriterion-dev)
 # What the tests need: python3 drives the integration tests; binutils and elfutils make and
 # check stripped binaries; libc6-dbg gives libc line numbers; gzip, sqlite3 and python3 are
-# real Debian programs to profile.
-[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3)
+# real Debian programs to profile; chromium runs the flame page's browser tests.
+[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 chromium)
 # What the benchmarks compare against.
 [ "$want_bench" = 1 ] && packages+=(linux-perf google-perftools libgoogle-perftools-dev
                                      heaptrack hyperfine python3)
@@ -51,6 +51,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The browser tests drive chromium with playwright-core, pinned in tests/browser's
+# package-lock.json: installed (again) when missing or when the lock file changed.
+if [ "$want_test" = 1 ]; then
+  browser="$here/tests/browser"
+  if [ ! -f "$browser/node_modules/.package-lock.json" ] ||
+     [ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; then
+    if ! command -v npm >/dev/null; then
+      echo "setup.sh: npm is missing (the browser tests need it): install Node.js 20 and npm" >&2
+      exit 1
+    fi
+    echo "setup.sh: npm ci in $browser" >&2
+    if ! npm_log=$(cd "$browser" && npm ci --no-audit --no-fund 2>&1); then
+      echo "$npm_log" >&2
+      echo "setup.sh: npm ci failed in $browser" >&2
+      exit 1
+    fi
+  fi
 fi
 
 mkdir -p "$build_dir"
