@@ -94,11 +94,33 @@
     });
     e.clearRange.addEventListener('click', () => this.setRange(null));
     e.sandwichClose.addEventListener('click', () => this.setSandwich(-1));
+    // Keys as in other viewers: `/` to search, Escape to back out one step (search box,
+    // then sandwich, then zoom).
+    window.addEventListener('keydown', (ev) => {
+      if (ev.key === '/' && document.activeElement !== e.search) {
+        ev.preventDefault();
+        e.search.focus();
+      } else if (ev.key === 'Escape') {
+        this.backOut();
+      }
+    });
     window.addEventListener('resize', () => {
       this.drawFlame();
       this.drawTimeline();
     });
     this.bindTimeline();
+  };
+
+  App.prototype.backOut = function () {
+    const e = this.els;
+    if (document.activeElement === e.search) {
+      e.search.blur();
+    } else if (this.state.sandwich >= 0) {
+      this.setSandwich(-1);
+    } else {
+      for (const p of this.panes) p.zoom = 0;
+      this.drawFlame();
+    }
   };
 
   App.prototype.setRange = function (r) {

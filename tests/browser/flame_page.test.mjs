@@ -306,6 +306,25 @@ describe('the flame page of split_cpu', () => {
     await call('reset');
   });
 
+  it('backs out with Escape (sandwich, then zoom) and focuses the search with /', async () => {
+    const [id] = await call('find', 'work_b');
+    await call('zoom', id);
+    await call('sandwich', 'work_a');
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await page.keyboard.press('Escape');
+    assert.equal(await call('sandwichOf'), null, 'Escape closes the sandwich first');
+    await call('zoom', id);
+    assert.equal((await call('root')).name, 'work_b');
+    await page.keyboard.press('Escape');
+    assert.equal((await call('root')).id, 0, 'then resets the zoom');
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'search');
+    await page.keyboard.type('work_a');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.activeElement.id), '', 'Escape leaves the search box');
+    await page.evaluate(() => window.nsprofPage.search(''));
+  });
+
   it('colours by module or kind', async () => {
     assert.equal(await call('setColorMode', 'module'), true);
     assert.equal(await call('colorMode'), 'module');
