@@ -232,11 +232,35 @@
   };
 
   // Recomputes everything the state decides and redraws the page.
-  App.prototype.refresh = function () {
+  // keepZoom: zoom the new trees to the same call path where it still exists (a time range
+  // changes the weights, not what the user was looking at).
+  App.prototype.refresh = function (keepZoom) {
+    const paths = keepZoom ? this.panes.map((p) => this.zoomPath(p)) : null;
     this.computePanes();
+    if (paths && paths.length === this.panes.length)
+      this.panes.forEach((p, i) => (p.zoom = this.followPath(p.tree, paths[i])));
     this.applySearch();
     this.drawFlame();
     this.renderPanels();
+  };
+
+  // The frames from the root to a pane's zoom root.
+  App.prototype.zoomPath = function (p) {
+    const path = [];
+    for (let i = p.zoom; i > 0; i = p.tree.parent[i]) path.unshift(p.tree.frame[i]);
+    return path;
+  };
+
+  // The deepest node of t along path (frames from the root), 0 if not even the first is.
+  App.prototype.followPath = function (t, path) {
+    let at = 0;
+    for (const f of path) {
+      let next = -1;
+      for (let c = at + 1; c < t.end[at] && next < 0; c = t.end[c]) if (t.frame[c] === f) next = c;
+      if (next < 0) break;
+      at = next;
+    }
+    return at;
   };
 
   // Re-runs the search on the main pane's tree (after a view, range or mode change).

@@ -125,7 +125,7 @@
 
   App.prototype.setRange = function (r) {
     this.state.range = r && r.t1 > r.t0 ? { t0: r.t0, t1: r.t1 } : null;
-    this.refresh();
+    this.refresh(true);
   };
 
   // The time line: the view's weight per bucket as bars, the heap in use as a line over

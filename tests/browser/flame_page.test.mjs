@@ -213,6 +213,17 @@ describe('the flame page of split_cpu', () => {
     await page.click('#clear-range');
     assert.equal(await call('range'), null);
     assert.equal((await call('root')).total, cpuTotal());
+
+    // The zoom follows its call path into the range and back.
+    const [id] = await call('find', 'work_b');
+    await call('zoom', id);
+    await call('selectRange', 0, t1);
+    const zoomed = await call('root');
+    assert.equal(zoomed.name, 'work_b', 'a range keeps the zoom on the same call path');
+    assert.ok(zoomed.total > 0 && zoomed.total < fn('work_b').total_weight, `work_b in range ${zoomed.total}`);
+    await call('clearRange');
+    assert.equal((await call('root')).name, 'work_b');
+    assert.equal((await call('root')).total, fn('work_b').total_weight);
   });
 
   it('ranks hotspots as the report does, sorts them and zooms on a row click', async () => {
