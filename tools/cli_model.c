@@ -6,6 +6,34 @@
 #include "cli.h"
 #include "facts.h"
 
+int ns_cli_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                      struct ns_report_args *args, ns_cli_opt_fn handle, void *cmd,
+                      const char *no_file)
+{
+    char err[512];
+    int opt;
+    optind = 0; /* the dispatcher or an earlier parse may have used getopt */
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int handled = ns_report_filter_arg(args, opt, optarg, err, sizeof(err));
+        if (handled < 0) {
+            ns_cli_error("%s", err);
+            return -1;
+        }
+        int rc = handled ? 0 : handle(cmd, opt, optarg);
+        if (rc)
+            return rc;
+    }
+    if (optind >= argc) {
+        ns_cli_error("%s", no_file);
+        return -1;
+    }
+    if (ns_report_args_check(args, err, sizeof(err)) < 0) {
+        ns_cli_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 struct ns_model *ns_cli_open_model(char **paths, size_t n, const struct ns_report_args *args,
                                    int require_samples)
 {

@@ -6,10 +6,23 @@
 #ifndef NS_CLI_MODEL_H
 #define NS_CLI_MODEL_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "load.h"
 #include "options.h"
+
+/* A subcommand's handling of one of its own options (not a report filter): 0 to go on, 1
+ * to stop with success (after --help), -1 on a usage error (already reported). */
+typedef int (*ns_cli_opt_fn)(void *cmd, int opt, const char *arg);
+
+/* Parses argv for a subcommand that reads profiles: the report filters into args (longopts
+ * must include NS_REPORT_FILTER_LONGOPTS), every other option through handle. Then
+ * requires at least one FILE (no_file: the error said otherwise) and checks the filters.
+ * 0 with optind at the first FILE, 1 after --help, -1 on a usage error (reported). */
+int ns_cli_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                      struct ns_report_args *args, ns_cli_opt_fn handle, void *cmd,
+                      const char *no_file);
 
 /* The model of paths[0..n) under args, or NULL after printing why (unreadable, damaged).
  * When require_samples, a model with nothing in it is refused too, with the reason. */

@@ -57,6 +57,30 @@ struct export_cmd {
 
 enum { OPT_FORMAT = 0x2000, OPT_FORCE };
 
+static int handle_opt(void *cmd, int opt, const char *arg)
+{
+    struct export_cmd *c = cmd;
+    switch (opt) {
+    case OPT_FORMAT:
+        c->format = arg;
+        return 0;
+    case 'o':
+        c->output = arg;
+        return 0;
+    case OPT_FORCE:
+        c->force = 1;
+        return 0;
+    case 'h':
+        fputs(usage_text, stdout);
+        fputs(NS_REPORT_FILTER_HELP, stdout);
+        fputs(usage_tail, stdout);
+        return 1;
+    default:
+        ns_cli_error("see 'nsprof export --help' for the options");
+        return -1;
+    }
+}
+
 static int parse_args(struct export_cmd *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -67,51 +91,16 @@ static int parse_args(struct export_cmd *c, int argc, char **argv)
         NS_REPORT_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    char err[512];
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        int handled = ns_report_filter_arg(&c->args, opt, optarg, err, sizeof(err));
-        if (handled < 0) {
-            ns_cli_error("%s", err);
-            return -1;
-        }
-        if (handled)
-            continue;
-        switch (opt) {
-        case OPT_FORMAT:
-            c->format = optarg;
-            break;
-        case 'o':
-            c->output = optarg;
-            break;
-        case OPT_FORCE:
-            c->force = 1;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            fputs(NS_REPORT_FILTER_HELP, stdout);
-            fputs(usage_tail, stdout);
-            return 1;
-        default:
-            ns_cli_error("see 'nsprof export --help' for the options");
-            return -1;
-        }
-    }
+    int rc = ns_cli_parse_args(argc, argv, "ho:", longopts, &c->args, handle_opt, c,
+                               "no profile given: nsprof export --format folded FILE...");
+    if (rc)
+        return rc;
     if (!c->format) {
         ns_cli_error("choose an output format: --format folded");
         return -1;
     }
     if (strcmp(c->format, "folded") != 0) {
         ns_cli_error("unknown format '%s'; supported: folded", c->format);
-        return -1;
-    }
-    if (optind >= argc) {
-        ns_cli_error("no profile given: nsprof export --format folded FILE...");
-        return -1;
-    }
-    if (ns_report_args_check(&c->args, err, sizeof(err)) < 0) {
-        ns_cli_error("%s", err);
         return -1;
     }
     return 0;

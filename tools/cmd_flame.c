@@ -61,11 +61,12 @@ struct flame_cmd {
 
 enum { OPT_FORCE = 0x2000 };
 
-static int handle_opt(struct flame_cmd *c, int opt)
+static int handle_opt(void *cmd, int opt, const char *arg)
 {
+    struct flame_cmd *c = cmd;
     switch (opt) {
     case 'o':
-        c->output = optarg;
+        c->output = arg;
         return 0;
     case OPT_FORCE:
         c->force = 1;
@@ -90,27 +91,10 @@ static int parse_args(struct flame_cmd *c, int argc, char **argv)
         NS_REPORT_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    char err[512];
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        int handled = ns_report_filter_arg(&c->args, opt, optarg, err, sizeof(err));
-        if (handled < 0) {
-            ns_cli_error("%s", err);
-            return -1;
-        }
-        int rc = handled ? 0 : handle_opt(c, opt);
-        if (rc)
-            return rc;
-    }
-    if (optind >= argc) {
-        ns_cli_error("no profile given: nsprof flame [-o OUT] FILE...");
-        return -1;
-    }
-    if (ns_report_args_check(&c->args, err, sizeof(err)) < 0) {
-        ns_cli_error("%s", err);
-        return -1;
-    }
+    int rc = ns_cli_parse_args(argc, argv, "ho:", longopts, &c->args, handle_opt, c,
+                               "no profile given: nsprof flame [-o OUT] FILE...");
+    if (rc)
+        return rc;
     /* The page shows every event; --event is the one it opens on, not a filter. */
     c->initial_event = c->args.model.event;
     c->args.model.event = NULL;

@@ -46,6 +46,31 @@ struct report_cmd {
 
 enum { OPT_TOP = 0x2000, OPT_JSON };
 
+static int handle_opt(void *cmd, int opt, const char *arg)
+{
+    struct report_cmd *c = cmd;
+    switch (opt) {
+    case OPT_TOP: {
+        uint64_t top;
+        if (ns_cli_parse_u64(arg, "--top", 0, &top) < 0)
+            return -1;
+        c->render.top = top > SIZE_MAX ? SIZE_MAX : (size_t)top;
+        return 0;
+    }
+    case OPT_JSON:
+        c->json = 1;
+        return 0;
+    case 'h':
+        fputs(usage_text, stdout);
+        fputs(NS_REPORT_FILTER_HELP, stdout);
+        fputs(usage_tail, stdout);
+        return 1;
+    default:
+        ns_cli_error("see 'nsprof report --help' for the options");
+        return -1;
+    }
+}
+
 /* 0 to go on, 1 after --help, -1 on a usage error (already reported). */
 static int parse_args(struct report_cmd *c, int argc, char **argv)
 {
@@ -56,47 +81,9 @@ static int parse_args(struct report_cmd *c, int argc, char **argv)
         NS_REPORT_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    char err[512];
-    int opt;
-    optind = 0; /* the dispatcher or an earlier parse may have used getopt */
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int handled = ns_report_filter_arg(&c->args, opt, optarg, err, sizeof(err));
-        if (handled < 0) {
-            ns_cli_error("%s", err);
-            return -1;
-        }
-        if (handled)
-            continue;
-        switch (opt) {
-        case OPT_TOP: {
-            uint64_t top;
-            if (ns_cli_parse_u64(optarg, "--top", 0, &top) < 0)
-                return -1;
-            c->render.top = top > SIZE_MAX ? SIZE_MAX : (size_t)top;
-            break;
-        }
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            fputs(NS_REPORT_FILTER_HELP, stdout);
-            fputs(usage_tail, stdout);
-            return 1;
-        default:
-            ns_cli_error("see 'nsprof report --help' for the options");
-            return -1;
-        }
-    }
-    if (optind >= argc) {
-        ns_cli_error("no profile given: nsprof report FILE... (see 'nsprof report --help')");
-        return -1;
-    }
-    if (ns_report_args_check(&c->args, err, sizeof(err)) < 0) {
-        ns_cli_error("%s", err);
-        return -1;
-    }
-    return 0;
+    return ns_cli_parse_args(
+        argc, argv, "h", longopts, &c->args, handle_opt, c,
+        "no profile given: nsprof report FILE... (see 'nsprof report --help')");
 }
 
 int ns_cmd_report(int argc, char **argv)

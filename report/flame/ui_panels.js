@@ -214,15 +214,11 @@
 
   App.prototype.tableRows = function (by) {
     const v = this.view();
-    const rows = by === 'line' ? M.lineRows(this.doc, v) : M.functionRows(this.doc, v, this.mainTreeForTables());
+    // The tables follow the range, not the zoom, inversion or sandwich: they rank the
+    // whole (range's) tree.
+    const rows = by === 'line' ? M.lineRows(this.doc, v) : M.functionRows(this.doc, v, this.baseTree());
     const [column, desc] = this.sort[by];
     return M.sortRows(rows, column, desc);
-  };
-
-  // The tables follow the range, not the zoom, inversion or sandwich: they rank the whole
-  // (range's) tree.
-  App.prototype.mainTreeForTables = function () {
-    return this.baseTree();
   };
 
   App.prototype.renderTables = function () {
