@@ -37,7 +37,7 @@ void *ns_io_real(void **slot, const char *name);
 
 static inline int ns_io_on(void)
 {
-    return __atomic_load_n(&ns_hooks_on, __ATOMIC_RELAXED) & NS_HOOK_IO;
+    return ns_hooks_enabled() & NS_HOOK_IO;
 }
 
 /* One finished call, as seen by its hook. */

@@ -122,7 +122,7 @@ static void *real_fn(void **slot, const char *name)
 
 static int locks_on(void)
 {
-    return __atomic_load_n(&ns_hooks_on, __ATOMIC_RELAXED) & NS_HOOK_LOCKS;
+    return ns_hooks_enabled() & NS_HOOK_LOCKS;
 }
 
 /* ---- pseudo frames: the called function, as the leaf of a stack ---- */

@@ -22,6 +22,7 @@
 #include "../sampler/nsp_format.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
+#include "../sampler/shm.h"
 #include "../sampler/source.h"
 #include "../sampler/writer.h"
 #include "preload.h"
@@ -89,14 +90,14 @@ static void note_program_sigprof(int virtualised)
     if (__atomic_exchange_n(&sigprof_noted, 1, __ATOMIC_RELAXED))
         return;
     if (virtualised)
-        ns_writer_note(NSP_NOTE_WARNING, "sigprof_handler",
-                       "the program installed its own SIGPROF handler; nsprof (which samples "
-                       "with SIGPROF) kept its handler and passed every SIGPROF that was not "
-                       "its own to the program's (see counter sigprof_forwarded)");
+        ns_shm_note(NSP_NOTE_WARNING, "sigprof_handler",
+                    "the program installed its own SIGPROF handler; nsprof (which samples "
+                    "with SIGPROF) kept its handler and passed every SIGPROF that was not "
+                    "its own to the program's (see counter sigprof_forwarded)");
     else
-        ns_writer_note(NSP_NOTE_INFO, "sigprof_handler",
-                       "the program installed its own SIGPROF handler; the perf mechanism "
-                       "sends no signals, so the two did not interact");
+        ns_shm_note(NSP_NOTE_INFO, "sigprof_handler",
+                    "the program installed its own SIGPROF handler; the perf mechanism "
+                    "sends no signals, so the two did not interact");
 }
 
 NS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)

@@ -27,6 +27,7 @@
 #include "../sampler/nsp_format.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
+#include "../sampler/shm.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))
 
@@ -194,10 +195,10 @@ __attribute__((constructor)) static void ns_preload_init(void)
     }
     ns_install_crash_handlers();
     if (ns_preload.cfg.value[NS_SET_ALLOC] != NS_ALLOC_OFF && !ns_alloc_hooks_reached())
-        ns_writer_note(NSP_NOTE_WARNING, "alloc_not_reached",
-                       "the program's malloc calls do not reach nsprof: it defines its own "
-                       "allocator, or another preloaded library's comes first; allocations "
-                       "are not tracked");
+        ns_shm_note(NSP_NOTE_WARNING, "alloc_not_reached",
+                    "the program's malloc calls do not reach nsprof: it defines its own "
+                    "allocator, or another preloaded library's comes first; allocations "
+                    "are not tracked");
     ns_log_info("nsprof: profiling pid %d into %s (%s mechanism)", (int)ns_preload.id.pid,
                 ns_sampler_output_path(), ns_sampler_mechanism());
 }

@@ -20,11 +20,11 @@
 #include "capture.h"
 #include "clock.h"
 #include "../preload/settings.h"
+#include "shm.h"
 #include "sites.h"
 #include "threads.h"
 
 struct ns_alloc_real ns_alloc_real;
-int ns_alloc_active;
 __thread int64_t ns_alloc_countdown __attribute__((tls_model("initial-exec")));
 uintptr_t ns_free_trap_lo, ns_free_trap_size = UINTPTR_MAX;
 /* Off mode: a thread rechecks the mode after this many bytes (threads that already existed
@@ -38,12 +38,15 @@ static int resolving;
 static struct {
     double interval;
     uint32_t pseudo[NS_AF__COUNT];
-    int64_t live_bytes, peak_bytes, mapped_bytes; /* atomics */
-    int64_t snapshot_at;                          /* live_bytes at the last peak snapshot */
-    int64_t series_last;                          /* live_bytes at the last series point */
-    int snapshot_busy;
-    uint64_t untracked, sampled, region_fallbacks, inexact, snapshots;
-} A;
+} P;
+/* The heap's totals, in the shared region once tracking starts (shm.h: header->alloc). */
+static struct ns_alloc_pub unshared, *A = &unshared;
+
+/* The mode the interposers obey; on the page a _Fork child gets zeroed (shm.h). */
+static inline int alloc_mode(void)
+{
+    return __atomic_load_n(&ns_shm_local->alloc_active, __ATOMIC_RELAXED);
+}
 
 static const char *const fn_names[NS_AF__COUNT] = {
     [NS_AF_MALLOC] = "malloc",
@@ -63,7 +66,7 @@ static const char *const fn_names[NS_AF__COUNT] = {
 /* Which frees the fast path must leave to ns_alloc_free, for the current mode. */
 static void update_free_trap(void)
 {
-    int full = __atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED) == NS_ALLOC_FULL;
+    int full = alloc_mode() == NS_ALLOC_FULL;
     uintptr_t lo = full ? 0 : ns_region_lo, size = full ? UINTPTR_MAX : ns_region_size;
     __atomic_store_n(&ns_free_trap_size, UINTPTR_MAX, __ATOMIC_RELEASE);
     __atomic_store_n(&ns_free_trap_lo, lo, __ATOMIC_RELEASE);
@@ -119,7 +122,7 @@ static uint64_t next_random(void)
 static int64_t draw_countdown(void)
 {
     double u = ((double)(next_random() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-    double d = -log(u) * A.interval;
+    double d = -log(u) * P.interval;
     return d < 1 ? 1 : d > 9e18 ? (int64_t)9e18 : (int64_t)d;
 }
 
@@ -128,7 +131,7 @@ static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count
 /* A sampled block: the unbiased weights of an allocation of `size` bytes. */
 static struct ns_sampled weigh(struct ns_stack_entry *stack, size_t size)
 {
-    double p = -expm1(-(double)(size ? size : 1) / A.interval); /* 1 - e^(-s/T) */
+    double p = -expm1(-(double)(size ? size : 1) / P.interval); /* 1 - e^(-s/T) */
     struct ns_sampled info = {stack, size, (uint64_t)llround((double)size / p),
                               (uint64_t)llround(1.0 / p)};
     return info;
@@ -137,9 +140,9 @@ static struct ns_sampled weigh(struct ns_stack_entry *stack, size_t size)
 static struct ns_stack_entry *capture(struct ns_thread *th, unsigned fn,
                                       const struct ns_regs *caller)
 {
-    if (!A.pseudo[fn])
-        A.pseudo[fn] = ns_pseudo_name(fn_names[fn]);
-    return ns_capture(th, caller, A.pseudo[fn]);
+    if (!P.pseudo[fn])
+        P.pseudo[fn] = ns_pseudo_name(fn_names[fn]);
+    return ns_capture(th, caller, P.pseudo[fn]);
 }
 
 /* A sampled allocation: from our range, with its stack and weights. NULL: the range could
@@ -160,9 +163,9 @@ static void *sample_alloc(struct ns_thread *th, size_t size, size_t align, unsig
         }
         if (p) {
             note_live(stack, (int64_t)info.weight_bytes, (int64_t)info.weight_count);
-            __atomic_add_fetch(&A.sampled, 1, __ATOMIC_RELAXED);
+            ns_shm_count(NS_CTR_ALLOC_SAMPLED, 1);
         } else {
-            __atomic_add_fetch(&A.region_fallbacks, 1, __ATOMIC_RELAXED);
+            ns_shm_count(NS_CTR_ALLOC_REGION_FALLBACKS, 1);
         }
     }
     th->in_hook = 0;
@@ -173,7 +176,8 @@ static void sampled_free(void *p)
 {
     struct ns_sampled info;
     ns_region_free(p, &info);
-    if (info.stack)
+    /* In a _Fork child the stack is in the parent's region: not ours to change. */
+    if (info.stack && ns_shm_owned())
         note_live(info.stack, -(int64_t)info.weight_bytes, -(int64_t)info.weight_count);
 }
 
@@ -181,7 +185,7 @@ static void sampled_free(void *p)
 
 static void take_peak_snapshot(int64_t live)
 {
-    if (__atomic_exchange_n(&A.snapshot_busy, 1, __ATOMIC_ACQUIRE))
+    if (__atomic_exchange_n(&A->snapshot_busy, 1, __ATOMIC_ACQUIRE))
         return;
     size_t n = ns_stacks_count();
     for (size_t i = 0; i < n; i++) {
@@ -190,9 +194,9 @@ static void take_peak_snapshot(int64_t live)
             __atomic_store_n(&e->peak_bytes, __atomic_load_n(&e->live_bytes, __ATOMIC_RELAXED),
                              __ATOMIC_RELAXED);
     }
-    __atomic_store_n(&A.snapshot_at, live, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&A.snapshots, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&A.snapshot_busy, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&A->snapshot_at, live, __ATOMIC_RELAXED);
+    ns_shm_count(NS_CTR_ALLOC_PEAK_SNAPSHOTS, 1);
+    __atomic_store_n(&A->snapshot_busy, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -204,16 +208,16 @@ static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count
 {
     __atomic_add_fetch(&stack->live_bytes, bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&stack->live_count, count, __ATOMIC_RELAXED);
-    int64_t live = __atomic_add_fetch(&A.live_bytes, bytes, __ATOMIC_RELAXED);
-    int64_t peak = __atomic_load_n(&A.peak_bytes, __ATOMIC_RELAXED);
-    if (ns_series_due(&A.series_last, live, peak))
-        ns_series_push(live, __atomic_load_n(&A.mapped_bytes, __ATOMIC_RELAXED));
+    int64_t live = __atomic_add_fetch(&A->live_bytes, bytes, __ATOMIC_RELAXED);
+    int64_t peak = __atomic_load_n(&A->peak_bytes, __ATOMIC_RELAXED);
+    if (ns_series_due(&A->series_last, live, peak))
+        ns_series_push(live, __atomic_load_n(&A->mapped_bytes, __ATOMIC_RELAXED));
     if (bytes <= 0)
         return;
-    while (live > peak && !__atomic_compare_exchange_n(&A.peak_bytes, &peak, live, 1,
+    while (live > peak && !__atomic_compare_exchange_n(&A->peak_bytes, &peak, live, 1,
                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
-    int64_t at = __atomic_load_n(&A.snapshot_at, __ATOMIC_RELAXED);
+    int64_t at = __atomic_load_n(&A->snapshot_at, __ATOMIC_RELAXED);
     int64_t step = at / 100 > 4096 ? at / 100 : 4096;
     if (live > peak && live >= at + step)
         take_peak_snapshot(live);
@@ -232,7 +236,7 @@ static void track(struct ns_thread *th, void *p, size_t size, unsigned fn,
     if (stack && ns_live_insert((uintptr_t)p, size, stack) == 0)
         note_live(stack, (int64_t)size, 1);
     else
-        __atomic_store_n(&A.inexact, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&A->inexact, 1, __ATOMIC_RELAXED);
     th->in_hook = 0;
 }
 
@@ -247,13 +251,13 @@ static void untrack(void *p)
 /* The thread to account a call to, or NULL to pass it through. */
 static struct ns_thread *accounting_thread(void)
 {
-    if (!__atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED))
+    if (!alloc_mode())
         return NULL;
     struct ns_thread *th = ns_threads_self();
     if (__builtin_expect(!th || th == NS_THREAD_NONE, 0)) {
         th = ns_threads_current();
         if (!th) {
-            __atomic_add_fetch(&A.untracked, 1, __ATOMIC_RELAXED);
+            ns_shm_count(NS_CTR_ALLOC_UNTRACKED, 1);
             return NULL;
         }
     }
@@ -293,7 +297,7 @@ static void *alloc_slow(size_t size, size_t align, unsigned fn, const struct ns_
 {
     if (!have_real())
         return ns_boot_alloc(size, align);
-    int mode = __atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED);
+    int mode = alloc_mode();
     if (mode == NS_ALLOC_SAMPLE) {
         if (!charged && (ns_alloc_countdown -= (int64_t)size) > 0)
             return real_alloc(size, align, fn);
@@ -353,7 +357,7 @@ void *ns_alloc_realloc(void *p, size_t size, unsigned fn, const struct ns_regs *
     }
     if (ns_in_boot(p) || ns_in_region(p))
         return move_block(p, size, fn, caller);
-    int mode = __atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED);
+    int mode = alloc_mode();
     if (mode == NS_ALLOC_SAMPLE) {
         if ((ns_alloc_countdown -= (int64_t)size) > 0)
             return ns_alloc_real.realloc(p, size);
@@ -368,7 +372,7 @@ void *ns_alloc_realloc(void *p, size_t size, unsigned fn, const struct ns_regs *
         void *q = ns_alloc_real.realloc(p, size);
         if (!q) {
             if (tracked && ns_live_insert((uintptr_t)p, was, stack) != 0)
-                __atomic_store_n(&A.inexact, 1, __ATOMIC_RELAXED);
+                __atomic_store_n(&A->inexact, 1, __ATOMIC_RELAXED);
             return NULL;
         }
         if (tracked)
@@ -389,7 +393,7 @@ void ns_alloc_free(void *p)
         sampled_free(p);
         return;
     }
-    if (__atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED) == NS_ALLOC_FULL)
+    if (alloc_mode() == NS_ALLOC_FULL)
         untrack(p);
     if (have_real())
         ns_alloc_real.free(p);
@@ -412,7 +416,7 @@ void *ns_alloc_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
         return p;
     struct ns_thread *th = accounting_thread();
     if (th) {
-        __atomic_add_fetch(&A.mapped_bytes, (int64_t)len, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&A->mapped_bytes, (int64_t)len, __ATOMIC_RELAXED);
         track(th, p, len, NS_AF_MMAP, caller);
     }
     return p;
@@ -424,14 +428,13 @@ int ns_alloc_munmap(void *addr, size_t len)
     struct ns_stack_entry *stack;
     /* A mapping unmapped whole (the common case) leaves the live set; part of one stays
      * counted at its full size until the rest goes. */
-    if (__atomic_load_n(&ns_alloc_active, __ATOMIC_RELAXED) &&
-        ns_live_remove((uintptr_t)addr, &size, &stack)) {
+    if (alloc_mode() && ns_live_remove((uintptr_t)addr, &size, &stack)) {
         if (size == len) {
             note_live(stack, -(int64_t)size, -1);
-            __atomic_sub_fetch(&A.mapped_bytes, (int64_t)size, __ATOMIC_RELAXED);
+            __atomic_sub_fetch(&A->mapped_bytes, (int64_t)size, __ATOMIC_RELAXED);
         } else if (len < size && ns_live_insert((uintptr_t)addr + len, size - len, stack) == 0) {
             note_live(stack, -(int64_t)len, 0);
-            __atomic_sub_fetch(&A.mapped_bytes, (int64_t)len, __ATOMIC_RELAXED);
+            __atomic_sub_fetch(&A->mapped_bytes, (int64_t)len, __ATOMIC_RELAXED);
         }
     }
     return (int)syscall(SYS_munmap, addr, len);
@@ -441,15 +444,25 @@ int ns_alloc_munmap(void *addr, size_t len)
 
 int ns_alloc_start(unsigned mode, uint64_t interval)
 {
-    if (!have_real())
+    struct ns_shm_header *h = ns_shm_header();
+    if (!have_real() || !h)
         return -1;
-    A.interval = (double)(interval ? interval : 1);
+    P.interval = (double)(interval ? interval : 1);
     if (mode == NS_ALLOC_SAMPLE && ns_region_init() < 0)
         return -1;
+    if (A == &unshared) {
+        struct ns_alloc_pub *pub = ns_shm_alloc(sizeof(*pub));
+        if (!pub || ns_series_init() < 0)
+            return -1;
+        A = pub;
+        ns_live_set_counters(&pub->live_blocks, &pub->table_bytes);
+    }
+    A->mode = (int)mode;
+    __atomic_store_n(&h->alloc, A, __ATOMIC_RELEASE);
     /* Full mode traps every free before the first allocation is tracked. */
     if (mode == NS_ALLOC_FULL)
         __atomic_store_n(&ns_free_trap_size, UINTPTR_MAX, __ATOMIC_RELEASE);
-    __atomic_store_n(&ns_alloc_active, (int)mode, __ATOMIC_RELEASE);
+    __atomic_store_n(&ns_shm_local->alloc_active, (int)mode, __ATOMIC_RELEASE);
     update_free_trap();
     ns_alloc_countdown = 0; /* the starting thread takes the slow path at once */
     return 0;
@@ -457,65 +470,43 @@ int ns_alloc_start(unsigned mode, uint64_t interval)
 
 void ns_alloc_stop(void)
 {
-    __atomic_store_n(&ns_alloc_active, NS_ALLOC_OFF, __ATOMIC_RELEASE);
+    if (ns_shm_local->alloc_active)
+        __atomic_store_n(&ns_shm_local->alloc_active, NS_ALLOC_OFF, __ATOMIC_RELEASE);
     update_free_trap();
 }
 
 int ns_alloc_mode(void)
 {
-    return __atomic_load_n(&ns_alloc_active, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&ns_shm_local->alloc_active, __ATOMIC_ACQUIRE);
 }
 
 int64_t ns_alloc_live_bytes(void)
 {
-    return __atomic_load_n(&A.live_bytes, __ATOMIC_RELAXED);
+    return __atomic_load_n(&A->live_bytes, __ATOMIC_RELAXED);
 }
 
 int64_t ns_alloc_peak_bytes(void)
 {
-    return __atomic_load_n(&A.peak_bytes, __ATOMIC_RELAXED);
+    return __atomic_load_n(&A->peak_bytes, __ATOMIC_RELAXED);
 }
 
 /* A heap that ends at its peak (nothing freed since) never crossed the next step. */
 void ns_alloc_settle_peak(void)
 {
-    int64_t live = __atomic_load_n(&A.live_bytes, __ATOMIC_RELAXED);
-    if (live > 0 && live >= __atomic_load_n(&A.peak_bytes, __ATOMIC_RELAXED) &&
-        live > __atomic_load_n(&A.snapshot_at, __ATOMIC_RELAXED))
+    int64_t live = __atomic_load_n(&A->live_bytes, __ATOMIC_RELAXED);
+    if (live > 0 && live >= __atomic_load_n(&A->peak_bytes, __ATOMIC_RELAXED) &&
+        live > __atomic_load_n(&A->snapshot_at, __ATOMIC_RELAXED))
         take_peak_snapshot(live);
 }
 
 int64_t ns_alloc_mapped_bytes(void)
 {
-    return __atomic_load_n(&A.mapped_bytes, __ATOMIC_RELAXED);
+    return __atomic_load_n(&A->mapped_bytes, __ATOMIC_RELAXED);
 }
 
 int ns_alloc_inexact(void)
 {
-    return __atomic_load_n(&A.inexact, __ATOMIC_RELAXED);
-}
-
-size_t ns_alloc_counters(const char **names, uint64_t *values, size_t max)
-{
-    const char *n[] = {"alloc_sampled",        "alloc_untracked",     "alloc_region_fallbacks",
-                       "alloc_peak_snapshots", "alloc_live_blocks",   "alloc_table_bytes",
-                       "alloc_peak_bytes",     "alloc_series_dropped"};
-    uint64_t v[] = {A.sampled,
-                    A.untracked,
-                    A.region_fallbacks,
-                    A.snapshots,
-                    ns_live_count(),
-                    ns_live_table_bytes(),
-                    (uint64_t)(A.peak_bytes > 0 ? A.peak_bytes : 0),
-                    ns_series_dropped()};
-    size_t k = 0;
-    for (size_t i = 0; i < sizeof(n) / sizeof(n[0]) && k < max; i++) {
-        if (v[i]) {
-            names[k] = n[i];
-            values[k++] = v[i];
-        }
-    }
-    return k;
+    return __atomic_load_n(&A->inexact, __ATOMIC_RELAXED);
 }
 
 void ns_alloc_prefork(void)

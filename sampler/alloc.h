@@ -45,7 +45,22 @@ enum ns_alloc_fn {
     NS_AF__COUNT
 };
 
-/* Starts tracking (from the constructor): mode is enum ns_alloc_mode. */
+/* The heap as the region's reader sees it (shm.h: header->alloc); counters of sampled,
+ * untracked... allocations are the header's (enum ns_shm_counter). */
+struct ns_alloc_pub {
+    int32_t mode;       /* enum ns_alloc_mode */
+    int32_t inexact;    /* the live table could not grow: lower bounds */
+    int64_t live_bytes; /* atomics, like the rest */
+    int64_t peak_bytes;
+    int64_t mapped_bytes;
+    int64_t snapshot_at; /* live_bytes at the last peak snapshot */
+    int64_t series_last; /* live_bytes at the last series point */
+    int32_t snapshot_busy;
+    int32_t pad;
+    uint64_t live_blocks, table_bytes; /* the full-mode live table's (alloc_live.c) */
+};
+
+/* Starts tracking (from the constructor): mode is enum ns_alloc_mode. Needs the region. */
 int ns_alloc_start(unsigned mode, uint64_t interval);
 void ns_alloc_stop(void);
 int ns_alloc_mode(void);
@@ -65,7 +80,6 @@ struct ns_alloc_real {
 };
 #define NS_ALLOC_HIDDEN __attribute__((visibility("hidden")))
 extern struct ns_alloc_real ns_alloc_real NS_ALLOC_HIDDEN;
-extern int ns_alloc_active NS_ALLOC_HIDDEN; /* enum ns_alloc_mode now (relaxed) */
 /* Bytes this thread may still allocate before its next call must take the slow path: in
  * sample mode, the distance to the next sampled allocation; in full mode 0 (every call is
  * slow); in off mode a recheck distance, so a thread notices tracking start within it. */
@@ -108,9 +122,6 @@ int64_t ns_alloc_peak_bytes(void);
 int64_t ns_alloc_mapped_bytes(void);
 /* At the end: if the heap is at its peak now, the peak snapshot is now. */
 void ns_alloc_settle_peak(void);
-/* Counters for the profile: name/value pairs (at most NS_ALLOC_COUNTERS), returns how many. */
-#define NS_ALLOC_COUNTERS 8
-size_t ns_alloc_counters(const char **names, uint64_t *values, size_t max);
 /* The live table could not grow at some point: full-mode numbers are a lower bound. */
 int ns_alloc_inexact(void);
 

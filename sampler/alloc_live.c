@@ -28,7 +28,14 @@ struct stripe {
 #define GROW_BACKOFF 4096
 
 static struct stripe stripes[STRIPES] __attribute__((aligned(64)));
-static uint64_t table_bytes, live_count;
+static uint64_t unshared[2];
+static uint64_t *live_count = &unshared[0], *table_bytes = &unshared[1];
+
+void ns_live_set_counters(uint64_t *blocks, uint64_t *bytes)
+{
+    live_count = blocks;
+    table_bytes = bytes;
+}
 
 static uint64_t mix(uintptr_t a)
 {
@@ -73,7 +80,7 @@ static int grow(struct stripe *s)
             put(slots, n, &s->slots[i]);
     }
     ns_mem_free(s->slots, s->nslots * sizeof(*slots));
-    __atomic_add_fetch(&table_bytes, (n - s->nslots) * sizeof(*slots), __ATOMIC_RELAXED);
+    __atomic_add_fetch(table_bytes, (n - s->nslots) * sizeof(*slots), __ATOMIC_RELAXED);
     s->slots = slots;
     s->nslots = n;
     return 0;
@@ -101,7 +108,7 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
         i = (i + 1) & mask;
     if (!s->slots[i].addr) {
         s->used++;
-        __atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(live_count, 1, __ATOMIC_RELAXED);
     }
     /* An address already present means its free went untracked (a block freed by some
      * path nsprof does not see): the newer allocation replaces it. */
@@ -134,7 +141,7 @@ int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
             }
             s->slots[hole].addr = 0;
             s->used--;
-            __atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
+            __atomic_sub_fetch(live_count, 1, __ATOMIC_RELAXED);
             break;
         }
     }
@@ -144,12 +151,12 @@ int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
 
 uint64_t ns_live_table_bytes(void)
 {
-    return __atomic_load_n(&table_bytes, __ATOMIC_RELAXED);
+    return __atomic_load_n(table_bytes, __ATOMIC_RELAXED);
 }
 
 uint64_t ns_live_count(void)
 {
-    return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
+    return __atomic_load_n(live_count, __ATOMIC_RELAXED);
 }
 
 void ns_live_prefork(void)

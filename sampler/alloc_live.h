@@ -22,6 +22,8 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack);
 int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack);
 /* Bytes the table itself uses (for the profile's counters). */
 uint64_t ns_live_table_bytes(void);
+/* Where the table keeps its block count and size (the shared region, for its reader). */
+void ns_live_set_counters(uint64_t *blocks, uint64_t *bytes);
 uint64_t ns_live_count(void);
 
 void ns_live_prefork(void);

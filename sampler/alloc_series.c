@@ -1,67 +1,55 @@
 /*
- * alloc_series — see alloc_series.h. A ring of sequence-stamped slots: a producer claims the
- * next index only while it is free (the writer drained the slot a lap ago), fills it, then
- * publishes the index in the slot; the writer takes slots in order while they are published.
+ * alloc_series — see alloc_series.h. A ring of sequence-stamped slots in the shared region:
+ * a producer claims the next index only while it is free (the reader drained the slot a lap
+ * ago), fills it, then publishes the index in the slot; the reader takes slots in order
+ * while they are published.
  */
 #include "alloc_series.h"
 
 #include "clock.h"
+#include "shm.h"
 #include "writer.h"
 
-#define RING 8192 /* power of two */
+static struct ns_series_ring *R;
 
-struct slot {
-    struct ns_series_point p;
-    uint64_t seq; /* index + 1 once published */
-};
-
-static struct {
-    uint64_t claimed, drained, dropped;
-    struct slot slot[RING];
-} R;
+int ns_series_init(void)
+{
+    struct ns_shm_header *h = ns_shm_header();
+    if (R || !h)
+        return R ? 0 : -1;
+    R = ns_shm_alloc(sizeof(*R));
+    if (!R)
+        return -1;
+    __atomic_store_n(&h->series, R, __ATOMIC_RELEASE);
+    return 0;
+}
 
 void ns_series_push(int64_t live, int64_t mapped)
 {
+    if (!R || !ns_shm_owned())
+        return;
     uint64_t now = ns_now_ns();
-    uint64_t i = __atomic_load_n(&R.claimed, __ATOMIC_RELAXED);
+    uint64_t i = __atomic_load_n(&R->claimed, __ATOMIC_RELAXED);
     do {
-        if (i - __atomic_load_n(&R.drained, __ATOMIC_ACQUIRE) >= RING) {
-            __atomic_add_fetch(&R.dropped, 1, __ATOMIC_RELAXED);
+        if (i - __atomic_load_n(&R->drained, __ATOMIC_ACQUIRE) >= NS_SERIES_RING) {
+            ns_shm_count(NS_CTR_ALLOC_SERIES_DROPPED, 1);
             return;
         }
-    } while (
-        !__atomic_compare_exchange_n(&R.claimed, &i, i + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-    struct slot *s = &R.slot[i & (RING - 1)];
+    } while (!__atomic_compare_exchange_n(&R->claimed, &i, i + 1, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    struct ns_series_slot *s = &R->slot[i & (NS_SERIES_RING - 1)];
     s->p = (struct ns_series_point){now, live, mapped};
     __atomic_store_n(&s->seq, i + 1, __ATOMIC_RELEASE);
-    /* Half full: the writer drains now rather than at its next flush (once per half ring). */
-    if (i - __atomic_load_n(&R.drained, __ATOMIC_ACQUIRE) == RING / 2)
+    /* Half full: the in-process writer drains now rather than at its next flush. */
+    if (i - __atomic_load_n(&R->drained, __ATOMIC_ACQUIRE) == NS_SERIES_RING / 2)
         ns_writer_wake();
-}
-
-size_t ns_series_drain(struct ns_series_point *out, size_t max)
-{
-    uint64_t i = R.drained;
-    size_t n = 0;
-    while (n < max) {
-        struct slot *s = &R.slot[i & (RING - 1)];
-        if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != i + 1)
-            break; /* not claimed yet, or claimed and still being written */
-        out[n++] = s->p;
-        i++;
-    }
-    __atomic_store_n(&R.drained, i, __ATOMIC_RELEASE);
-    return n;
-}
-
-uint64_t ns_series_dropped(void)
-{
-    return __atomic_load_n(&R.dropped, __ATOMIC_RELAXED);
 }
 
 void ns_series_reset(void)
 {
-    for (size_t i = 0; i < RING; i++)
-        R.slot[i].seq = 0;
-    R.claimed = R.drained = R.dropped = 0;
+    if (!R)
+        return;
+    for (size_t i = 0; i < NS_SERIES_RING; i++)
+        R->slot[i].seq = 0;
+    R->claimed = R->drained = 0;
 }

@@ -3,10 +3,11 @@
  * peak, at least 16 KiB) since the last point, so a run of a second or a day gets the same
  * shape, not one point per flush.
  *
- * Contract: ns_series_note is called by the program's threads with the live bytes they just
- * produced; it is lock-free and costs a load and a compare unless the step was crossed.
- * The writer alone drains. Bounded: points the writer has not drained when the ring is full
- * are dropped and counted (ns_series_dropped), never waited for.
+ * Contract: ns_series_push is called by the program's threads with the live bytes they just
+ * produced; it is lock-free. The ring is in the shared region (shm.h: header->series) and
+ * its reader alone drains it (advancing `drained`). Bounded: points the reader has not
+ * drained when the ring is full are dropped and counted (alloc_series_dropped), never
+ * waited for.
  */
 #ifndef NS_ALLOC_SERIES_H
 #define NS_ALLOC_SERIES_H
@@ -19,6 +20,21 @@ struct ns_series_point {
     int64_t live, mapped;
 };
 
+#define NS_SERIES_RING 8192 /* power of two */
+
+struct ns_series_slot {
+    struct ns_series_point p;
+    uint64_t seq; /* index + 1 once published */
+};
+
+struct ns_series_ring {
+    uint64_t claimed; /* producers (atomic) */
+    uint64_t drained; /* the reader (atomic) */
+    struct ns_series_slot slot[NS_SERIES_RING];
+};
+
+/* Creates the ring in the region (alloc tracking start); -1 without a region. */
+int ns_series_init(void);
 void ns_series_push(int64_t live, int64_t mapped);
 
 /* Whether live moved by a step since the last point; claims the step when it did. */
@@ -31,9 +47,6 @@ static inline int ns_series_due(int64_t *last, int64_t live, int64_t peak)
            __atomic_compare_exchange_n(last, &prev, live, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-/* Writer: moves up to max points, oldest first, into out; returns how many. */
-size_t ns_series_drain(struct ns_series_point *out, size_t max);
-uint64_t ns_series_dropped(void);
 /* fork child: the parent's points are not the child's. */
 void ns_series_reset(void);
 

@@ -9,13 +9,34 @@
 #include "mem.h"
 #include "modules.h"
 #include "nsp_format.h"
+#include "shm.h"
 
-#define MAX_NAMES 256
-
-static const char *names[MAX_NAMES];
+static const char *names[NS_PSEUDO_NAMES_MAX];
 static uint32_t nnames; /* atomic; ids are 1..nnames */
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ns_pseudo_names *shared_names; /* the region's copy, for its reader */
 static uint32_t max_depth = 256;
+
+/* Copies the names the region does not have yet (the first call creates its table; a fork
+ * child's region copy already has the parent's). Caller holds names_lock. */
+static void share_names(void)
+{
+    struct ns_shm_header *h = ns_shm_header();
+    if (!h)
+        return;
+    if (!shared_names) {
+        shared_names = ns_shm_alloc(sizeof(*shared_names));
+        if (!shared_names)
+            return;
+        __atomic_store_n(&h->names, shared_names, __ATOMIC_RELEASE);
+    }
+    for (uint32_t i = shared_names->n; i < nnames; i++) {
+        shared_names->name[i] = ns_shm_strndup(names[i], strlen(names[i]));
+        if (!shared_names->name[i])
+            return;
+        __atomic_store_n(&shared_names->n, i + 1, __ATOMIC_RELEASE);
+    }
+}
 
 void ns_capture_configure(uint32_t depth)
 {
@@ -30,11 +51,12 @@ uint32_t ns_pseudo_name(const char *name)
         if (strcmp(names[i], name) == 0)
             id = i + 1;
     }
-    if (!id && nnames < MAX_NAMES) {
+    if (!id && nnames < NS_PSEUDO_NAMES_MAX) {
         names[nnames] = name;
         id = nnames + 1;
         __atomic_store_n(&nnames, id, __ATOMIC_RELEASE);
     }
+    share_names();
     pthread_mutex_unlock(&names_lock);
     return id;
 }

@@ -28,6 +28,13 @@
         (r).bp = (uint64_t)fp_[0];                                                                 \
     } while (0)
 
+/* The names as the region's reader finds them (shm.h: header->names): id i is name[i - 1]. */
+#define NS_PSEUDO_NAMES_MAX 256
+struct ns_pseudo_names {
+    uint32_t n; /* atomic */
+    const char *name[NS_PSEUDO_NAMES_MAX];
+};
+
 /* A stable small id for the name of an interposed function ("malloc", "write"), used as the
  * address of its pseudo frame. `name` must be a string literal (it is kept). Callers cache
  * the result in a static variable. 0 when the name table is full. */

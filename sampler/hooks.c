@@ -5,7 +5,11 @@
 #include "resources.h"
 #include "stacks.h"
 
-unsigned ns_hooks_on;
+void ns_hooks_set(unsigned kinds)
+{
+    if (ns_shm_local->hooks_on != kinds)
+        __atomic_store_n(&ns_shm_local->hooks_on, kinds, __ATOMIC_RELEASE);
+}
 
 void ns_hooks_prefork(void)
 {

@@ -21,6 +21,7 @@
 #ifndef NS_HOOKS_H
 #define NS_HOOKS_H
 
+#include "shm.h"
 #include "threads.h"
 
 enum ns_hook_kind {
@@ -28,13 +29,20 @@ enum ns_hook_kind {
     NS_HOOK_LOCKS = 2,
 };
 
-extern unsigned ns_hooks_on; /* enum ns_hook_kind bits; set at start, cleared at the end */
+/* enum ns_hook_kind bits now on: set at start, cleared at the end; 0 in a _Fork child (the
+ * flags are on the page it gets wiped, shm.h). */
+static inline unsigned ns_hooks_enabled(void)
+{
+    return __atomic_load_n(&ns_shm_local->hooks_on, __ATOMIC_RELAXED);
+}
+
+void ns_hooks_set(unsigned kinds);
 
 /* The calling thread, marked as inside nsprof, or NULL: capability off, a thread nsprof does
  * not know, or a call made by nsprof itself. */
 static inline struct ns_thread *ns_hook_enter(unsigned kind)
 {
-    if (!(__atomic_load_n(&ns_hooks_on, __ATOMIC_RELAXED) & kind))
+    if (!(ns_hooks_enabled() & kind))
         return 0;
     struct ns_thread *th = ns_threads_current();
     if (!th || th->in_hook)

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "mem.h"
 #include "objects.h"
+#include "shm.h"
 #include "threads.h"
 #include "nsp_format.h"
 
@@ -39,7 +40,40 @@ static struct {
      * the number of loaded objects, not the number ever seen. */
     uint32_t *live, *found;
     size_t nlive, nfound, ids_cap;
+    struct ns_mapping_table *table; /* the region's copy of every object's description */
 } reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Writes an object's description into the region's table, for the reader that names its
+ * frames (under reg.lock). A recycled id is rewritten under its sequence number. */
+static void publish_object(const struct ns_object *o)
+{
+    struct ns_shm_header *h = ns_shm_header();
+    uint32_t id = o->info.id;
+    if (!h || id == 0 || id > NS_MAPPINGS_CHUNK * NS_MAPPINGS_CHUNKS)
+        return;
+    if (!reg.table) {
+        reg.table = ns_shm_alloc(sizeof(*reg.table));
+        if (!reg.table)
+            return;
+        __atomic_store_n(&h->mappings, reg.table, __ATOMIC_RELEASE);
+    }
+    struct ns_shm_mapping **chunk = &reg.table->chunk[(id - 1) / NS_MAPPINGS_CHUNK];
+    if (!*chunk && !(*chunk = ns_shm_alloc(NS_MAPPINGS_CHUNK * sizeof(**chunk))))
+        return;
+    struct ns_shm_mapping *m = &(*chunk)[(id - 1) % NS_MAPPINGS_CHUNK];
+    const char *path = ns_shm_strndup(o->info.path, strlen(o->info.path));
+    if (!path)
+        return;
+    __atomic_add_fetch(&m->seq, 1, __ATOMIC_ACQ_REL); /* odd: being written */
+    m->info = o->info;
+    m->info.path = path;
+    __atomic_add_fetch(&m->seq, 1, __ATOMIC_RELEASE);
+    if (id > reg.table->n)
+        __atomic_store_n(&reg.table->n, id, __ATOMIC_RELEASE);
+    reg.table->self_id = reg.self_id;
+    reg.table->named_id = reg.named_id;
+    reg.table->kernel_id = reg.kernel_id;
+}
 
 /* Freed snapshot blocks kept for reuse: a dlopen/dlclose loop rescans twice per
  * iteration, and an mmap/munmap pair each time costs TLB shootdowns on every CPU. */
@@ -215,6 +249,7 @@ static struct ns_object *object_of(struct dl_phdr_info *info, int first, int cre
         if (o->cfi)
             init_cell(o->cfi, f, stored);
         set_exec_segments(o, info);
+        publish_object(o);
     }
     return o;
 }
@@ -240,8 +275,10 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *data)
         return 0;
     }
     uintptr_t self = (uintptr_t)&ns_modules_init;
-    if (self >= o->info.lo && self < o->info.hi)
+    if (self >= o->info.lo && self < o->info.hi && reg.self_id != o->info.id) {
         reg.self_id = o->info.id;
+        publish_object(o);
+    }
     if (!o->seen && note_found(o->info.id) == 0)
         o->seen = 1;
     return 0;
@@ -422,9 +459,13 @@ int ns_modules_init(const char *exe_path)
         const char *path = ns_objects_intern_path("[kernel]");
         struct ns_object *k = path ? ns_objects_add(path, 0, NULL, 0, NSP_MAP_PSEUDO, 0) : NULL;
         reg.kernel_id = k ? k->info.id : 0;
+        if (k)
+            publish_object(k);
         path = ns_objects_intern_path("[nsprof]");
         k = path ? ns_objects_add(path, 0, NULL, 0, NSP_MAP_PSEUDO | NSP_MAP_NAMED, 0) : NULL;
         reg.named_id = k ? k->info.id : 0;
+        if (k)
+            publish_object(k);
         reg.initialized = 1;
     }
     int r = rescan_locked(0);

@@ -45,6 +45,22 @@ struct ns_mapping_info {
     uint8_t build_id_len;
 };
 
+/* The region's table of object descriptions (shm.h: header->mappings), for the reader that
+ * writes MAPPING records: id i is chunk[(i-1) / CHUNK][(i-1) % CHUNK] for 1 <= i <= n. An
+ * entry is rewritten when its id is recycled (info.gen grows): a reader copies it between
+ * two equal, even readings of seq. info.path points into the region. */
+#define NS_MAPPINGS_CHUNK  1024
+#define NS_MAPPINGS_CHUNKS 256
+struct ns_shm_mapping {
+    uint32_t seq;
+    struct ns_mapping_info info;
+};
+struct ns_mapping_table {
+    uint32_t n;                            /* atomic */
+    uint32_t self_id, named_id, kernel_id; /* libnsprof.so, "[nsprof]", "[kernel]" */
+    struct ns_shm_mapping *chunk[NS_MAPPINGS_CHUNKS];
+};
+
 /* exe_path names the main executable (dl_iterate_phdr gives it an empty name). */
 int ns_modules_init(const char *exe_path);
 /* Re-reads the loaded objects; a new snapshot is published if they changed. It is valid

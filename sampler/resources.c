@@ -1,7 +1,9 @@
 /*
  * resources — see resources.h. The registry is a table of chunk pointers (entries never
  * move), indexed by name through a hash for de-duplication; descriptors map to ids through
- * a two-level table filled on demand; locks through an address hash under the mutex.
+ * a two-level table filled on demand; locks through an address hash under the mutex. The
+ * entries, their names and the chunk table are in the shared region (the reader names
+ * resources from them); the indexes are private.
  */
 #include "resources.h"
 
@@ -10,9 +12,9 @@
 
 #include "mem.h"
 #include "nsp_format.h"
+#include "shm.h"
 
-#define CHUNK      4096
-#define NCHUNKS    (NS_RESOURCES_MAX / CHUNK)
+#define CHUNK      NS_RESOURCES_CHUNK
 #define FD_CHUNK   4096
 #define FD_CHUNKS  1024 /* descriptors up to 4M */
 #define NAME_BLOCK (64u << 10)
@@ -30,9 +32,8 @@ struct lock_entry {
 
 static struct {
     pthread_mutex_t lock;
-    struct ns_resource *chunks[NCHUNKS];
-    uint32_t count;    /* atomic: ids 1..count exist */
-    uint32_t *by_name; /* open addressing: id, 0 = empty */
+    struct ns_resources_pub *pub; /* chunks and count, in the region */
+    uint32_t *by_name;            /* open addressing: id, 0 = empty */
     size_t by_name_slots;
     struct name_block *names;
     uint32_t too_many[8];
@@ -54,7 +55,7 @@ static const char *store_name(const char *name)
     size_t len = strnlen(name, 4095) + 1;
     struct name_block *b = R.names;
     if (!b || NAME_BLOCK - b->used < len) {
-        struct name_block *nb = ns_mem_alloc(sizeof(*nb));
+        struct name_block *nb = ns_shm_alloc(sizeof(*nb));
         if (!nb)
             return NULL;
         nb->next = b;
@@ -69,14 +70,14 @@ static const char *store_name(const char *name)
 
 const struct ns_resource *ns_resource_get(uint32_t id)
 {
-    if (id == 0 || id > __atomic_load_n(&R.count, __ATOMIC_ACQUIRE))
+    if (id == 0 || id > ns_resource_count())
         return NULL;
-    return &R.chunks[(id - 1) / CHUNK][(id - 1) % CHUNK];
+    return &R.pub->chunks[(id - 1) / CHUNK][(id - 1) % CHUNK];
 }
 
 uint32_t ns_resource_count(void)
 {
-    return __atomic_load_n(&R.count, __ATOMIC_ACQUIRE);
+    return R.pub ? __atomic_load_n(&R.pub->count, __ATOMIC_ACQUIRE) : 0;
 }
 
 static int grow_by_name(void)
@@ -104,17 +105,22 @@ static int grow_by_name(void)
 /* Caller holds R.lock. */
 static uint32_t add_locked(unsigned kind, const char *name, struct ns_stack_entry *stack)
 {
-    uint32_t n = R.count;
+    struct ns_shm_header *h = ns_shm_header();
+    if (!R.pub && h && (R.pub = ns_shm_alloc(sizeof(*R.pub))) != NULL)
+        __atomic_store_n(&h->resources, R.pub, __ATOMIC_RELEASE);
+    if (!R.pub)
+        return 0;
+    uint32_t n = R.pub->count;
     if (n + 1 >= NS_RESOURCES_MAX)
         return 0;
-    struct ns_resource **chunk = &R.chunks[n / CHUNK];
-    if (!*chunk && !(*chunk = ns_mem_alloc(CHUNK * sizeof(struct ns_resource))))
+    struct ns_resource **chunk = &R.pub->chunks[n / CHUNK];
+    if (!*chunk && !(*chunk = ns_shm_alloc(CHUNK * sizeof(struct ns_resource))))
         return 0;
     const char *stored = store_name(name);
     if (!stored)
         return 0;
     (*chunk)[n % CHUNK] = (struct ns_resource){kind, stored, stack};
-    __atomic_store_n(&R.count, n + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&R.pub->count, n + 1, __ATOMIC_RELEASE);
     return n + 1;
 }
 
@@ -129,8 +135,10 @@ static uint32_t too_many(unsigned kind)
 uint32_t ns_resource_get_or_add(unsigned kind, const char *name, struct ns_stack_entry *stack)
 {
     uint32_t id = 0;
+    if (!ns_shm_owned())
+        return 0;
     pthread_mutex_lock(&R.lock);
-    if ((R.count + 1) * 2 > R.by_name_slots && grow_by_name() < 0) {
+    if ((ns_resource_count() + 1) * 2 > R.by_name_slots && grow_by_name() < 0) {
         id = too_many(kind);
         goto out;
     }
@@ -241,6 +249,8 @@ uint32_t ns_lock_resource(const void *addr, const char *name,
                           struct ns_stack_entry *(*make_stack)(void *ctx), void *ctx)
 {
     uint32_t id = 0;
+    if (!ns_shm_owned())
+        return 0;
     pthread_mutex_lock(&R.lock);
     if ((R.nlocks + 1) * 2 > R.lock_slots && grow_locks() < 0) {
         id = too_many(NSP_RES_LOCK);

@@ -6,7 +6,7 @@
  * ns_resource_get and ns_fd_resource are lock-free (interposers' hot paths); creating a
  * resource or a lock's entry takes a mutex (rare: an open, a first contention). Bounded:
  * past NS_RESOURCES_MAX, new resources of a kind share one "(too many)" resource.
- * No malloc: memory is mmap'd.
+ * No malloc: entries and names are in the shared region (shm.h), indexes in mmap'd memory.
  */
 #ifndef NS_RESOURCES_H
 #define NS_RESOURCES_H
@@ -22,6 +22,14 @@ struct ns_resource {
     uint32_t kind; /* enum nsp_resource_kind */
     const char *name;
     struct ns_stack_entry *stack; /* a lock's creating/first-using stack; NULL otherwise */
+};
+
+/* What the reader walks (shm.h: header->resources): id i is chunks[(i-1) / CHUNK][(i-1) %
+ * CHUNK] for 1 <= i <= count. */
+#define NS_RESOURCES_CHUNK 4096
+struct ns_resources_pub {
+    uint32_t count; /* atomic */
+    struct ns_resource *chunks[NS_RESOURCES_MAX / NS_RESOURCES_CHUNK];
 };
 
 /* A resource of this kind and name (the same id again for the same kind and name, so that a

@@ -26,6 +26,7 @@
 #include "modules.h"
 #include "nsp_format.h"
 #include "real.h"
+#include "shm.h"
 #include "sites.h"
 #include "source.h"
 #include "threads.h"
@@ -159,20 +160,20 @@ static void add_notes(void)
 {
     if (S.source == &ns_signal_source && !S.params.wall &&
         S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL)
-        ns_writer_note(NSP_NOTE_WARNING, "perf_refused",
-                       "%s; sampled with CPU timers instead, which the kernel fires at most "
-                       "once per tick (250 Hz on a CONFIG_HZ=250 kernel)",
-                       S.reason);
+        ns_shm_note(NSP_NOTE_WARNING, "perf_refused",
+                    "%s; sampled with CPU timers instead, which the kernel fires at most "
+                    "once per tick (250 Hz on a CONFIG_HZ=250 kernel)",
+                    S.reason);
     if (S.source == &ns_signal_source && !S.params.wall && S.cfg.value[NS_SET_FREQ] > 250)
-        ns_writer_note(NSP_NOTE_INFO, "cpu_timer_rate",
-                       "CPU timers tick with the kernel: the achieved rate can be below the "
-                       "%llu Hz asked for; samples are weighted by timer overruns so time "
-                       "shares stay right",
-                       (unsigned long long)S.cfg.value[NS_SET_FREQ]);
+        ns_shm_note(NSP_NOTE_INFO, "cpu_timer_rate",
+                    "CPU timers tick with the kernel: the achieved rate can be below the "
+                    "%llu Hz asked for; samples are weighted by timer overruns so time "
+                    "shares stay right",
+                    (unsigned long long)S.cfg.value[NS_SET_FREQ]);
     if (S.source == &ns_perf_source && S.params.exclude_kernel)
-        ns_writer_note(NSP_NOTE_WARNING, "kernel_ticks_excluded",
-                       "perf events are limited to user space here (exclude_kernel): CPU "
-                       "time spent inside system calls and page faults is not sampled");
+        ns_shm_note(NSP_NOTE_WARNING, "kernel_ticks_excluded",
+                    "perf events are limited to user space here (exclude_kernel): CPU "
+                    "time spent inside system calls and page faults is not sampled");
 }
 
 /* Registers the threads that exist now: normally only the calling one, but another
@@ -263,15 +264,15 @@ static void start_hooks(void)
     ns_capture_configure((uint32_t)S.cfg.value[NS_SET_MAX_DEPTH]);
     unsigned alloc = (unsigned)S.cfg.value[NS_SET_ALLOC];
     if (alloc != NS_ALLOC_OFF && ns_alloc_start(alloc, S.cfg.value[NS_SET_ALLOC_INTERVAL]) < 0)
-        ns_writer_note(NSP_NOTE_WARNING, "alloc_unavailable",
-                       "allocation tracking could not start (no address range for sampled "
-                       "blocks, or the real allocator was not found): no allocation events");
+        ns_shm_note(NSP_NOTE_WARNING, "alloc_unavailable",
+                    "allocation tracking could not start (no address range for sampled "
+                    "blocks, or the real allocator was not found): no allocation events");
     unsigned on = 0;
     if (S.cfg.value[NS_SET_IO] == NS_ON)
         on |= NS_HOOK_IO;
     if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
         on |= NS_HOOK_LOCKS;
-    __atomic_store_n(&ns_hooks_on, on, __ATOMIC_RELEASE);
+    ns_hooks_set(on);
 }
 
 int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
@@ -285,6 +286,8 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
     S.id = *id;
     S.pid = getpid();
     S.open_output = open_output;
+    if (ns_shm_create(NULL, err, errlen) < 0)
+        return -1;
     if (ns_modules_init(S.id.exe) < 0) {
         snprintf(err, errlen, "cannot read the loaded objects (out of memory)");
         return -1;
@@ -334,9 +337,9 @@ static void note_failures(void)
         hint = ": their perf rings would exceed the memory an unprivileged user may lock "
                "(kernel.perf_event_mlock_kb per CPU, plus ulimit -l); raise ulimit -l, lower "
                "--stack-copy, or profile as root";
-    ns_writer_count("threads_failed", failed);
-    ns_writer_note(NSP_NOTE_WARNING, "threads_failed", "%llu thread(s) could not be sampled (%s)%s",
-                   (unsigned long long)failed, strerror(S.first_failure), hint);
+    ns_shm_count(NS_CTR_THREADS_FAILED, failed);
+    ns_shm_note(NSP_NOTE_WARNING, "threads_failed", "%llu thread(s) could not be sampled (%s)%s",
+                (unsigned long long)failed, strerror(S.first_failure), hint);
 }
 
 void ns_sampler_finish(unsigned reason, uint64_t status)
@@ -347,13 +350,8 @@ void ns_sampler_finish(unsigned reason, uint64_t status)
     S.source->stop();
     stop_all_threads();
     note_failures();
-    if (ns_alloc_inexact())
-        ns_writer_note(NSP_NOTE_WARNING, "alloc_inexact",
-                       "the live-allocation table could not grow (out of memory): some "
-                       "allocations were not tracked, so live, peak and leak figures are lower "
-                       "bounds");
     ns_writer_sync(NS_SYNC_END | NS_SYNC_EXIT, reason, status, 5000);
-    __atomic_store_n(&ns_hooks_on, 0, __ATOMIC_RELEASE);
+    ns_hooks_set(0);
     ns_alloc_stop();
     ns_writer_join();
     close(S.fd);
@@ -384,8 +382,8 @@ void ns_sampler_exec_failed(int err)
 {
     if (!ns_sampler_in_owner_process())
         return;
-    ns_writer_note(NSP_NOTE_INFO, "exec_failed",
-                   "an exec failed (%s); the process went on and so did profiling", strerror(err));
+    ns_shm_note(NSP_NOTE_INFO, "exec_failed",
+                "an exec failed (%s); the process went on and so did profiling", strerror(err));
     ns_writer_resume();
     S.source->start();
     size_t n = ns_threads_count();
@@ -419,16 +417,16 @@ void ns_sampler_prefork(void)
     if (!ns_sampler_in_owner_process())
         return;
     ns_modules_lock();
-    ns_writer_prefork();
     ns_hooks_prefork();
+    ns_shm_prefork();
 }
 
 void ns_sampler_postfork_parent(void)
 {
     if (!ns_sampler_in_owner_process())
         return;
+    ns_shm_postfork_parent();
     ns_hooks_postfork(0);
-    ns_writer_postfork_parent();
     ns_modules_unlock();
 }
 
@@ -451,6 +449,8 @@ void ns_sampler_postfork_child(void)
     /* getpid() is the child's now, so S.active alone says whether the parent profiled. */
     if (!__atomic_load_n(&S.active, __ATOMIC_ACQUIRE))
         return;
+    if (ns_shm_postfork_child(NULL, err, sizeof(err)) < 0)
+        ns_hooks_set(0); /* no region of its own: record nothing rather than the parent's */
     ns_hooks_postfork(1);
     ns_writer_postfork_child();
     ns_modules_unlock();

@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "modules.h"
 #include "real.h"
+#include "shm.h"
 
 #define NS_SIG SIGPROF
 /* ~100 samples of a typical stack; the writer drains every 10 ms, i.e. 2.5 samples at
@@ -46,7 +47,6 @@ static int owns_sigprof;
 static int sampling_on;
 static pid_t our_pid;
 static struct sigaction program_action;
-static uint64_t forwarded;
 static uint64_t dropped_no_thread;
 static pthread_t ticker_thread;
 static int ticker_running, ticker_stop;
@@ -62,7 +62,7 @@ static int is_ours(const siginfo_t *si)
 static void forward(int sig, siginfo_t *si, void *uc)
 {
     struct sigaction pa = program_action;
-    __atomic_fetch_add(&forwarded, 1, __ATOMIC_RELAXED);
+    ns_shm_count(NS_CTR_SIGPROF_FORWARDED, 1);
     if (!(pa.sa_flags & SA_SIGINFO) && pa.sa_handler == SIG_IGN)
         return;
     if (!(pa.sa_flags & SA_SIGINFO) && pa.sa_handler == SIG_DFL) {
@@ -354,11 +354,6 @@ int ns_signal_program_sigaction(const struct sigaction *act, struct sigaction *o
 int ns_signal_owns_sigprof(void)
 {
     return __atomic_load_n(&owns_sigprof, __ATOMIC_ACQUIRE);
-}
-
-uint64_t ns_signal_forwarded(void)
-{
-    return __atomic_load_n(&forwarded, __ATOMIC_RELAXED);
 }
 
 void ns_signal_drain_pending(void)

@@ -1,31 +1,14 @@
 /*
- * sites — see sites.h. Each thread has a chain of chunks of sites (the writer walks it;
- * a chunk's count is published with a release store after the site is initialised) and an
- * open-addressing index that only the thread itself uses.
+ * sites — see sites.h. Each thread has a chain of chunks of sites in the shared region (the
+ * reader walks it; a chunk's count is published with a release store after the site is
+ * initialised) and an open-addressing index in private memory that only the thread uses.
  */
 #include "sites.h"
 
 #include <string.h>
 
 #include "mem.h"
-
-#define CHUNK_SITES 256
-
-struct site_chunk {
-    struct site_chunk *next;
-    uint32_t count; /* atomic: initialised sites */
-    struct ns_site sites[CHUNK_SITES];
-};
-
-struct ns_site_table {
-    struct site_chunk *first, *last;
-    uint32_t total;
-    struct ns_site **index; /* open addressing; NULL = empty */
-    size_t index_slots;
-    struct ns_site *overflow[NS_SITE__COUNT];
-};
-
-static uint64_t overflowed;
+#include "shm.h"
 
 static uint64_t key_hash(unsigned family, const struct ns_stack_entry *stack, uint32_t resource)
 {
@@ -37,7 +20,7 @@ static uint64_t key_hash(unsigned family, const struct ns_stack_entry *stack, ui
 static struct ns_site_table *table_of(struct ns_thread *th)
 {
     if (!th->sites)
-        th->sites = ns_mem_alloc(sizeof(struct ns_site_table));
+        th->sites = ns_shm_alloc(sizeof(struct ns_site_table));
     return th->sites;
 }
 
@@ -66,9 +49,9 @@ static int grow_index(struct ns_site_table *t)
 static struct ns_site *new_site(struct ns_site_table *t, unsigned family,
                                 struct ns_stack_entry *stack, uint32_t resource)
 {
-    struct site_chunk *c = t->last;
-    if (!c || c->count == CHUNK_SITES) {
-        struct site_chunk *nc = c && c->next ? c->next : ns_mem_alloc(sizeof(*nc));
+    struct ns_site_chunk *c = t->last;
+    if (!c || c->count == NS_CHUNK_SITES) {
+        struct ns_site_chunk *nc = c && c->next ? c->next : ns_shm_alloc(sizeof(*nc));
         if (!nc)
             return NULL;
         if (!t->first)
@@ -90,7 +73,7 @@ static struct ns_site *new_site(struct ns_site_table *t, unsigned family,
 /* Past NS_SITES_MAX a thread's calls of a family add up in one site without a stack. */
 static struct ns_site *overflow_site(struct ns_site_table *t, unsigned family)
 {
-    __atomic_fetch_add(&overflowed, 1, __ATOMIC_RELAXED);
+    ns_shm_count(NS_CTR_SITES_OVERFLOWED, 1);
     if (!t->overflow[family])
         t->overflow[family] = new_site(t, family, ns_stacks_get(NULL, 0, 1 /* depth */), 0);
     return t->overflow[family];
@@ -120,36 +103,17 @@ struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_sta
     return s;
 }
 
-void ns_sites_each(struct ns_thread *th,
-                   void (*fn)(void *ctx, struct ns_thread *th, struct ns_site *s), void *ctx)
-{
-    struct ns_site_table *t = th->sites;
-    if (!t)
-        return;
-    for (struct site_chunk *c = __atomic_load_n(&t->first, __ATOMIC_ACQUIRE); c;
-         c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
-        uint32_t n = __atomic_load_n(&c->count, __ATOMIC_ACQUIRE);
-        for (uint32_t i = 0; i < n; i++)
-            fn(ctx, th, &c->sites[i]);
-    }
-}
-
 void ns_sites_reset(struct ns_thread *th)
 {
     struct ns_site_table *t = th->sites;
     if (!t)
         return;
     /* Chunks are kept for the next thread of this slot, emptied. */
-    for (struct site_chunk *c = t->first; c; c = c->next)
+    for (struct ns_site_chunk *c = t->first; c; c = c->next)
         c->count = 0;
     if (t->index)
         memset(t->index, 0, t->index_slots * sizeof(*t->index));
     t->last = t->first;
     t->total = 0;
     memset(t->overflow, 0, sizeof(t->overflow));
-}
-
-uint64_t ns_sites_overflowed(void)
-{
-    return __atomic_load_n(&overflowed, __ATOMIC_RELAXED);
 }

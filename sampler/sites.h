@@ -7,9 +7,10 @@
  * and the writer thread reads them and writes the increase since its last visit into the
  * profile (SITE_SAMPLES, HISTOGRAM), at least once a second.
  *
- * Memory: a thread's sites live in chunks that never move (the writer reads them while the
- * thread adds more); the index from key to site is the thread's own. Bounded per thread
- * (NS_SITES_MAX); past it calls land in one overflow site per family (counted).
+ * Memory: a thread's sites live in chunks in the shared region (shm.h) that never move (the
+ * reader walks them while the thread adds more); the index from key to site is the thread's
+ * own, in private memory. Bounded per thread (NS_SITES_MAX); past it calls land in one
+ * overflow site per family (counter sites_overflowed).
  */
 #ifndef NS_SITES_H
 #define NS_SITES_H
@@ -45,6 +46,23 @@ struct ns_site {
     uint64_t sent_hist[NS_HIST_BUCKETS];
 };
 
+/* A thread's sites as the reader walks them: chunks from first, each with count sites
+ * published (release store after the site is initialised). */
+#define NS_CHUNK_SITES 256
+struct ns_site_chunk {
+    struct ns_site_chunk *next; /* atomic */
+    uint32_t count;             /* atomic: initialised sites */
+    struct ns_site sites[NS_CHUNK_SITES];
+};
+
+struct ns_site_table {
+    struct ns_site_chunk *first, *last; /* first: atomic */
+    uint32_t total;
+    struct ns_site **index; /* private memory: open addressing; NULL = empty */
+    size_t index_slots;
+    struct ns_site *overflow[NS_SITE__COUNT];
+};
+
 /* The calling thread's site for the key, created on first use; NULL when out of memory.
  * Owner thread only. */
 struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,
@@ -62,12 +80,8 @@ static inline void ns_site_add(struct ns_site *s, uint64_t bytes, uint64_t time_
     }
 }
 
-/* Writer thread: calls fn for every site of th (in creation order). */
-void ns_sites_each(struct ns_thread *th,
-                   void (*fn)(void *ctx, struct ns_thread *th, struct ns_site *s), void *ctx);
 /* A slot being reused for a new thread: forget the old sites (after the writer emitted
  * them). */
 void ns_sites_reset(struct ns_thread *th);
-uint64_t ns_sites_overflowed(void);
 
 #endif

@@ -72,7 +72,6 @@ int ns_perf_fd(const struct ns_thread *th);
 /* Signal: the program's own SIGPROF disposition, kept and chained by nsprof. */
 int ns_signal_program_sigaction(const struct sigaction *act, struct sigaction *oldact);
 int ns_signal_owns_sigprof(void);
-uint64_t ns_signal_forwarded(void);
 /* Signal: discards SIGPROFs already queued for the calling thread (before an exec). */
 void ns_signal_drain_pending(void);
 

@@ -2,6 +2,8 @@
  * stacks — see stacks.h. An open-addressing table of entry pointers, claimed with a CAS;
  * entries are bump-allocated from chunks. Two threads inserting the same new stack at once
  * both allocate an entry, one wins the slot and the other's entry is simply never used.
+ * Entries and the list of them live in the shared region (the reader walks the list); the
+ * hash index is this process's own.
  */
 #include "stacks.h"
 
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "shm.h"
 
 #define TABLE_SLOTS (NS_STACKS_MAX * 2)
 #define CHUNK_BYTES (1u << 20)
@@ -21,12 +24,10 @@ struct chunk {
 
 static struct {
     struct ns_stack_entry **slots; /* TABLE_SLOTS, allocated at first use */
-    struct ns_stack_entry **list;  /* NS_STACKS_MAX, in insertion order */
-    size_t count;                  /* atomic */
+    struct ns_stacks_pub *pub;     /* the list, in the region */
     struct chunk *chunk;           /* current chunk; grows under lock */
     pthread_mutex_t lock;
     struct ns_stack_entry *overflow;
-    uint64_t overflowed;
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint64_t hash_frames(const struct ns_frame *f, int n, unsigned end)
@@ -47,7 +48,7 @@ static void *bump_locked(size_t size)
     struct chunk *c = st.chunk;
     if (!c || CHUNK_BYTES - sizeof(*c) - c->used < size) {
         size_t bytes = size + sizeof(*c) > CHUNK_BYTES ? size + sizeof(*c) : CHUNK_BYTES;
-        struct chunk *nc = ns_mem_alloc(bytes);
+        struct chunk *nc = ns_shm_alloc(bytes);
         if (!nc)
             return NULL;
         nc->next = c;
@@ -95,17 +96,19 @@ static int same(const struct ns_stack_entry *e, const struct ns_frame *f, int n,
 static int init_tables(void)
 {
     pthread_mutex_lock(&st.lock);
-    if (!st.slots) {
-        struct ns_stack_entry **list = ns_mem_alloc(NS_STACKS_MAX * sizeof(*list));
+    struct ns_shm_header *h = ns_shm_header();
+    if (!st.slots && h) {
+        struct ns_stacks_pub *pub = ns_shm_alloc(sizeof(*pub));
         struct ns_stack_entry **slots = ns_mem_alloc(TABLE_SLOTS * sizeof(*slots));
         /* Entry 0: where stacks go when the table is full (listed, so that its counters are
          * reported like any other stack's). */
         struct ns_stack_entry *overflow = new_entry_locked(NULL, 0, 1 /* depth */, 1);
-        if (list && slots && overflow) {
-            st.list = list;
+        if (pub && slots && overflow) {
+            st.pub = pub;
             st.overflow = overflow;
-            st.list[0] = overflow;
-            st.count = 1;
+            pub->list[0] = overflow;
+            pub->count = 1;
+            __atomic_store_n(&h->stacks, pub, __ATOMIC_RELEASE);
             __atomic_store_n(&st.slots, slots, __ATOMIC_RELEASE);
         }
     }
@@ -115,12 +118,14 @@ static int init_tables(void)
 
 static struct ns_stack_entry *overflow(void)
 {
-    __atomic_fetch_add(&st.overflowed, 1, __ATOMIC_RELAXED);
+    ns_shm_count(NS_CTR_STACKS_OVERFLOWED, 1);
     return st.overflow;
 }
 
 struct ns_stack_entry *ns_stacks_get(const struct ns_frame *frames, int nframes, unsigned end)
 {
+    if (!ns_shm_owned())
+        return NULL; /* a _Fork child: the region is its parent's */
     struct ns_stack_entry **slots = __atomic_load_n(&st.slots, __ATOMIC_ACQUIRE);
     if (!slots && (init_tables() < 0 || !(slots = st.slots)))
         return NULL;
@@ -134,15 +139,15 @@ struct ns_stack_entry *ns_stacks_get(const struct ns_frame *frames, int nframes,
                 return e;
             continue;
         }
-        if (__atomic_load_n(&st.count, __ATOMIC_RELAXED) >= NS_STACKS_MAX - 1)
+        if (__atomic_load_n(&st.pub->count, __ATOMIC_RELAXED) >= NS_STACKS_MAX - 1)
             return overflow();
         if (!mine && !(mine = new_entry(frames, nframes, end, h)))
             return overflow();
         struct ns_stack_entry *expected = NULL;
         if (__atomic_compare_exchange_n(&slots[i], &expected, mine, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
-            size_t k = __atomic_fetch_add(&st.count, 1, __ATOMIC_ACQ_REL);
-            __atomic_store_n(&st.list[k], mine, __ATOMIC_RELEASE);
+            size_t k = __atomic_fetch_add(&st.pub->count, 1, __ATOMIC_ACQ_REL);
+            __atomic_store_n(&st.pub->list[k], mine, __ATOMIC_RELEASE);
             return mine;
         }
         if (same(expected, frames, nframes, end, h))
@@ -153,17 +158,12 @@ struct ns_stack_entry *ns_stacks_get(const struct ns_frame *frames, int nframes,
 
 size_t ns_stacks_count(void)
 {
-    return __atomic_load_n(&st.count, __ATOMIC_ACQUIRE);
+    return st.pub ? __atomic_load_n(&st.pub->count, __ATOMIC_ACQUIRE) : 0;
 }
 
 struct ns_stack_entry *ns_stacks_at(size_t i)
 {
-    return __atomic_load_n(&st.list[i], __ATOMIC_ACQUIRE);
-}
-
-uint64_t ns_stacks_overflowed(void)
-{
-    return __atomic_load_n(&st.overflowed, __ATOMIC_RELAXED);
+    return __atomic_load_n(&st.pub->list[i], __ATOMIC_ACQUIRE);
 }
 
 void ns_stacks_prefork(void)

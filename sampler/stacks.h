@@ -4,6 +4,7 @@
  * allocations made at that stack.
  *
  * Contract:
+ *  - Entries live in the shared region (shm.h); NULL when there is none.
  *  - ns_stacks_get is lock-free and allocation-free (entries come from mmap'd chunks) and
  *    may be called from any interposer; never from a signal handler (it may mmap).
  *  - Entries never move and are never freed: an entry pointer is a stable stack handle.
@@ -30,12 +31,17 @@ struct ns_stack_entry {
 };
 
 struct ns_stack_entry *ns_stacks_get(const struct ns_frame *frames, int nframes, unsigned end);
-/* Iteration (writer thread): entries 0 .. ns_stacks_count()-1; an entry may be NULL while
- * another thread is still publishing it. */
+/* What a reader of the region walks (shm.h: header->stacks): entries in insertion order.
+ * list[i] for i < count may still be NULL while another thread is publishing it. */
+struct ns_stacks_pub {
+    uint64_t count; /* atomic */
+    struct ns_stack_entry *list[NS_STACKS_MAX];
+};
+
+/* Iteration in this process: entries 0 .. ns_stacks_count()-1 (an entry may be NULL).
+ * Stacks that did not fit any more go to the overflow entry (counter stacks_overflowed). */
 size_t ns_stacks_count(void);
 struct ns_stack_entry *ns_stacks_at(size_t i);
-/* Stacks that did not fit any more (mapped to the overflow entry). */
-uint64_t ns_stacks_overflowed(void);
 void ns_stacks_prefork(void);
 void ns_stacks_postfork(int child);
 

@@ -1,7 +1,7 @@
 /*
- * threads — see threads.h. Slots are allocated one page-rounded mmap each and never
- * unmapped, so a signal handler holding a slot pointer can never touch freed memory; a
- * freed slot is simply reused by the next thread.
+ * threads — see threads.h. Slots are allocated in the shared region (the reader walks them
+ * through the directory) and never given back, so a signal handler holding a slot pointer
+ * can never touch freed memory; a freed slot is simply reused by the next thread.
  */
 #include "threads.h"
 
@@ -14,12 +14,10 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "mem.h"
+#include "shm.h"
+#include "sites.h"
 
-#define MAX_SLOTS 16384
-
-static struct ns_thread *slots[MAX_SLOTS];
-static size_t nslots; /* atomic: slots[0..nslots) are allocated */
+static struct ns_thread_dir *dir; /* in the region; NULL until the first thread */
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pid_t internal_tids[NS_INTERNAL_THREADS];
@@ -41,12 +39,12 @@ static void read_stack_bounds(struct ns_thread *th)
 
 static struct ns_thread *claim_free(void)
 {
-    size_t n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+    size_t n = ns_threads_count();
     for (size_t i = 0; i < n; i++) {
         int expected = NS_TH_FREE;
-        if (__atomic_compare_exchange_n(&slots[i]->state, &expected, NS_TH_CLAIMED, 0,
+        if (__atomic_compare_exchange_n(&dir->slot[i]->state, &expected, NS_TH_CLAIMED, 0,
                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-            return slots[i];
+            return dir->slot[i];
     }
     return NULL;
 }
@@ -55,12 +53,15 @@ static struct ns_thread *claim_new(void)
 {
     struct ns_thread *th = NULL;
     pthread_mutex_lock(&grow_lock);
-    if (nslots < MAX_SLOTS) {
-        th = ns_mem_alloc(sizeof(*th));
+    struct ns_shm_header *h = ns_shm_header();
+    if (!dir && h && (dir = ns_shm_alloc(sizeof(*dir))) != NULL)
+        __atomic_store_n(&h->threads, dir, __ATOMIC_RELEASE);
+    if (dir && dir->n < NS_THREADS_MAX) {
+        th = ns_shm_alloc(sizeof(*th));
         if (th) {
             th->state = NS_TH_CLAIMED;
-            slots[nslots] = th;
-            __atomic_store_n(&nslots, nslots + 1, __ATOMIC_RELEASE);
+            dir->slot[dir->n] = th;
+            __atomic_store_n(&dir->n, dir->n + 1, __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&grow_lock);
@@ -69,6 +70,8 @@ static struct ns_thread *claim_new(void)
 
 struct ns_thread *ns_threads_claim(pid_t tid, int self)
 {
+    if (!ns_shm_owned())
+        return NULL; /* a _Fork child: the slots are its parent's */
     struct ns_thread *th = claim_free();
     if (!th)
         th = claim_new();
@@ -85,6 +88,7 @@ struct ns_thread *ns_threads_claim(pid_t tid, int self)
     th->capture_cache = cache;
     th->sites = sites;
     ns_ring_reset(&th->ring);
+    ns_sites_reset(th); /* the previous thread's calls were emitted before the slot was freed */
     th->state = NS_TH_CLAIMED;
     th->tid = tid;
     th->perf_fd = -1;
@@ -111,9 +115,9 @@ struct ns_thread *ns_threads_self(void)
 
 struct ns_thread *ns_threads_find(pid_t tid)
 {
-    size_t n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+    size_t n = ns_threads_count();
     for (size_t i = 0; i < n; i++) {
-        struct ns_thread *th = slots[i];
+        struct ns_thread *th = dir->slot[i];
         int st = __atomic_load_n(&th->state, __ATOMIC_ACQUIRE);
         if ((st == NS_TH_ACTIVE || st == NS_TH_CLAIMED || st == NS_TH_FAILED) && th->tid == tid)
             return th;
@@ -123,6 +127,8 @@ struct ns_thread *ns_threads_find(pid_t tid)
 
 struct ns_thread *ns_threads_current(void)
 {
+    if (!ns_shm_owned())
+        return NULL; /* a _Fork child: its slot, if any, is in the parent's region */
     struct ns_thread *th = tls_self;
     if (th == NS_THREAD_NONE)
         return NULL;
@@ -163,12 +169,12 @@ void ns_threads_free(struct ns_thread *th)
 
 size_t ns_threads_count(void)
 {
-    return __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+    return dir ? __atomic_load_n(&dir->n, __ATOMIC_ACQUIRE) : 0;
 }
 
 struct ns_thread *ns_threads_at(size_t i)
 {
-    return slots[i];
+    return dir->slot[i];
 }
 
 void ns_threads_after_fork(void (*release_fn)(struct ns_thread *))
@@ -178,8 +184,9 @@ void ns_threads_after_fork(void (*release_fn)(struct ns_thread *))
     pthread_mutex_init(&grow_lock, NULL);
     /* nsprof's own threads were not copied either. */
     memset(internal_tids, 0, sizeof(internal_tids));
-    for (size_t i = 0; i < nslots; i++) {
-        struct ns_thread *th = slots[i];
+    size_t n = ns_threads_count();
+    for (size_t i = 0; i < n; i++) {
+        struct ns_thread *th = dir->slot[i];
         if (th->state == NS_TH_FREE || th == tls_self)
             continue;
         release_fn(th);
@@ -242,7 +249,7 @@ int ns_threads_snapshot_busy(void)
 {
     size_t n = ns_threads_count();
     for (size_t i = 0; i < n; i++) {
-        if (__atomic_load_n(&slots[i]->snapshot_busy, __ATOMIC_SEQ_CST))
+        if (__atomic_load_n(&dir->slot[i]->snapshot_busy, __ATOMIC_SEQ_CST))
             return 1;
     }
     return 0;

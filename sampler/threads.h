@@ -2,7 +2,8 @@
  * threads — one slot per sampled thread: its sampling resources (perf ring or signal ring
  * and timer), its stack bounds, and its counters.
  *
- * Slots live in mmap'd memory; a thread finds its own through one initial-exec TLS pointer
+ * Slots live in the shared region (shm.h), listed in a directory the reader walks; a thread
+ * finds its own through one initial-exec TLS pointer
  * (a library loaded later by dlopen only has a small static-TLS reserve, so never more).
  * Lifecycle: FREE → ACTIVE (registered by the thread itself, or by the writer for threads
  * found in /proc/self/task) → EXITED (the thread is gone or going) → FREE (the writer
@@ -71,6 +72,14 @@ struct ns_thread {
     uint64_t cpu_base_ns; /* the thread's CPU clock when its sampling started */
     int names_sent;       /* writer: THREAD record emitted for the current name */
     char name[16];
+};
+
+#define NS_THREADS_MAX 16384
+
+/* The region's directory of slots (shm.h: header->threads): slot[0..n) allocated. */
+struct ns_thread_dir {
+    uint64_t n; /* atomic */
+    struct ns_thread *slot[NS_THREADS_MAX];
 };
 
 /* The thread's CPU time since its sampling started (the loader and nsprof's own start-up

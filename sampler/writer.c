@@ -24,25 +24,19 @@
 #include <unistd.h>
 
 #include "../preload/settings.h"
-#include "alloc.h"
 #include "clock.h"
 #include "fdutil.h"
 #include "hooks.h"
-#include "intern.h"
 #include "io_stats.h"
-#include "mem.h"
 #include "modules.h"
 #include "nsp_format.h"
-#include "profile_writer.h"
 #include "real.h"
-#include "sites.h"
-#include "stacks.h"
+#include "shm.h"
 #include "writer_state.h"
 
 struct ns_writer_state W;
 /* How long a replaced module snapshot outlives the drain that followed it. */
 #define SNAPSHOT_MARGIN_NS 50000000ull
-static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- control ------------------------------------------------------------------------ */
 
@@ -134,29 +128,6 @@ int ns_writer_running(void)
     return __atomic_load_n(&W.running, __ATOMIC_ACQUIRE);
 }
 
-void ns_writer_note(unsigned level, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    pthread_mutex_lock(&notes_lock);
-    if (W.nnotes < NS_WRITER_MAX_NOTES) {
-        struct ns_writer_note *n = &W.notes[W.nnotes++];
-        n->level = level;
-        snprintf(n->code, sizeof(n->code), "%s", code);
-        va_start(ap, fmt);
-        vsnprintf(n->text, sizeof(n->text), fmt, ap);
-        va_end(ap);
-    }
-    pthread_mutex_unlock(&notes_lock);
-    ns_writer_wake();
-}
-
-void ns_writer_count(const char *counter, uint64_t n)
-{
-    pthread_mutex_lock(&notes_lock);
-    ns_counters_add(&W.counters, counter, n);
-    pthread_mutex_unlock(&notes_lock);
-}
-
 void ns_writer_set_thread_registrar(void (*fn)(pid_t tid))
 {
     W.register_tid = fn;
@@ -164,81 +135,30 @@ void ns_writer_set_thread_registrar(void (*fn)(pid_t tid))
 
 /* --- records ------------------------------------------------------------------------ */
 
-static void write_notes(void)
-{
-    pthread_mutex_lock(&notes_lock);
-    for (size_t i = 0; i < W.nnotes; i++)
-        ns_pw_note(&W.pw, W.notes[i].level, W.notes[i].code, W.notes[i].text);
-    W.nnotes = 0;
-    pthread_mutex_unlock(&notes_lock);
-}
-
-static void write_counters(void)
+/* Counters only the in-process writer knows: its own threads' CPU time, and the kernel's
+ * count of the process's I/O (beside what the interposers saw). */
+static size_t extra_counters(const char **names, uint64_t *values)
 {
     static const char *const internal_names[NS_INTERNAL_THREADS] = {"nsprof_writer_cpu_ns",
                                                                     "nsprof_ticker_cpu_ns"};
-    const char *
-        names[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS + NS_IO_STATS_COUNTERS + 4];
-    uint64_t values[NS_MAX_COUNTERS + NS_INTERNAL_THREADS + NS_ALLOC_COUNTERS +
-                    NS_IO_STATS_COUNTERS + 4];
     size_t n = 0;
-    pthread_mutex_lock(&notes_lock);
-    /* Counters the writer keeps alone are folded in here, under the lock. */
-    ns_counters_add(&W.counters, "samples", W.samples_taken);
-    ns_counters_add(&W.counters, "dropped_intern", W.dropped_intern);
-    W.samples_taken = W.dropped_intern = 0;
-    for (size_t i = 0; i < W.counters.n; i++, n++) {
-        names[n] = W.counters.name[i];
-        values[n] = W.counters.value[i];
-    }
     for (int i = 0; i < NS_INTERNAL_THREADS; i++) {
         if (W.internal_cpu_ns[i]) {
             names[n] = internal_names[i];
             values[n++] = W.internal_cpu_ns[i];
         }
     }
-    n += ns_alloc_counters(names + n, values + n, NS_ALLOC_COUNTERS);
-    /* The kernel's count of the process's I/O, beside what the interposers saw. */
-    if (__atomic_load_n(&ns_hooks_on, __ATOMIC_RELAXED) & NS_HOOK_IO)
+    if (ns_hooks_enabled() & NS_HOOK_IO)
         n += ns_io_stats_counters(names + n, values + n, NS_IO_STATS_COUNTERS);
-    if (ns_stacks_overflowed()) {
-        names[n] = "stacks_overflowed";
-        values[n++] = ns_stacks_overflowed();
-    }
-    if (ns_sites_series_halvings()) {
-        names[n] = "alloc_series_halvings";
-        values[n++] = ns_sites_series_halvings();
-    }
-    if (ns_sites_overflowed()) {
-        names[n] = "sites_overflowed";
-        values[n++] = ns_sites_overflowed();
-    }
-    uint64_t forwarded = ns_signal_forwarded();
-    if (forwarded) {
-        names[n] = "sigprof_forwarded";
-        values[n++] = forwarded;
-    }
-    if (n)
-        ns_pw_counters(&W.pw, names, values, n);
-    pthread_mutex_unlock(&notes_lock);
-}
-
-static void write_samples(void)
-{
-    if (W.nbatch) {
-        ns_pw_samples(&W.pw, W.event_id, W.batch, W.nbatch);
-        W.nbatch = 0;
-    }
+    return n;
 }
 
 static void flush_chunk(void)
 {
-    ns_sites_emit();
-    write_samples();
-    write_notes();
-    ns_threads_write_stats();
-    write_counters();
-    ns_pw_flush(&W.pw);
+    const char *names[NS_INTERNAL_THREADS + NS_IO_STATS_COUNTERS];
+    uint64_t values[NS_INTERNAL_THREADS + NS_IO_STATS_COUNTERS];
+    size_t n = extra_counters(names, values);
+    ns_image_flush(&W.img, names, values, n);
     W.next_flush_ns = ns_now_ns() + W.flush_ns;
 }
 
@@ -254,7 +174,7 @@ static void read_file(const char *path, char *buf, size_t cap, size_t *len)
     close(fd);
 }
 
-static void write_header(const struct ns_writer_setup *s)
+static int open_image(const struct ns_writer_setup *s, char *err, size_t errlen)
 {
     static char cmdline[65536];
     size_t cmdlen;
@@ -266,9 +186,10 @@ static void write_header(const struct ns_writer_setup *s)
     if (uname(&u) != 0)
         memset(&u, 0, sizeof(u));
     snprintf(producer, sizeof(producer), "nsprof %s preload", NSPROF_VERSION);
-    struct ns_pw_process p = {
-        .pid = (uint64_t)s->id->pid,
-        .ppid = (uint64_t)s->id->ppid,
+    struct ns_image_setup is = {
+        .fd = s->fd,
+        .pid = s->id->pid,
+        .ppid = s->id->ppid,
         .exec_index = s->id->exec_index,
         .start_realtime_ns = s->start_realtime_ns,
         .start_mono_ns = s->start_mono_ns,
@@ -279,19 +200,21 @@ static void write_header(const struct ns_writer_setup *s)
         .producer = producer,
         .cmdline = cmdline,
         .cmdline_len = cmdlen,
+        .settings = s->settings,
+        .event_id = s->event_id,
+        .period_ns = s->period_ns,
+        .extra_events = s->extra_events,
     };
-    ns_pw_process(&W.pw, &p);
-    for (const char *const *kv = s->settings; kv && kv[0]; kv += 2)
-        ns_pw_setting(&W.pw, kv[0], kv[1]);
-    if (s->event_id)
-        ns_pw_event(&W.pw, s->event_id, s->event_name, "ns", s->period_ns);
-    for (uint32_t ev = 1; ev < NS_EVID__COUNT; ev++) {
-        if (s->extra_events & (1u << ev))
-            ns_pw_event_flags(&W.pw, ev, ns_event_defs[ev].name, ns_event_defs[ev].unit, 1,
-                              ns_event_defs[ev].flags);
+    int r = ns_image_open(&W.img, &is, err, errlen);
+    if (r < 0)
+        return r;
+    /* This process's own region, read the way the agent reads it. */
+    struct ns_shm_header *h = ns_shm_header();
+    if (h) {
+        struct ns_view v = {(const uint8_t *)h, (uint64_t)(uintptr_t)h, h->reserved};
+        ns_image_set_region(&W.img, &v);
     }
-    write_notes();
-    ns_pw_flush(&W.pw);
+    return 0;
 }
 
 /* --- the sample sink ---------------------------------------------------------------- */
@@ -300,25 +223,13 @@ static void sink_sample(void *ctx, pid_t tid, uint64_t time_ns, uint64_t weight,
                         const struct ns_frame *frames, int nframes)
 {
     (void)ctx;
-    uint64_t stack = ns_stacks_intern(end, frames, nframes);
-    if (!stack) {
-        W.dropped_intern++;
-        return;
-    }
-    if (W.nbatch == W.batch_cap)
-        write_samples();
-    int64_t t_us = time_ns >= W.start_mono_ns ? (int64_t)((time_ns - W.start_mono_ns) / 1000) : 0;
-    W.batch[W.nbatch++] = (struct ns_pw_sample){t_us, (uint64_t)tid, stack, weight};
-    ns_threads_count_sample(tid);
-    W.samples_taken++;
+    ns_image_sample(&W.img, tid, time_ns, weight, end, frames, nframes);
 }
 
 static void sink_lost(void *ctx, const char *counter, uint64_t n)
 {
     (void)ctx;
-    pthread_mutex_lock(&notes_lock);
-    ns_counters_add(&W.counters, counter, n);
-    pthread_mutex_unlock(&notes_lock);
+    ns_image_count(&W.img, counter, n);
 }
 
 /* --- the loop ----------------------------------------------------------------------- */
@@ -361,14 +272,11 @@ static void serve_request(void)
     unsigned flags = W.req_flags;
     ns_threads_drain_all(&W.sink);
     if (flags & NS_SYNC_END) {
-        ns_sites_emit_final();
-        write_samples();
-        write_notes();
         ns_threads_refresh(1);
-        ns_threads_write_stats();
-        write_counters();
-        ns_pw_end(&W.pw, W.req_reason, W.req_status, ns_now_ns() - W.start_mono_ns);
-        ns_pw_flush(&W.pw); /* END is the last record: nothing may follow it */
+        const char *names[NS_INTERNAL_THREADS + NS_IO_STATS_COUNTERS];
+        uint64_t values[NS_INTERNAL_THREADS + NS_IO_STATS_COUNTERS];
+        size_t n = extra_counters(names, values);
+        ns_image_end(&W.img, W.req_reason, W.req_status, ns_now_ns(), names, values, n);
         __atomic_store_n(&W.paused, 1, __ATOMIC_RELEASE);
     } else {
         flush_chunk();
@@ -395,13 +303,12 @@ static void writer_cycle(uint64_t now, uint64_t *next_module_check, uint64_t *an
             ns_modules_rescan(valid_from);
         *next_module_check = now + interval;
     }
-    ns_mappings_check_recycled();
     /* The signal handler unwinds with whatever tables exist: build new objects' now.
      * (The perf path builds them when a sample first needs one.) */
     if (W.eager_tables)
         ns_modules_build_pending();
     ns_threads_drain_all(&W.sink);
-    ns_sites_sample_heap();
+    ns_image_poll_region(&W.img);
     /* Every sample taken before `now` is drained (a perf record being written right now is
      * younger than now minus a few microseconds): older snapshots can go. */
     if (now > SNAPSHOT_MARGIN_NS)
@@ -432,42 +339,28 @@ static void *writer_main(void *arg)
 
 void ns_writer_resume(void)
 {
+    ns_image_resume(&W.img);
     __atomic_store_n(&W.paused, 0, __ATOMIC_RELEASE);
     ns_writer_wake();
 }
 
-static int alloc_state(const struct ns_writer_setup *s)
-{
-    W.batch_cap = NS_WRITER_BATCH;
-    W.batch = ns_mem_alloc(W.batch_cap * sizeof(*W.batch));
-    if (!W.batch)
-        return -ENOMEM;
-    if (ns_stacks_init() < 0 || ns_threads_table_init() < 0)
-        return -ENOMEM;
-    int r = ns_pw_init(&W.pw, s->fd, NS_WRITER_CHUNK);
-    if (r < 0)
-        return r;
-    W.ctl_fd = ns_fd_move_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    return W.ctl_fd < 0 ? -errno : 0;
-}
-
 int ns_writer_start(const struct ns_writer_setup *s, char *err, size_t errlen)
 {
-    memset(&W.pw, 0, sizeof(W.pw));
     W.ctl_fd = -1;
     W.source = s->source;
-    W.event_id = s->event_id;
-    W.start_mono_ns = s->start_mono_ns;
     W.flush_ns = s->flush_ns;
     W.pid = s->id->pid;
     W.eager_tables = s->eager_tables;
     W.sink = (struct ns_sample_sink){sink_sample, sink_lost, NULL};
-    int r = alloc_state(s);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot set the profile writer up: %s", strerror(-r));
+    int r = open_image(s, err, errlen);
+    if (r < 0)
         return r;
+    W.ctl_fd = ns_fd_move_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (W.ctl_fd < 0) {
+        snprintf(err, errlen, "cannot set the profile writer up: %s", strerror(errno));
+        ns_image_close(&W.img);
+        return -1;
     }
-    write_header(s);
     W.next_flush_ns = ns_now_ns() + W.flush_ns;
     sigset_t all, old;
     sigfillset(&all);
@@ -489,27 +382,12 @@ int ns_writer_start(const struct ns_writer_setup *s, char *err, size_t errlen)
     return 0;
 }
 
-void ns_writer_prefork(void)
-{
-    pthread_mutex_lock(&notes_lock);
-}
-
-void ns_writer_postfork_parent(void)
-{
-    pthread_mutex_unlock(&notes_lock);
-}
-
 void ns_writer_postfork_child(void)
 {
-    pthread_mutex_init(&notes_lock, NULL);
     /* The parent's writer thread does not exist here; its buffers are ours to free. */
     if (W.ctl_fd >= 0)
         close(W.ctl_fd);
-    ns_pw_destroy(&W.pw);
-    ns_mem_free(W.batch, W.batch_cap * sizeof(*W.batch));
-    ns_stacks_destroy();
-    ns_threads_table_destroy();
-    ns_sites_writer_reset();
+    ns_image_close(&W.img);
     struct ns_writer_state fresh = {0};
     fresh.ctl_fd = -1;
     W = fresh;

@@ -7,8 +7,9 @@
  * full it is cleared and definitions are repeated under new ids.
  *
  * Other threads talk to it through ns_writer_sync (drain + flush now, optionally with an END
- * record and exit), ns_writer_wake, ns_writer_note and ns_writer_count. ns_writer_sync is
- * async-signal-safe (atomics, eventfd and futex only) so the crash handler can use it.
+ * record and exit) and ns_writer_wake; notes and counters go through the shared region
+ * (shm.h), which the writer reads like the agent does. ns_writer_sync is async-signal-safe
+ * (atomics, eventfd and futex only) so the crash handler can use it.
  */
 #ifndef NS_WRITER_H
 #define NS_WRITER_H
@@ -54,9 +55,6 @@ void ns_writer_join(void);
  * until this is called (the exec failed and the process goes on). */
 void ns_writer_resume(void);
 void ns_writer_wake(void);
-void ns_writer_note(unsigned level, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void ns_writer_count(const char *counter, uint64_t n);
 pid_t ns_writer_tid(void);
 /* A dlopen started at t_ns: look for new objects often for a while, and date them from t. */
 void ns_writer_modules_announced(uint64_t t_ns);
@@ -65,10 +63,8 @@ uint64_t ns_writer_new_objects_since(uint64_t now);
 int ns_writer_running(void);
 /* Registers a thread found in /proc/self/task that nsprof does not know yet. */
 void ns_writer_set_thread_registrar(void (*fn)(pid_t tid));
-/* fork: keep the notes lock consistent across fork; in the child, forget the parent's
- * writer (its thread does not exist there) and free its memory. */
-void ns_writer_prefork(void);
-void ns_writer_postfork_parent(void);
+/* fork child: forget the parent's writer (its thread does not exist there), free its
+ * memory. */
 void ns_writer_postfork_child(void);
 
 #endif

@@ -22,66 +22,6 @@
 
 #define MAX_TASKS 65536
 
-int ns_threads_table_init(void)
-{
-    W.tid_slots = 1024;
-    W.ntids = 0;
-    W.tids = ns_mem_alloc(W.tid_slots * sizeof(*W.tids));
-    return W.tids ? 0 : -1;
-}
-
-void ns_threads_table_destroy(void)
-{
-    ns_mem_free(W.tids, W.tid_slots * sizeof(*W.tids));
-    W.tids = NULL;
-    W.tid_slots = W.ntids = 0;
-}
-
-static struct ns_tid_stats *probe(struct ns_tid_stats *t, size_t slots, pid_t tid)
-{
-    size_t mask = slots - 1, i = ((size_t)tid * 2654435761u) & mask;
-    while (t[i].tid != 0 && t[i].tid != tid)
-        i = (i + 1) & mask;
-    return &t[i];
-}
-
-static int grow_table(void)
-{
-    size_t slots = W.tid_slots * 2;
-    struct ns_tid_stats *t = ns_mem_alloc(slots * sizeof(*t));
-    if (!t)
-        return -1;
-    for (size_t i = 0; i < W.tid_slots; i++) {
-        if (W.tids[i].tid)
-            *probe(t, slots, W.tids[i].tid) = W.tids[i];
-    }
-    ns_mem_free(W.tids, W.tid_slots * sizeof(*W.tids));
-    W.tids = t;
-    W.tid_slots = slots;
-    return 0;
-}
-
-static struct ns_tid_stats *tid_entry(pid_t tid)
-{
-    if ((W.ntids + 1) * 2 > W.tid_slots && grow_table() < 0)
-        return NULL;
-    struct ns_tid_stats *e = probe(W.tids, W.tid_slots, tid);
-    if (e->tid == 0) {
-        e->tid = tid;
-        W.ntids++;
-    }
-    return e;
-}
-
-void ns_threads_count_sample(pid_t tid)
-{
-    struct ns_tid_stats *e = tid_entry(tid);
-    if (e) {
-        e->samples++;
-        e->dirty = 1;
-    }
-}
-
 static int read_small(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -118,14 +58,7 @@ static void read_comm(pid_t tid, char *name, size_t cap)
 /* Writes a THREAD record when the thread's name is new or changed. */
 static void update_name(struct ns_thread *th, const char *name)
 {
-    struct ns_tid_stats *e = tid_entry(th->tid);
-    if (!e || !*name)
-        return;
-    uint64_t id = ns_strings_intern(name);
-    if (id && id != e->name_id) {
-        e->name_id = id;
-        ns_pw_thread(&W.pw, (uint64_t)th->tid, id, th->start_mono_ns);
-    }
+    ns_image_thread_name(&W.img, th->tid, name, th->start_mono_ns);
 }
 
 /* The signal path reads the live stack only within known bounds. A thread registered by
@@ -164,18 +97,12 @@ static void resolve_stack_bounds(struct ns_thread *th)
 static void finish_thread(struct ns_thread *th, const struct ns_sample_sink *sink)
 {
     W.source->drain(th, sink);
-    struct ns_tid_stats *e = tid_entry(th->tid);
     if (th->name[0])
         update_name(th, th->name);
-    if (e) {
-        if (th->cpu_ns > e->cpu_ns)
-            e->cpu_ns = th->cpu_ns;
-        e->flags |= NSP_THREAD_EXITED;
-        e->dirty = 1;
-    }
+    ns_image_thread_cpu(&W.img, th->tid, th->cpu_ns);
+    ns_image_thread_exited(&W.img, th->tid);
     W.source->thread_release(th);
-    ns_sites_emit_thread(th); /* its last calls, before the slot serves another thread */
-    ns_sites_reset(th);
+    ns_image_emit_thread_sites(&W.img, th); /* its last calls, before the slot is reused */
     ns_threads_free(th);
 }
 
@@ -234,11 +161,7 @@ void ns_threads_refresh(int final)
         uint64_t cpu = ns_thread_profiled_cpu(th);
         if (cpu > th->cpu_ns)
             th->cpu_ns = cpu;
-        struct ns_tid_stats *e = tid_entry(th->tid);
-        if (e && th->cpu_ns != e->cpu_ns) {
-            e->cpu_ns = th->cpu_ns;
-            e->dirty = 1;
-        }
+        ns_image_thread_cpu(&W.img, th->tid, th->cpu_ns);
         if (ntasks && !listed(tids, ntasks, th->tid)) {
             /* Gone without telling us (no TLS destructor ran): finish it now. */
             ns_threads_set_exited(th);
@@ -252,16 +175,5 @@ void ns_threads_refresh(int final)
         pid_t t = ns_threads_internal_tid(i);
         if (t)
             W.internal_cpu_ns[i] = ns_thread_cpu_ns(t);
-    }
-}
-
-void ns_threads_write_stats(void)
-{
-    for (size_t i = 0; i < W.tid_slots; i++) {
-        struct ns_tid_stats *e = &W.tids[i];
-        if (e->tid && e->dirty) {
-            ns_pw_thread_stats(&W.pw, (uint64_t)e->tid, e->cpu_ns, e->samples, e->flags);
-            e->dirty = 0;
-        }
     }
 }

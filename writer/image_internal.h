@@ -1,0 +1,41 @@
+/*
+ * image_internal — what image.c (the file, interning, samples, threads) and image_region.c
+ * (what the process's shared region holds) share. Internal to writer/.
+ */
+#ifndef NS_IMAGE_INTERNAL_H
+#define NS_IMAGE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+
+/* image.c */
+uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame *frames,
+                        int nframes);
+int64_t ns_image_time_us(const struct ns_image *im, uint64_t mono_ns);
+void ns_image_write_notes(struct ns_image *im);
+
+/* image_region.c */
+#define NS_IMAGE_REGION_COUNTERS 24
+int ns_image_region_init(struct ns_image *im);
+void ns_image_region_destroy(struct ns_image *im);
+/* A registry mapping id's description from the region's table; -1 if it has none. The
+ * path stays valid until the next call. */
+int ns_image_region_mapping(struct ns_image *im, uint32_t id, struct ns_mapping_info *out);
+/* The generation of a registry id (0 when unknown): cheap, for cached descriptions. */
+uint32_t ns_image_region_mapping_gen(struct ns_image *im, uint32_t id);
+/* The registry ids of libnsprof.so and of the named pseudo mapping (0 when unknown). */
+void ns_image_region_special(struct ns_image *im, uint32_t *self, uint32_t *named);
+/* The name of a named frame (an interposed function); 0 if unknown. */
+int ns_image_region_name(struct ns_image *im, uint32_t id, char *out, size_t cap);
+/* The region's counters (and the allocation totals) as name/value pairs; how many. */
+size_t ns_image_region_counters(struct ns_image *im, const char **names, uint64_t *values,
+                                size_t max);
+/* Site samples and histograms of every thread since the last call, the series; final: also
+ * what every stack still holds (leaks) and held at the peak. */
+void ns_image_region_emit(struct ns_image *im, int final);
+/* The notes the process added since the last call. */
+void ns_image_region_notes(struct ns_image *im);
+
+#endif
