@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../sampler/agent_link.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
 #include "preload.h"
@@ -44,7 +45,8 @@ static int is_ours(const char *entry)
     /* NSPROF_OUTPUT too: ours is absolute, so that the image writes beside its parent. */
     return has_name(entry, NS_ENV_SESSION) || has_name(entry, NS_ENV_ROOT) ||
            has_name(entry, NS_ENV_EXEC) || has_name(entry, "LD_PRELOAD") ||
-           has_name(entry, ns_setting_defs[NS_SET_OUTPUT].env);
+           has_name(entry, ns_setting_defs[NS_SET_OUTPUT].env) ||
+           (ns_preload.agent_env[0] && has_name(entry, NS_ENV_AGENT_SESSION));
 }
 
 static const char *find_entry(char *const envp[], const char *name)
@@ -64,7 +66,7 @@ static size_t env_bytes(char *const envp[])
         bytes += strlen(envp[i]) + 1;
     const char *preload = find_entry(envp, "LD_PRELOAD");
     bytes += 4 * 64 + 2 * sizeof(ns_preload.id.session) + strlen(ns_preload.lib_path) +
-             (preload ? strlen(preload) : 0) + 16;
+             (preload ? strlen(preload) : 0) + strlen(ns_preload.agent_env) + 16;
     for (size_t i = 0; i < ns_preload.ninherited; i++)
         bytes += strlen(ns_preload.inherited_env[i]) + 1;
     return (count + ns_preload.ninherited + 8) * sizeof(char *) + bytes;
@@ -98,6 +100,8 @@ static char **build_env(char *const envp[], void *block)
     pid_t pid = getpid();
     ADD("%s=%d.%llu", NS_ENV_EXEC, (int)pid,
         (unsigned long long)(pid == ns_preload.id.pid ? ns_preload.id.exec_index : 0));
+    if (ns_preload.agent_env[0])
+        v[n++] = ns_preload.agent_env;
     for (size_t i = 0; i < ns_preload.ninherited; i++) {
         const char *e = ns_preload.inherited_env[i];
         char name[64];

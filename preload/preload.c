@@ -24,6 +24,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "../sampler/agent_link.h"
 #include "../sampler/nsp_format.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
@@ -199,8 +200,16 @@ __attribute__((constructor)) static void ns_preload_init(void)
                     "the program's malloc calls do not reach nsprof: it defines its own "
                     "allocator, or another preloaded library's comes first; allocations "
                     "are not tracked");
-    ns_log_info("nsprof: profiling pid %d into %s (%s mechanism)", (int)ns_preload.id.pid,
-                ns_sampler_output_path(), ns_sampler_mechanism());
+    const char *agent = getenv(NS_ENV_AGENT_SESSION);
+    if (agent && strlen(agent) < sizeof(ns_preload.agent_env) - 32)
+        snprintf(ns_preload.agent_env, sizeof(ns_preload.agent_env), "%s=%s", NS_ENV_AGENT_SESSION,
+                 agent);
+    if (ns_sampler_agent())
+        ns_log_info("nsprof: pid %d is profiled by nsprof's agent (pid %d)", (int)ns_preload.id.pid,
+                    (int)ns_sampler_agent());
+    else
+        ns_log_info("nsprof: profiling pid %d into %s (%s mechanism)", (int)ns_preload.id.pid,
+                    ns_sampler_output_path(), ns_sampler_mechanism());
 }
 
 static uint64_t exit_status(void)

@@ -28,6 +28,9 @@ struct ns_preload {
      * even when the program passes them an environment of its own. */
     char inherited_env[NS_SET__COUNT][NS_SETTING_TEXT_MAX + 32];
     size_t ninherited;
+    /* "NSPROF_SESSION_AGENT=..." when this process's session has an agent (agent_link.h):
+     * handed on to exec'd images like the session itself. */
+    char agent_env[4200];
     int exit_status_known;
     int exit_status;
 };

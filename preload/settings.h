@@ -78,6 +78,11 @@ enum ns_setting_type {
       "right)")                                                                                    \
     X(FLUSH_MS, "flush_ms", "NSPROF_FLUSH_MS", 0, "flush-ms", NS_TYPE_UINT, "1000", NULL, 50,      \
       10000, "milliseconds between writes to the profile (what a SIGKILL can lose)")               \
+    X(AGENT, "agent", "NSPROF_AGENT", 0, "agent", NS_TYPE_STRING, "auto", NULL, 0, 0,              \
+      "the process that samples, unwinds and writes, so that the program runs no thread of "       \
+      "nsprof's: auto = the nsprof next to libnsprof.so (nsprof record is its own); PATH = "       \
+      "that nsprof; off = do it inside the program (a writer thread there, which costs glibc's "   \
+      "single-thread fast paths)")                                                                 \
     X(LOG, "log", "NSPROF_LOG", 0, "log", NS_TYPE_ENUM, "warn", "quiet|warn|info", 0, 0,           \
       "messages libnsprof.so prints on stderr: quiet = none, warn = problems, info = also "        \
       "what it does")

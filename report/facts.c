@@ -207,6 +207,8 @@ const char *ns_end_reason_name(uint32_t reason)
         return "signal";
     case NSP_EXIT_STOPPED:
         return "stopped";
+    case NSP_EXIT_GONE:
+        return "gone";
     default:
         return "unknown";
     }
@@ -229,18 +231,19 @@ static void describe_end(const struct ns_process *p, char *buf, size_t len)
         if (p->end_status > 0 && p->end_status < 65)
             abbrev = sigabbrev_np((int)p->end_status);
         if (abbrev)
-            snprintf(buf, len,
-                     "the process was killed by signal %llu (SIG%s); nsprof's crash "
-                     "handler closed the profile",
+            snprintf(buf, len, "the process was killed by signal %llu (SIG%s)",
                      (unsigned long long)p->end_status, abbrev);
         else
-            snprintf(buf, len,
-                     "the process was killed by signal %llu; nsprof's crash handler "
-                     "closed the profile",
+            snprintf(buf, len, "the process was killed by signal %llu",
                      (unsigned long long)p->end_status);
         return;
     case NSP_EXIT_STOPPED:
-        snprintf(buf, len, "profiling was stopped while the process kept running (detach)");
+        snprintf(buf, len, "profiling was stopped while the process kept running");
+        return;
+    case NSP_EXIT_GONE:
+        snprintf(buf, len,
+                 "the process ended, how is not known (killed by SIGKILL, or it ended where "
+                 "nsprof's library could not see its exit status); nothing sampled was lost");
         return;
     default:
         snprintf(buf, len, "the profile was closed for an unknown reason (%u)", p->end_reason);

@@ -8,6 +8,7 @@
 
 #include "mem.h"
 #include "modules.h"
+#include "clock.h"
 #include "nsp_format.h"
 #include "shm.h"
 
@@ -16,6 +17,10 @@ static uint32_t nnames; /* atomic; ids are 1..nnames */
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ns_pseudo_names *shared_names; /* the region's copy, for its reader */
 static uint32_t max_depth = 256;
+/* Build unwind tables here, on the program's thread, when a capture needs one: with an agent
+ * no writer thread of ours builds them (attached mode). */
+static int lazy_tables;
+static uint64_t rescan_generation, last_rescan_ns;
 
 /* Copies the names the region does not have yet (the first call creates its table; a fork
  * child's region copy already has the parent's). Caller holds names_lock. */
@@ -38,9 +43,33 @@ static void share_names(void)
     }
 }
 
-void ns_capture_configure(uint32_t depth)
+void ns_capture_configure(uint32_t depth, int lazy)
 {
     max_depth = depth;
+    lazy_tables = lazy;
+}
+
+/*
+ * An unwind stopped where a table is missing: build it (no_cfi), or look for objects loaded
+ * since the last scan (no_module) — when a dlopen went through nsprof's hook since then, or at
+ * most every 100 ms otherwise (code outside every object, e.g. a JIT, must not rescan each
+ * call). Runs on the program's thread inside an interposer (th->in_hook: what it calls passes
+ * through); it takes the registry's lock and the loader's, which nothing of ours holds while
+ * calling back into the program. 1 if a retry can get further.
+ */
+static int fill_in_tables(unsigned end, const struct ns_frame *last)
+{
+    if (end == NSP_END_NO_CFI)
+        return ns_modules_build_cfi(last->mapping_id) == NS_CFI_READY;
+    struct ns_shm_header *h = ns_shm_header();
+    uint64_t gen = h ? __atomic_load_n(&h->modules_generation, __ATOMIC_ACQUIRE) : 0;
+    uint64_t now = ns_now_ns();
+    if (gen == __atomic_load_n(&rescan_generation, __ATOMIC_RELAXED) &&
+        now - __atomic_load_n(&last_rescan_ns, __ATOMIC_RELAXED) < 100000000ull)
+        return 0;
+    __atomic_store_n(&rescan_generation, gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&last_rescan_ns, now, __ATOMIC_RELAXED);
+    return ns_modules_changed() && ns_modules_rescan(now) > 0;
 }
 
 uint32_t ns_pseudo_name(const char *name)
@@ -187,8 +216,19 @@ struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *ca
         c->stack = NULL; /* its words are about to be overwritten */
         mem.log = &log;
     }
-    if (snap)
-        n += ns_unwind_caller(&snap->mods, caller, &mem, f + n, max - n, &end);
+    int base = n;
+    for (int attempt = 0; snap && attempt < 8; attempt++) {
+        log.n = 0;
+        log.overflow = log.used_bp = 0;
+        n = base + ns_unwind_caller(&snap->mods, caller, &mem, f + base, max - base, &end);
+        if (!lazy_tables || (end != NSP_END_NO_CFI && end != NSP_END_NO_MODULE) || n <= base ||
+            !fill_in_tables(end, &f[n - 1]))
+            break;
+        ns_modules_release(&th->snapshot_busy);
+        /* Snapshots replaced by the rescan: freed once no thread reads them. */
+        ns_modules_retire(ns_now_ns());
+        snap = ns_modules_acquire(&th->snapshot_busy);
+    }
     stack = ns_stacks_get(f, n, end);
     if (c)
         cache_keep(c, caller, pseudo_id, snap->seq, mem.hi, &log, end, stack);

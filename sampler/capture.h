@@ -47,7 +47,8 @@ const char *ns_pseudo_name_of(uint32_t id);
 struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *caller,
                                   uint32_t pseudo_id);
 
-/* Maximum frames kept (the max_depth setting); set once at start. */
-void ns_capture_configure(uint32_t max_depth);
+/* Maximum frames kept (the max_depth setting), and whether a capture builds the unwind
+ * tables it misses itself (lazy: no writer thread builds them); set once at start. */
+void ns_capture_configure(uint32_t max_depth, int lazy);
 
 #endif

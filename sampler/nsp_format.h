@@ -96,6 +96,7 @@ enum nsp_end_reason {
     NSP_EXIT_EXEC = 1,
     NSP_EXIT_SIGNAL = 2,
     NSP_EXIT_STOPPED = 3,
+    NSP_EXIT_GONE = 4, /* it ended; how (exit code, signal) was not visible */
 };
 
 static inline uint64_t nsp_zigzag(int64_t v)

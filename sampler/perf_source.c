@@ -28,6 +28,7 @@
 
 #include "sysmem.h"
 #include "fdutil.h"
+#include "../agent/perf_session.h"
 #include "modules.h"
 
 #define REGS_MASK                                                                                  \
@@ -225,47 +226,6 @@ int ns_perf_fd(const struct ns_thread *th)
     return th->perf_fd;
 }
 
-/* Fields of a PERF_RECORD_SAMPLE with our sample_type, in the kernel's order. */
-struct perf_sample_view {
-    uint64_t ip, time, abi;
-    uint32_t pid, tid;
-    uint64_t regs[3]; /* bp, sp, ip: ascending bit order of REGS_MASK */
-    const uint8_t *stack;
-    uint64_t stack_size, dyn_size;
-};
-
-static int parse_sample(const uint8_t *p, size_t len, struct perf_sample_view *s)
-{
-    const uint8_t *end = p + len;
-    p += sizeof(struct perf_event_header);
-#define TAKE(dst)                                                                                  \
-    do {                                                                                           \
-        if ((size_t)(end - p) < sizeof(dst))                                                       \
-            return -1;                                                                             \
-        memcpy(&(dst), p, sizeof(dst));                                                            \
-        p += sizeof(dst);                                                                          \
-    } while (0)
-    TAKE(s->ip);
-    TAKE(s->pid);
-    TAKE(s->tid);
-    TAKE(s->time);
-    TAKE(s->abi);
-    if (s->abi != PERF_SAMPLE_REGS_ABI_NONE)
-        TAKE(s->regs);
-    TAKE(s->stack_size);
-    if ((uint64_t)(end - p) < s->stack_size)
-        return -1;
-    s->stack = p;
-    p += s->stack_size;
-    s->dyn_size = 0;
-    if (s->stack_size)
-        TAKE(s->dyn_size);
-#undef TAKE
-    if (s->dyn_size > s->stack_size)
-        s->dyn_size = s->stack_size;
-    return 0;
-}
-
 static int is_kernel_address(uint64_t ip)
 {
     return ip >= 0xffff800000000000ull;
@@ -274,8 +234,8 @@ static int is_kernel_address(uint64_t ip)
 static void handle_sample(const uint8_t *rec, size_t len, const struct ns_sample_sink *sink,
                           struct ns_frame *frames)
 {
-    struct perf_sample_view s;
-    if (parse_sample(rec, len, &s) < 0 || s.abi == PERF_SAMPLE_REGS_ABI_NONE) {
+    struct ns_perf_sample s;
+    if (ns_perf_parse_sample(rec, len, &s) < 0 || s.abi == PERF_SAMPLE_REGS_ABI_NONE) {
         sink->lost(sink->ctx, "dropped_no_user_regs", 1);
         return;
     }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "../preload/settings.h"
+#include "agent_link.h"
 #include "alloc.h"
 #include "capture.h"
 #include "clock.h"
@@ -46,6 +48,10 @@ static struct {
     int key_created;
     uint64_t threads_failed;
     int first_failure;
+    /* attached: the session's agent samples and writes; this process only fills its region */
+    int attached;
+    struct ns_agent_link link;
+    int track_threads; /* threads get slots (the interposers' site tables) */
 } S = {.fd = -1};
 
 int ns_sampler_active(void)
@@ -65,7 +71,12 @@ const char *ns_sampler_output_path(void)
 
 const char *ns_sampler_mechanism(void)
 {
-    return S.source ? S.source->name : "none";
+    return S.attached ? "agent" : S.source ? S.source->name : "none";
+}
+
+pid_t ns_sampler_agent(void)
+{
+    return S.attached ? S.link.agent : 0;
 }
 
 static void thread_exit_destructor(void *arg)
@@ -117,7 +128,7 @@ static void register_foreign(pid_t tid)
 
 void ns_sampler_thread_begin(void)
 {
-    if (!ns_sampler_in_owner_process())
+    if (!ns_sampler_in_owner_process() || (S.attached && !S.track_threads))
         return;
     register_thread((pid_t)syscall(SYS_gettid), 1);
 }
@@ -213,7 +224,8 @@ static int eager_tables(void)
     return S.source->build_tables_eagerly || hook_events() != 0;
 }
 
-static int start_writer(char *err, size_t errlen)
+/* The SETTING records: every setting, and what the process found out itself. */
+static const char *const *settings_kv(void)
 {
     static char text[NS_SET__COUNT + 4][2][NS_SETTING_TEXT_MAX];
     static const char *kv[2 * (NS_SET__COUNT + 4) + 1];
@@ -224,13 +236,20 @@ static int start_writer(char *err, size_t errlen)
     }
     const char *extra[][2] = {{"mechanism_used", S.source->name},
                               {"mechanism_reason", S.reason},
-                              {"exclude_kernel", S.params.exclude_kernel ? "1" : "0"}};
+                              {"exclude_kernel", S.params.exclude_kernel ? "1" : "0"},
+                              {"mode", "in-process"}};
     for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++, n++) {
         snprintf(text[i][1], sizeof(text[i][1]), "%s", extra[i][1]);
         kv[2 * n] = extra[i][0];
         kv[2 * n + 1] = text[i][1];
     }
     kv[2 * n] = NULL;
+    return kv;
+}
+
+static int start_writer(char *err, size_t errlen)
+{
+    const char *const *kv = settings_kv();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     uint32_t ev = S.source == &ns_none_source ? 0 : S.params.wall ? NS_EVID_WALL : NS_EVID_CPU;
@@ -261,7 +280,7 @@ static int open_profile(char *err, size_t errlen)
 /* Allocation, I/O and lock tracking: the interposers start accounting from here on. */
 static void start_hooks(void)
 {
-    ns_capture_configure((uint32_t)S.cfg.value[NS_SET_MAX_DEPTH]);
+    ns_capture_configure((uint32_t)S.cfg.value[NS_SET_MAX_DEPTH], S.attached);
     unsigned alloc = (unsigned)S.cfg.value[NS_SET_ALLOC];
     if (alloc != NS_ALLOC_OFF && ns_alloc_start(alloc, S.cfg.value[NS_SET_ALLOC_INTERVAL]) < 0)
         ns_shm_note(NSP_NOTE_WARNING, "alloc_unavailable",
@@ -275,6 +294,34 @@ static void start_hooks(void)
     ns_hooks_set(on);
 }
 
+/*
+ * Attached to the session's agent: the agent's perf events sample this process and its
+ * agent writes the profile; this process only shares its region (the interposers' tables,
+ * its identity, how it ends). No thread, no descriptor, no signal of nsprof's.
+ */
+static int start_attached(char *err, size_t errlen)
+{
+    S.source = &ns_none_source;
+    snprintf(S.reason, sizeof(S.reason), "sampled by nsprof's agent (pid %d)", (int)S.link.agent);
+    if (ns_agent_link_region(&S.link, &S.id, settings_kv(), hook_events(), err, errlen) < 0)
+        return -1;
+    S.attached = 1;
+    S.track_threads = hook_events() != 0;
+    /* The interposers unwind their callers: they need the module registry. */
+    if (S.track_threads && ns_modules_init(S.id.exe) < 0) {
+        snprintf(err, errlen, "cannot read the loaded objects (out of memory)");
+        return -1;
+    }
+    if (S.track_threads && !S.key_created &&
+        pthread_key_create(&S.key, thread_exit_destructor) == 0)
+        S.key_created = 1;
+    __atomic_store_n(&S.active, 1, __ATOMIC_RELEASE);
+    if (S.track_threads)
+        register_existing_threads();
+    start_hooks();
+    return 0;
+}
+
 int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
                      ns_open_output_fn open_output, char *err, size_t errlen)
 {
@@ -286,6 +333,9 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
     S.id = *id;
     S.pid = getpid();
     S.open_output = open_output;
+    if (ns_agent_link_from_env(&S.link) && S.link.mech == NS_LINK_PERF &&
+        S.cfg.value[NS_SET_EVENT] == NS_EVENT_CPU)
+        return start_attached(err, errlen);
     if (ns_shm_create(NULL, err, errlen) < 0)
         return -1;
     if (ns_modules_init(S.id.exe) < 0) {
@@ -346,6 +396,13 @@ void ns_sampler_finish(unsigned reason, uint64_t status)
 {
     if (!ns_sampler_in_owner_process())
         return;
+    if (S.attached) {
+        /* The interposers go on recording until the process is gone (other destructors
+         * still free memory); the agent reads the region after that. */
+        note_failures();
+        ns_shm_set_end(NS_SHM_ENDED, reason, status);
+        return;
+    }
     __atomic_store_n(&S.active, 0, __ATOMIC_RELEASE);
     S.source->stop();
     stop_all_threads();
@@ -362,6 +419,10 @@ void ns_sampler_crash(int sig)
 {
     if (!ns_sampler_in_owner_process())
         return;
+    if (S.attached) {
+        ns_shm_set_end(NS_SHM_ENDED, NSP_EXIT_SIGNAL, (uint64_t)sig);
+        return;
+    }
     /* Bounded: a crash must not turn into a hang if the writer is stuck. */
     ns_writer_sync(NS_SYNC_END | NS_SYNC_EXIT, NSP_EXIT_SIGNAL, (uint64_t)sig, 1000);
 }
@@ -370,6 +431,11 @@ void ns_sampler_before_exec(void)
 {
     if (!ns_sampler_in_owner_process())
         return;
+    if (S.attached) {
+        note_failures();
+        ns_shm_set_end(NS_SHM_EXEC, NSP_EXIT_EXEC, 0);
+        return;
+    }
     S.source->stop();
     stop_all_threads();
     if (S.source == &ns_signal_source)
@@ -384,6 +450,10 @@ void ns_sampler_exec_failed(int err)
         return;
     ns_shm_note(NSP_NOTE_INFO, "exec_failed",
                 "an exec failed (%s); the process went on and so did profiling", strerror(err));
+    if (S.attached) {
+        ns_shm_set_end(NS_SHM_RUNNING, 0, 0);
+        return;
+    }
     ns_writer_resume();
     S.source->start();
     size_t n = ns_threads_count();
@@ -396,19 +466,27 @@ void ns_sampler_exec_failed(int err)
 
 void ns_sampler_before_dlclose(void)
 {
-    if (ns_sampler_in_owner_process() && ns_modules_changed())
-        ns_modules_rescan(ns_writer_new_objects_since(ns_now_ns()));
+    if (!ns_sampler_in_owner_process() || (S.attached && !S.track_threads))
+        return;
+    if (ns_modules_changed())
+        ns_modules_rescan(S.attached ? ns_now_ns() : ns_writer_new_objects_since(ns_now_ns()));
 }
 
 void ns_sampler_modules_changed(uint64_t valid_from_ns)
 {
-    if (ns_sampler_in_owner_process())
-        ns_modules_rescan(valid_from_ns);
+    if (!ns_sampler_in_owner_process() || (S.attached && !S.track_threads))
+        return;
+    ns_modules_rescan(valid_from_ns);
 }
 
 void ns_sampler_modules_announced(uint64_t t_ns)
 {
-    if (ns_sampler_in_owner_process())
+    if (!ns_sampler_in_owner_process())
+        return;
+    struct ns_shm_header *h = ns_shm_header();
+    if (h)
+        __atomic_add_fetch(&h->modules_generation, 1, __ATOMIC_RELEASE);
+    if (!S.attached)
         ns_writer_modules_announced(t_ns);
 }
 
@@ -443,12 +521,63 @@ static void release_in_child(struct ns_thread *th)
     ns_sites_reset(th); /* the parent's calls are the parent's profile's */
 }
 
+/*
+ * In the child of an attached process, every slot is the parent's. The region was copied
+ * after the fork (while the parent's threads went on), so a slot's pointers to private
+ * memory (a site table's index, the capture cache, the scratch frames) may name memory the
+ * parent allocated after the fork, which the child does not have: drop them unread (the
+ * child allocates its own as it needs them; what they held is leaked, not touched).
+ */
+static void sever_in_child(struct ns_thread *th)
+{
+    th->sites = NULL;
+    th->scratch = NULL;
+    th->capture_cache = NULL;
+    memset(&th->ring, 0, sizeof(th->ring));
+    th->perf_fd = -1;
+    th->perf_map = NULL;
+    th->has_timer = 0;
+}
+
+/* The child of an attached process: a region of its own; the agent's events already cover
+ * it (they are inherited), so that is all. */
+static void postfork_attached(void)
+{
+    char err[512];
+    S.id.ppid = S.id.pid;
+    S.id.pid = S.pid = getpid();
+    S.id.exec_index = 0;
+    /* First the copy: until then the region (and the slots in it) is the parent's. */
+    int copied = ns_agent_link_fork(&S.link, &S.id, err, sizeof(err)) == 0;
+    ns_hooks_postfork(1);
+    ns_modules_unlock();
+    if (!copied) {
+        /* No region of its own: record nothing rather than write into the parent's (the
+         * flags on the wiped page already say so). */
+        __atomic_store_n(&S.active, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    ns_threads_after_fork(sever_in_child);
+    struct ns_thread *self = ns_threads_self();
+    if (self && self != NS_THREAD_NONE) {
+        sever_in_child(self);
+        ns_threads_free(self);
+        ns_threads_forget_self();
+    }
+    if (S.track_threads)
+        register_existing_threads();
+}
+
 void ns_sampler_postfork_child(void)
 {
     char err[512];
     /* getpid() is the child's now, so S.active alone says whether the parent profiled. */
     if (!__atomic_load_n(&S.active, __ATOMIC_ACQUIRE))
         return;
+    if (S.attached) {
+        postfork_attached();
+        return;
+    }
     if (ns_shm_postfork_child(NULL, err, sizeof(err)) < 0)
         ns_hooks_set(0); /* no region of its own: record nothing rather than the parent's */
     ns_hooks_postfork(1);

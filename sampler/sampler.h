@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "writer.h"
 
@@ -30,6 +31,8 @@ int ns_sampler_active(void);
 int ns_sampler_in_owner_process(void);
 const char *ns_sampler_output_path(void);
 const char *ns_sampler_mechanism(void);
+/* The pid of the session's agent this process is attached to, 0 when it profiles itself. */
+pid_t ns_sampler_agent(void);
 
 void ns_sampler_thread_begin(void);
 

@@ -22,30 +22,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "io_stats.h"
 #include "sysmem.h"
 
-#define FIRST_COMMIT (1u << 20)
+#define FIRST_COMMIT (256u << 10)
 #define MAX_RESERVE  (4ull << 30)
 #define MIN_RESERVE  (32u << 20)
 #define ALIGN        16u
 #define MIN_CLASS    4096u /* blocks this big and bigger go back to free lists */
-
-const char *const ns_shm_counter_names[NS_CTR__COUNT] = {
-    [NS_CTR_ALLOC_SAMPLED] = "alloc_sampled",
-    [NS_CTR_ALLOC_UNTRACKED] = "alloc_untracked",
-    [NS_CTR_ALLOC_REGION_FALLBACKS] = "alloc_region_fallbacks",
-    [NS_CTR_ALLOC_PEAK_SNAPSHOTS] = "alloc_peak_snapshots",
-    [NS_CTR_ALLOC_SERIES_DROPPED] = "alloc_series_dropped",
-    [NS_CTR_STACKS_OVERFLOWED] = "stacks_overflowed",
-    [NS_CTR_SITES_OVERFLOWED] = "sites_overflowed",
-    [NS_CTR_SIGPROF_FORWARDED] = "sigprof_forwarded",
-    [NS_CTR_THREADS_FAILED] = "threads_failed",
-    [NS_CTR_DROPPED_RING_FULL] = "dropped_ring_full",
-    [NS_CTR_DROPPED_REENTRANT] = "dropped_reentrant",
-    [NS_CTR_DROPPED_NO_THREAD] = "dropped_no_thread",
-    [NS_CTR_NOTES_DROPPED] = "notes_dropped",
-    [NS_CTR_SHM_EXHAUSTED] = "shm_exhausted",
-};
 
 static struct ns_shm_local boot_local; /* all zero: nothing is recorded before start */
 struct ns_shm_local *ns_shm_local = &boot_local;
@@ -173,12 +157,13 @@ int ns_shm_create(const char *path, char *err, size_t errlen)
     }
     if (strlen(path) >= NS_SHM_PATH) {
         snprintf(err, errlen, "the shared-memory path is too long: '%s'", path);
-        return -1;
+        return -ENAMETOOLONG;
     }
     int fd = sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        say(err, errlen, "cannot create the shared-memory file", path, errno);
-        return -1;
+        int e = errno;
+        say(err, errlen, "cannot create the shared-memory file", path, e);
+        return -e;
     }
     void *p = map_shared(fd, NULL, &reserved);
     int e = p ? backed(fd, 0, FIRST_COMMIT) : -errno;
@@ -186,9 +171,10 @@ int ns_shm_create(const char *path, char *err, size_t errlen)
     if (!p || e < 0) {
         if (p)
             ns_sys_munmap(p, reserved);
+        int en = e < 0 ? -e : errno;
         syscall(SYS_unlinkat, AT_FDCWD, path, 0);
-        say(err, errlen, "cannot map the shared-memory file", path, e < 0 ? -e : errno);
-        return -1;
+        say(err, errlen, "cannot map the shared-memory file", path, en);
+        return -(en ? en : ENOMEM);
     }
     init_header(p, reserved, FIRST_COMMIT, path);
     publish(p);
@@ -227,27 +213,42 @@ static int grow(struct ns_shm_header *h, uint64_t need)
     return 0;
 }
 
-static int size_class(size_t size)
+/* Free list k holds blocks of at least MIN_CLASS << k bytes: a block goes to the list of the
+ * largest such k, and an allocation takes from the list of the smallest k that is enough. */
+struct free_block {
+    struct free_block *next;
+    size_t size;
+};
+
+static int class_floor(size_t size)
 {
     int c = 0;
-    while (((size_t)MIN_CLASS << c) < size)
+    while (c < 47 && ((size_t)MIN_CLASS << (c + 1)) <= size)
+        c++;
+    return c;
+}
+
+static int class_ceil(size_t size)
+{
+    int c = 0;
+    while (c < 48 && ((size_t)MIN_CLASS << c) < size)
         c++;
     return c < 48 ? c : -1;
 }
 
 static void *from_free_list(struct ns_shm_header *h, size_t size)
 {
-    int c = size_class(size);
+    int c = class_ceil(size);
     if (c < 0 || !__atomic_load_n(&h->free_lists[c], __ATOMIC_RELAXED))
         return NULL;
     lock(h);
-    void *p = h->free_lists[c];
-    if (p)
-        h->free_lists[c] = *(void **)p;
+    struct free_block *b = h->free_lists[c];
+    if (b)
+        h->free_lists[c] = b->next;
     unlock(h);
-    if (p)
-        memset(p, 0, (size_t)MIN_CLASS << c);
-    return p;
+    if (b)
+        memset(b, 0, b->size < size ? b->size : size);
+    return b;
 }
 
 void *ns_shm_alloc(size_t size)
@@ -256,10 +257,6 @@ void *ns_shm_alloc(size_t size)
     if (!h || size == 0)
         return NULL;
     if (size >= MIN_CLASS) {
-        int c = size_class(size);
-        if (c < 0)
-            return NULL;
-        size = (size_t)MIN_CLASS << c; /* so that a freed block serves its whole class */
         void *p = from_free_list(h, size);
         if (p)
             return p;
@@ -289,12 +286,12 @@ void ns_shm_free(void *p, size_t size)
     struct ns_shm_header *h = ns_shm_header();
     if (!h || !p || size < MIN_CLASS)
         return; /* small blocks are not reused: the region only ever frees big tables */
-    int c = size_class(size);
-    if (c < 0)
-        return;
+    struct free_block *b = p;
+    int c = class_floor(size);
     lock(h);
-    *(void **)p = h->free_lists[c];
-    h->free_lists[c] = p;
+    b->size = size;
+    b->next = h->free_lists[c];
+    h->free_lists[c] = b;
     unlock(h);
 }
 
@@ -350,6 +347,8 @@ void ns_shm_set_end(unsigned state, unsigned reason, uint64_t status)
     h->end_reason = reason;
     h->end_status = status;
     h->end_mono_ns = ns_now_ns();
+    if (ns_io_stats_read(0, h->proc_io) == 0)
+        h->proc_io_set = 1;
     __atomic_store_n(&h->state, state, __ATOMIC_RELEASE);
 }
 
@@ -369,19 +368,50 @@ void ns_shm_postfork_parent(void)
         unlock(region);
 }
 
-/* Writes the first `len` bytes of the region into fd. */
-static int copy_out(int fd, const char *from, uint64_t len)
+/* Writes bytes [off, off + len) of the region (mapped at `from`) into fd at the same offset. */
+static int write_range(int fd, const char *from, uint64_t off, uint64_t len)
 {
-    uint64_t done = 0;
-    while (done < len) {
-        long n = syscall(SYS_write, fd, from + done, len - done);
+    while (len) {
+        long n = syscall(SYS_pwrite64, fd, from + off, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
-        done += (uint64_t)n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
     }
     return 0;
+}
+
+/* Copies the first `len` bytes of the region into fd: what holds data, read from the region's
+ * own file so that the pages never written (most of a sparse table) are skipped, and the rest
+ * moved inside the kernel; byte by byte through the mapping when the file cannot be read. */
+static int copy_out(int fd, const struct ns_shm_header *h, uint64_t len)
+{
+    int in = sys_open(h->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (in < 0)
+        return write_range(fd, (const char *)h, 0, len);
+    int r = 0;
+    for (uint64_t off = 0; off < len && r == 0;) {
+        long data = syscall(SYS_lseek, in, (off_t)off, SEEK_DATA);
+        if (data < 0 || (uint64_t)data >= len)
+            break; /* only holes are left */
+        long hole = syscall(SYS_lseek, in, data, SEEK_HOLE);
+        uint64_t end = hole < 0 || (uint64_t)hole > len ? len : (uint64_t)hole;
+        loff_t src = data, dst = data;
+        uint64_t left = end - (uint64_t)data;
+        while (left) {
+            long n = syscall(SYS_copy_file_range, in, &src, fd, &dst, left, 0);
+            if (n <= 0) {
+                r = write_range(fd, (const char *)h, (uint64_t)src, left);
+                break;
+            }
+            left -= (uint64_t)n;
+        }
+        off = end;
+    }
+    sys_close(in);
+    return r;
 }
 
 /* The child's private copy of a private region needs nothing: fork copied it. A shared one
@@ -391,26 +421,28 @@ int ns_shm_postfork_child(const char *new_path, char *err, size_t errlen)
     struct ns_shm_header *h = region;
     if (!h)
         return -1;
-    unlock(h); /* our copy of the lock word: the parent's was taken in prefork */
     if (!h->shared) {
+        h->lock = 0; /* our copy of the lock word: the parent's was taken in prefork */
         publish(h);
         ns_shm_local->hooks_on = at_fork.hooks_on;
         ns_shm_local->alloc_active = at_fork.alloc_active;
         return 0;
     }
-    uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
-    uint64_t committed = __atomic_load_n(&h->committed, __ATOMIC_ACQUIRE);
-    uint64_t reserved = h->reserved;
     int fd = new_path ? sys_open(new_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)
                       : -1;
     if (fd < 0) {
-        say(err, errlen, "cannot create the shared-memory file", new_path ? new_path : "",
-            new_path ? errno : ENOENT);
+        int e = new_path ? errno : ENOENT;
+        say(err, errlen, "cannot create the shared-memory file", new_path ? new_path : "", e);
+        if (e == EEXIST)
+            return -EEXIST; /* the caller may try another name */
         region = NULL;
         return -1;
     }
+    uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
+    uint64_t committed = __atomic_load_n(&h->committed, __ATOMIC_ACQUIRE);
+    uint64_t reserved = h->reserved;
     int ok = syscall(SYS_ftruncate, fd, (off_t)reserved) == 0 && backed(fd, 0, committed) == 0 &&
-             copy_out(fd, (const char *)h, used) == 0 && map_shared(fd, h, &reserved) == (void *)h;
+             copy_out(fd, h, used) == 0 && map_shared(fd, h, &reserved) == (void *)h;
     int e = errno;
     sys_close(fd);
     if (!ok) {

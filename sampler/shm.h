@@ -62,7 +62,27 @@ enum ns_shm_counter {
     NS_CTR_SHM_EXHAUSTED,
     NS_CTR__COUNT
 };
-extern const char *const ns_shm_counter_names[NS_CTR__COUNT];
+/* The name a counter has in the profile. */
+static inline const char *ns_shm_counter_name(enum ns_shm_counter c)
+{
+    static const char *const names[NS_CTR__COUNT] = {
+        [NS_CTR_ALLOC_SAMPLED] = "alloc_sampled",
+        [NS_CTR_ALLOC_UNTRACKED] = "alloc_untracked",
+        [NS_CTR_ALLOC_REGION_FALLBACKS] = "alloc_region_fallbacks",
+        [NS_CTR_ALLOC_PEAK_SNAPSHOTS] = "alloc_peak_snapshots",
+        [NS_CTR_ALLOC_SERIES_DROPPED] = "alloc_series_dropped",
+        [NS_CTR_STACKS_OVERFLOWED] = "stacks_overflowed",
+        [NS_CTR_SITES_OVERFLOWED] = "sites_overflowed",
+        [NS_CTR_SIGPROF_FORWARDED] = "sigprof_forwarded",
+        [NS_CTR_THREADS_FAILED] = "threads_failed",
+        [NS_CTR_DROPPED_RING_FULL] = "dropped_ring_full",
+        [NS_CTR_DROPPED_REENTRANT] = "dropped_reentrant",
+        [NS_CTR_DROPPED_NO_THREAD] = "dropped_no_thread",
+        [NS_CTR_NOTES_DROPPED] = "notes_dropped",
+        [NS_CTR_SHM_EXHAUSTED] = "shm_exhausted",
+    };
+    return (unsigned)c < NS_CTR__COUNT ? names[c] : "unknown";
+}
 
 struct ns_shm_note {
     uint32_t level; /* enum nsp_note_level */
@@ -107,6 +127,9 @@ struct ns_shm_header {
     uint32_t state; /* enum ns_shm_state (atomic) */
     uint32_t end_reason;
     uint64_t end_status, end_mono_ns;
+    /* /proc/self/io as the process ended (the agent reads a dead process's no more) */
+    uint64_t proc_io[4];
+    uint32_t proc_io_set;
 
     /* changes the reader should look at */
     uint64_t modules_generation; /* bumped at every dlopen/dlclose (atomic) */
@@ -129,7 +152,8 @@ struct ns_shm_header {
 };
 
 /* Creates this process's region. path NULL: private memory (in-process mode); otherwise the
- * file is created 0600 with O_EXCL|O_NOFOLLOW and mapped shared. 0, or -1 with a sentence. */
+ * file is created 0600 with O_EXCL|O_NOFOLLOW and mapped shared. 0, or -errno with a
+ * sentence. */
 int ns_shm_create(const char *path, char *err, size_t errlen);
 /* This process's region, or NULL (not created, or wiped in a _Fork child). */
 struct ns_shm_header *ns_shm_header(void);
@@ -160,7 +184,9 @@ struct ns_shm_local {
 extern struct ns_shm_local *ns_shm_local;
 
 /* fork: the region's lock must not be held across fork; the child gets its own region at
- * the same address (a copy), in new_path (or private memory when the parent's was). */
+ * the same address (a copy), in new_path (or private memory when the parent's was). The
+ * child's returns -EEXIST when new_path exists (try another name), -1 on other failures
+ * (then the child has no region and records nothing). */
 void ns_shm_prefork(void);
 void ns_shm_postfork_parent(void);
 int ns_shm_postfork_child(const char *new_path, char *err, size_t errlen);

@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cli.h"
+#include "perf_session.h"
 #include "record.h"
 #include "settings.h"
 
@@ -204,6 +206,15 @@ static void new_session(char *out, size_t cap)
     snprintf(out, cap, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 }
 
+/* Whether this run's profiling can be done by nsprof itself as the agent: CPU sampling
+ * through perf events (wall time and the signal mechanism still sample from inside). */
+static int agent_wanted(const struct ns_record *rec)
+{
+    const struct ns_config *c = &rec->cfg;
+    return strcmp(c->text[NS_SET_AGENT], "off") != 0 && c->value[NS_SET_EVENT] == NS_EVENT_CPU &&
+           c->value[NS_SET_MECHANISM] != NS_MECH_SIGNAL;
+}
+
 static int prepare_environment(struct ns_record *rec)
 {
     char preload[PATH_MAX * 2], cwd[PATH_MAX];
@@ -223,6 +234,19 @@ static int prepare_environment(struct ns_record *rec)
     }
     new_session(rec->session, sizeof(rec->session));
     setenv("NSPROF_SESSION", rec->session, 1);
+    /* The directory where the session's processes share their tables with the agent. */
+    char err[1024], link[4200];
+    unsetenv(NS_ENV_AGENT_SESSION);
+    if (agent_wanted(rec)) {
+        if (ns_agent_session_dir(rec->session, rec->session_dir, sizeof(rec->session_dir), err,
+                                 sizeof(err)) < 0) {
+            ns_cli_warn("%s; profiling inside the program instead", err);
+            rec->session_dir[0] = '\0';
+        } else if (snprintf(link, sizeof(link), "%d:perf:%s", (int)getpid(), rec->session_dir) <
+                   (int)sizeof(link)) {
+            setenv(NS_ENV_AGENT_SESSION, link, 1);
+        }
+    }
     /* A fresh session: whatever nsprof run we may be inside, this command is its root. */
     unsetenv("NSPROF_ROOT");
     unsetenv("NSPROF_EXEC");
@@ -306,13 +330,47 @@ static void forward_signal(int sig)
         kill(child_pid, sig);
 }
 
+/* Opens the session's perf events on the child before it execs the program; 0 if they are
+ * there (the child is then told to go on attached to us), -1 to profile in-process. */
+static int start_agent(struct ns_record *rec, pid_t child, struct ns_perf_session *perf,
+                       struct ns_agent_config *ac)
+{
+    char why[512];
+    struct ns_perf_params p = {
+        .period_ns = 1000000000ull / rec->cfg.value[NS_SET_FREQ],
+        .stack_copy = (uint32_t)rec->cfg.value[NS_SET_STACK_COPY],
+        .exclude_kernel = rec->cfg.value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
+                          : rec->cfg.value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
+                                                                           : -1,
+    };
+    if (ns_perf_session_open(perf, child, &p, 1, why, sizeof(why)) < 0)
+        return -1;
+    memset(ac, 0, sizeof(*ac));
+    ac->cfg = rec->cfg;
+    snprintf(ac->session, sizeof(ac->session), "%s", rec->session);
+    snprintf(ac->dir, sizeof(ac->dir), "%s", rec->session_dir);
+    ac->root = child;
+    ac->root_is_child = 1;
+    ac->root_exec_pending = 1;
+    ac->mech = NS_AGENT_PERF;
+    snprintf(ac->mech_reason, sizeof(ac->mech_reason),
+             "perf_event_open is allowed: nsprof record samples from outside the program");
+    ac->exclude_kernel = perf->params.exclude_kernel;
+    ac->stderr_fd = STDERR_FILENO;
+    ac->producer = "nsprof " NSPROF_VERSION " agent";
+    return 0;
+}
+
 /* Starts the command; a close-on-exec pipe tells whether its exec succeeded (nothing
  * arrives) or failed (the child writes its errno), so a command that could not be started
- * is reported as such rather than as a program that wrote no profile. */
+ * is reported as such rather than as a program that wrote no profile. A second pipe holds
+ * the child until its perf events are open: 'a' = go on attached to the agent (us), 'i' =
+ * profile yourself (the events could not be opened). */
 static int run_command(struct ns_record *rec, int *status)
 {
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    static struct ns_perf_session perf;
+    int pipefd[2], gofd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(gofd, O_CLOEXEC) != 0) {
         ns_cli_error("cannot create a pipe: %s", strerror(errno));
         return -1;
     }
@@ -323,7 +381,13 @@ static int run_command(struct ns_record *rec, int *status)
         return -1;
     }
     if (child_pid == 0) {
+        char go = 'i';
         close(pipefd[0]);
+        close(gofd[1]);
+        while (read(gofd[0], &go, 1) < 0 && errno == EINTR)
+            ;
+        if (go != 'a')
+            unsetenv(NS_ENV_AGENT_SESSION);
         execvp(rec->argv[0], rec->argv);
         int e = errno;
         if (write(pipefd[1], &e, sizeof(e)) < 0)
@@ -331,18 +395,34 @@ static int run_command(struct ns_record *rec, int *status)
         _exit(e == ENOENT ? 127 : 126);
     }
     close(pipefd[1]);
+    close(gofd[0]);
     /* The terminal's ^C and ^\ reach the program directly (same process group); TERM and
      * HUP sent to nsprof are meant for it. */
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     signal(SIGTERM, forward_signal);
     signal(SIGHUP, forward_signal);
+    struct ns_agent_config ac;
+    int agent =
+        rec->session_dir[0] && agent_wanted(rec) && start_agent(rec, child_pid, &perf, &ac) == 0;
+    char go = agent ? 'a' : 'i';
+    if (write(gofd[1], &go, 1) != 1)
+        agent = 0;
+    close(gofd[1]);
     int exec_errno = 0;
-    ssize_t got;
-    while ((got = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
-        ;
+    ssize_t got = 0;
+    if (agent) {
+        ns_agent_run(&ac, &perf, status);
+        ns_perf_session_close(&perf);
+        /* The exec's outcome is in the pipe by now: the child exec'd or exited. */
+        while ((got = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+            ;
+    } else {
+        while ((got = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+            ;
+    }
     close(pipefd[0]);
-    while (waitpid(child_pid, status, 0) < 0) {
+    while (!agent && waitpid(child_pid, status, 0) < 0) {
         if (errno != EINTR) {
             ns_cli_error("waiting for '%s': %s", rec->argv[0], strerror(errno));
             return -1;
@@ -387,13 +467,18 @@ int ns_cmd_record(int argc, char **argv)
     check_perf(&rec);
     int status;
     int started = run_command(&rec, &status);
-    if (started < 0)
+    if (started < 0) {
+        if (rec.session_dir[0])
+            ns_agent_remove_dir(rec.session_dir);
         return NS_EXIT_FAILURE;
+    }
     if (started > 0) /* exec failed: the shell's convention, 127 not found, 126 not runnable */
         return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
     if (WIFSIGNALED(status))
         ns_cli_warn("'%s' was killed by signal %d (%s)", rec.argv[0], WTERMSIG(status),
                     strsignal(WTERMSIG(status)));
+    if (rec.session_dir[0])
+        ns_agent_remove_dir(rec.session_dir);
     if (!rec.quiet)
         ns_record_summarize(&rec);
     return exit_like(status);

@@ -16,6 +16,7 @@ struct ns_record {
     int quiet;
     char **argv;
     char session[32];
+    char session_dir[4096]; /* where the processes share their tables with the agent */
 };
 
 /* The file execvp would run for cmd (PATH search); 0 if none. */

@@ -487,7 +487,7 @@ size_t ns_image_region_counters(struct ns_image *im, const char **names, uint64_
     for (int c = 0; c < NS_CTR__COUNT && k < max; c++) {
         uint64_t v = __atomic_load_n(&r->hdr->counters[c], __ATOMIC_RELAXED);
         if (v) {
-            names[k] = ns_shm_counter_names[c];
+            names[k] = ns_shm_counter_name((enum ns_shm_counter)c);
             values[k++] = v;
         }
     }

@@ -12,9 +12,13 @@ from nsptest import NSPROF, NsprofTest, event, samples, workload
 
 class PerfRefused(NsprofTest):
     def test_falls_back_to_signals_and_says_why(self):
-        rec = self.record([workload("deny_perf"), workload("split_cpu"), "1"])
-        # deny_perf's own image is profiled with perf; the exec'd split_cpu can't be.
-        doc = self.report([rec.files()[-1]])
+        # Everything under the filter, nsprof record included: no perf event can be opened,
+        # neither by the agent from outside nor by the program on itself.
+        out = os.path.join(self.dir, "p.nsp")
+        proc = subprocess.run([workload("deny_perf"), NSPROF, "record", "-o", out, "--",
+                               workload("split_cpu"), "1"], stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = self.report([out])
         proc = doc["processes"][0]
         self.assertIn("split_cpu", proc["exe"])
         self.assertEqual(proc["settings"]["mechanism_used"], "signal")
@@ -22,6 +26,17 @@ class PerfRefused(NsprofTest):
         self.assertIn("perf_event_paranoid", proc["settings"]["mechanism_reason"])
         self.assertIn("perf_refused", [n["code"] for n in proc["notes"]])
         self.assertGreater(samples(event(doc), "work_b"), 100)
+
+    def test_program_that_forbids_perf_itself_is_still_sampled_from_outside(self):
+        # The program's own seccomp filter refuses perf_event_open to it and to what it
+        # execs; nsprof record opened the events before, from outside: they still sample.
+        rec = self.record([workload("deny_perf"), workload("split_cpu"), "1"])
+        doc = self.report([rec.files()[-1]])
+        proc = doc["processes"][0]
+        self.assertIn("split_cpu", proc["exe"])
+        self.assertEqual(proc["settings"]["mechanism_used"], "perf")
+        self.assertEqual(proc["settings"]["mode"], "agent")
+        self.assertGreater(samples(event(doc), "work_b"), 600)
 
     def test_record_warns_before_running(self):
         # nsprof record itself under the filter: it checks perf_event_open before starting.

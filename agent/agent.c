@@ -1,0 +1,261 @@
+/*
+ * agent — see agent.h: the loop, the session directory, and when the session is over.
+ *
+ * The loop: wait for a ring to fill, a process to end, or a few milliseconds; hand every
+ * record older than a short margin to the process table (records of one CPU are in time
+ * order, and a record that another CPU is writing right now is younger than the margin);
+ * find the regions of new processes; write out the processes whose end every record has
+ * caught up with; write a chunk of every profile each flush interval.
+ */
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "maps.h"
+#include "perf_session.h"
+#include "procs.h"
+#include "regions.h"
+#include "shm.h"
+
+#define MARGIN_NS   2000000ull /* a record being written now is younger than this */
+#define POLL_MS     10
+#define MAX_POLLFDS 4096
+
+/* --- the session directory ----------------------------------------------------------- */
+
+/* mkdir 0700, or accept an existing directory only if it is ours and private. */
+static int private_dir(const char *path, char *err, size_t errlen)
+{
+    if (mkdir(path, 0700) == 0)
+        return 0;
+    if (errno != EEXIST) {
+        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "'%s' exists but is not a private directory of this user (a symlink, another "
+                 "owner or open permissions): refusing to use it; remove it or set "
+                 "NSPROF_SHM_DIR to another place",
+                 path);
+        return -1;
+    }
+    return 0;
+}
+
+int ns_agent_session_dir(const char *session, char *out, size_t cap, char *err, size_t errlen)
+{
+    const char *base = getenv("NSPROF_SHM_DIR");
+    struct stat st;
+    if (!base || !*base)
+        base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+                   ? "/dev/shm"
+                   : "/tmp";
+    char user_dir[4096];
+    if (snprintf(user_dir, sizeof(user_dir), "%s/nsprof-%u", base, (unsigned)geteuid()) >=
+            (int)sizeof(user_dir) ||
+        snprintf(out, cap, "%s/%s", user_dir, session) >= (int)cap) {
+        snprintf(err, errlen, "the session directory's path is too long (NSPROF_SHM_DIR)");
+        return -1;
+    }
+    if (private_dir(user_dir, err, errlen) < 0 || private_dir(out, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+void ns_agent_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* --- the profile's settings ---------------------------------------------------------- */
+
+static const char *const *settings_kv(const struct ns_agent_config *cfg)
+{
+    static char extra[4][2][1024];
+    static const char *kv[2 * (NS_SET__COUNT + 4) + 1];
+    size_t n = 0;
+    for (int i = 0; i < NS_SET__COUNT; i++, n++) {
+        kv[2 * n] = ns_setting_defs[i].key;
+        kv[2 * n + 1] = cfg->cfg.text[i];
+    }
+    const char *mech = cfg->mech == NS_AGENT_PERF     ? "perf"
+                       : cfg->mech == NS_AGENT_SIGNAL ? "signal"
+                                                      : "none";
+    const char *pairs[][2] = {{"mechanism_used", mech},
+                              {"mechanism_reason", cfg->mech_reason},
+                              {"exclude_kernel", cfg->exclude_kernel ? "1" : "0"},
+                              {"mode", "agent"}};
+    for (size_t i = 0; i < 4; i++, n++) {
+        snprintf(extra[i][0], sizeof(extra[i][0]), "%s", pairs[i][0]);
+        snprintf(extra[i][1], sizeof(extra[i][1]), "%s", pairs[i][1]);
+        kv[2 * n] = extra[i][0];
+        kv[2 * n + 1] = extra[i][1];
+    }
+    kv[2 * n] = NULL;
+    return kv;
+}
+
+/* --- the loop ------------------------------------------------------------------------ */
+
+struct loop {
+    const struct ns_agent_config *cfg;
+    int rings_hung_up; /* every traced task is gone: the rings only have what is left */
+    struct ns_perf_session *perf;
+    struct ns_procs procs;
+    struct pollfd fds[MAX_POLLFDS];
+    struct ns_aproc *fd_proc[MAX_POLLFDS];
+    size_t nfds;
+    uint64_t next_flush_ns;
+};
+
+static void build_poll_set(struct loop *l)
+{
+    l->nfds = 0;
+    for (int i = 0; l->perf && !l->rings_hung_up && i < l->perf->nrings && l->nfds < MAX_POLLFDS;
+         i++) {
+        l->fd_proc[l->nfds] = NULL;
+        l->fds[l->nfds++] = (struct pollfd){.fd = l->perf->rings[i].fd, .events = POLLIN};
+    }
+    for (struct ns_aproc *p = l->procs.list; p && l->nfds < MAX_POLLFDS; p = p->next) {
+        /* The root stays until reaped: nsprof record must learn how it ended. */
+        int reap = p->is_root && l->cfg->root_is_child && l->procs.root_status < 0;
+        if (p->pidfd >= 0 && (p->state == NS_AP_ALIVE || reap)) {
+            l->fd_proc[l->nfds] = p;
+            l->fds[l->nfds++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+        }
+    }
+}
+
+/* A process whose pidfd became readable has ended; the root, our child, is reaped here. */
+static void check_ends(struct loop *l, uint64_t now)
+{
+    for (size_t i = 0; i < l->nfds; i++) {
+        struct ns_aproc *p = l->fd_proc[i];
+        /* A ring whose events have no task left says so for good: poll would return at once
+         * forever. The rings are still read every round. */
+        if (!p && (l->fds[i].revents & (POLLHUP | POLLERR)))
+            l->rings_hung_up = 1;
+        if (!p || !(l->fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (p->is_root && l->cfg->root_is_child && l->procs.root_status < 0) {
+            int st;
+            if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+                l->procs.root_status = st;
+        }
+        ns_procs_ended(&l->procs, p, now);
+    }
+}
+
+static void add_root(struct loop *l, uint64_t now)
+{
+    const struct ns_agent_config *cfg = l->cfg;
+    struct ns_aproc *p =
+        ns_procs_add(&l->procs, cfg->root, getppid(), now, cfg->root_exec_pending ? -1 : 0);
+    if (!p)
+        return;
+    p->is_root = 1;
+    if (cfg->root_exec_pending)
+        return; /* everything about it comes with its exec */
+    /* Started by the process itself: it waits for us, so what /proc says is what is. */
+    ns_maps_from_proc(&p->maps, cfg->root);
+    for (struct ns_map_entry *e = p->maps.v; e < p->maps.v + p->maps.n; e++) {
+        size_t len = e->file ? strlen(e->file->path) : 0;
+        if (len >= 13 && strcmp(e->file->path + len - 13, "/libnsprof.so") == 0)
+            p->maps.self_id = e->id;
+    }
+    if (ns_regions_attach(&l->procs, p, now, 1, 0)) {
+        p->exec_index = (int64_t)p->region.hdr->exec_index;
+        p->image_start_ns = p->region.hdr->start_mono_ns;
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)cfg->root);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fgets(p->comm, sizeof(p->comm), f))
+            p->comm[strcspn(p->comm, "\n")] = '\0';
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)cfg->root);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+            ns_procs_add_thread(&l->procs, p, (pid_t)atoi(e->d_name), now);
+    }
+    if (d)
+        closedir(d);
+}
+
+static int session_over(struct loop *l)
+{
+    if (l->procs.nlive)
+        return 0;
+    return !l->cfg->root_is_child || l->procs.root_status >= 0;
+}
+
+int ns_agent_run(const struct ns_agent_config *cfg, struct ns_perf_session *perf, int *root_status)
+{
+    static struct loop l;
+    memset(&l, 0, sizeof(l));
+    l.cfg = cfg;
+    l.perf = perf;
+    if (ns_procs_init(&l.procs, cfg, settings_kv(cfg)) < 0)
+        return -1;
+    uint64_t flush_ns = cfg->cfg.value[NS_SET_FLUSH_MS] * 1000000ull;
+    uint64_t now = ns_now_ns();
+    l.procs.horizon_ns = now;
+    add_root(&l, now);
+    l.next_flush_ns = now + flush_ns;
+    for (;;) {
+        build_poll_set(&l);
+        int r = poll(l.fds, l.nfds, POLL_MS);
+        now = ns_now_ns();
+        if (r > 0)
+            check_ends(&l, now);
+        uint64_t caught_up = now;
+        if (perf) {
+            caught_up = now > MARGIN_NS ? now - MARGIN_NS : 0;
+            ns_perf_session_read(perf, caught_up, ns_procs_perf_record, &l.procs);
+        }
+        l.procs.horizon_ns = caught_up;
+        ns_procs_attach_regions(&l.procs, now);
+        ns_procs_poll_regions(&l.procs);
+        ns_procs_finalize(&l.procs, caught_up);
+        if (now >= l.next_flush_ns) {
+            ns_procs_flush(&l.procs);
+            l.next_flush_ns = now + flush_ns;
+        }
+        if (session_over(&l))
+            break;
+    }
+    if (perf) /* anything still in the rings belongs to processes that are gone */
+        ns_perf_session_read(perf, UINT64_MAX, ns_procs_perf_record, &l.procs);
+    l.procs.horizon_ns = UINT64_MAX;
+    ns_procs_finalize(&l.procs, UINT64_MAX);
+    if (root_status)
+        *root_status = l.procs.root_status;
+    ns_procs_destroy(&l.procs);
+    return 0;
+}

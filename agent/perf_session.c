@@ -1,0 +1,373 @@
+/*
+ * perf_session — see perf_session.h.
+ *
+ * Ring memory is locked memory: root gets 1 MiB of data per CPU; other users share
+ * kernel.perf_event_mlock_kb per CPU plus RLIMIT_MEMLOCK, so each ring is halved until
+ * the kernel accepts it (at least a few samples' worth). The agent is woken when a ring is
+ * half full, and visits every ring at least every few milliseconds anyway.
+ */
+#include "perf_session.h"
+
+#include <asm/perf_regs.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REGS_MASK                                                                                  \
+    ((1ull << PERF_REG_X86_BP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_IP))
+#define MAX_RING_DATA (1u << 20)
+#define PAGE          4096u
+
+static void fill_attr(struct perf_event_attr *a, const struct ns_perf_params *p, int exclude_kernel,
+                      size_t ring_data, int enable_on_exec)
+{
+    memset(a, 0, sizeof(*a));
+    a->size = sizeof(*a);
+    a->type = PERF_TYPE_SOFTWARE;
+    a->config = PERF_COUNT_SW_CPU_CLOCK;
+    a->sample_period = p->period_ns;
+    a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_REGS_USER |
+                     PERF_SAMPLE_STACK_USER;
+    a->sample_regs_user = REGS_MASK;
+    a->sample_stack_user = p->stack_copy;
+    a->exclude_kernel = (unsigned)exclude_kernel;
+    a->exclude_hv = 1;
+    a->use_clockid = 1;
+    a->clockid = CLOCK_MONOTONIC;
+    a->disabled = 1;
+    a->inherit = 1;
+    a->enable_on_exec = (unsigned)enable_on_exec;
+    a->mmap = 1;
+    a->mmap2 = 1;
+    a->build_id = 1;
+    a->comm = 1;
+    a->comm_exec = 1;
+    a->task = 1;
+    a->context_switch = 1;
+    a->sample_id_all = 1;
+    a->watermark = 1;
+    a->wakeup_watermark = (uint32_t)(ring_data / 2);
+}
+
+static int cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    return n < 1 ? 1 : n > NS_PERF_MAX_CPUS ? NS_PERF_MAX_CPUS : (int)n;
+}
+
+static int perf_open(const struct perf_event_attr *a, pid_t pid, int cpu)
+{
+    return (int)syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void refusal(int e, int want_kernel, char *why, size_t whylen)
+{
+    int paranoid = -9;
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+    if (f) {
+        if (fscanf(f, "%d", &paranoid) != 1)
+            paranoid = -9;
+        fclose(f);
+    }
+    if (e == EACCES || e == EPERM)
+        snprintf(why, whylen,
+                 "perf_event_open refused (%s; kernel.perf_event_paranoid=%d): enable it with "
+                 "'sysctl kernel.perf_event_paranoid=%d' or give the program CAP_PERFMON",
+                 strerror(e), paranoid, want_kernel ? 1 : 2);
+    else if (e == ENOSYS || e == ENOENT || e == EOPNOTSUPP)
+        snprintf(why, whylen, "perf_event_open is not available here (%s)", strerror(e));
+    else
+        snprintf(why, whylen, "perf_event_open failed (%s)", strerror(e));
+}
+
+static int add_fd(struct ns_perf_session *s, int fd)
+{
+    if (s->nfds == s->fds_cap) {
+        size_t cap = s->fds_cap ? s->fds_cap * 2 : 64;
+        int *v = realloc(s->fds, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        s->fds = v;
+        s->fds_cap = cap;
+    }
+    s->fds[s->nfds++] = fd;
+    return 0;
+}
+
+/* Maps a ring for fd, halving its size while the locked-memory allowance refuses it. */
+static int map_ring(struct ns_perf_session *s, int fd, int cpu, size_t data, char *why,
+                    size_t whylen)
+{
+    for (; data >= 4 * PAGE; data /= 2) {
+        void *map = mmap(NULL, PAGE + data, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map != MAP_FAILED) {
+            struct ns_perf_ring *r = &s->rings[s->nrings++];
+            *r = (struct ns_perf_ring){
+                .fd = fd, .cpu = cpu, .map = map, .map_len = PAGE + data, .data_size = data};
+            s->ring_bytes += PAGE + data;
+            return 0;
+        }
+        if (errno != EPERM && errno != ENOMEM)
+            break;
+    }
+    snprintf(why, whylen,
+             "cannot map a perf ring for CPU %d (%s): the locked-memory allowance "
+             "(kernel.perf_event_mlock_kb, ulimit -l) is used up",
+             cpu, strerror(errno));
+    return -1;
+}
+
+static size_t ring_data_size(const struct ns_perf_params *p)
+{
+    /* Room for ~64 samples; at least 4 pages. */
+    size_t want = (size_t)p->stack_copy * 64, size = 4 * PAGE;
+    while (size < want && size < MAX_RING_DATA)
+        size *= 2;
+    return size;
+}
+
+int ns_perf_session_open(struct ns_perf_session *s, pid_t pid, const struct ns_perf_params *p,
+                         int enable_on_exec, char *why, size_t whylen)
+{
+    memset(s, 0, offsetof(struct ns_perf_session, scratch));
+    s->params = *p;
+    size_t data = ring_data_size(p);
+    int want = p->exclude_kernel, ncpu = cpu_count(), err = 0;
+    /* auto: with the kernel if allowed (root, paranoid <= 1), else user space only. */
+    for (int exclude = want < 0 ? 0 : want; exclude <= (want < 0 ? 1 : want); exclude++) {
+        struct perf_event_attr a;
+        fill_attr(&a, p, exclude, data, enable_on_exec);
+        int opened = 0;
+        err = 0;
+        for (int cpu = 0; cpu < ncpu; cpu++) {
+            int fd = perf_open(&a, pid, cpu);
+            if (fd < 0) {
+                if (errno == ENODEV || errno == ENXIO)
+                    continue; /* offline CPU */
+                err = errno;
+                break;
+            }
+            if (add_fd(s, fd) < 0 || map_ring(s, fd, cpu, data, why, whylen) < 0) {
+                close(fd);
+                ns_perf_session_close(s);
+                return -ENOMEM;
+            }
+            opened++;
+        }
+        if (!err && opened) {
+            s->params.exclude_kernel = exclude;
+            return 0;
+        }
+        ns_perf_session_close(s);
+        memset(s, 0, offsetof(struct ns_perf_session, scratch));
+        s->params = *p;
+    }
+    refusal(err ? err : ENODEV, want == 0, why, whylen);
+    return -(err ? err : ENODEV);
+}
+
+int ns_perf_open_thread(pid_t tid, const struct ns_perf_params *p, int *out, int *out_cpus,
+                        size_t cap, char *why, size_t whylen)
+{
+    struct perf_event_attr a;
+    int ncpu = cpu_count(), n = 0;
+    fill_attr(&a, p, p->exclude_kernel, ring_data_size(p), 0);
+    for (int cpu = 0; cpu < ncpu && (size_t)n < cap; cpu++) {
+        int fd = perf_open(&a, tid, cpu);
+        if (fd >= 0) {
+            out_cpus[n] = cpu;
+            out[n++] = fd;
+            continue;
+        }
+        if (errno == ENODEV || errno == ENXIO)
+            continue;
+        int e = errno;
+        while (n > 0)
+            close(out[--n]);
+        refusal(e, p->exclude_kernel == 0, why, whylen);
+        return -e;
+    }
+    return n;
+}
+
+int ns_perf_session_adopt(struct ns_perf_session *s, const int *fds, const int *cpus, size_t nfds,
+                          const struct ns_perf_params *p, char *why, size_t whylen)
+{
+    memset(s, 0, offsetof(struct ns_perf_session, scratch));
+    s->params = *p;
+    size_t data = ring_data_size(p);
+    for (size_t i = 0; i < nfds; i++) {
+        if (add_fd(s, fds[i]) < 0)
+            return -ENOMEM;
+        int ring = -1;
+        for (int k = 0; k < s->nrings && ring < 0; k++) {
+            if (s->rings[k].cpu == cpus[i])
+                ring = k;
+        }
+        if (ring < 0) {
+            if (s->nrings == NS_PERF_MAX_CPUS ||
+                map_ring(s, fds[i], cpus[i], data, why, whylen) < 0)
+                return -EPERM;
+        } else if (ioctl(fds[i], PERF_EVENT_IOC_SET_OUTPUT, s->rings[ring].fd) != 0) {
+            snprintf(why, whylen, "cannot share a perf ring between threads: %s", strerror(errno));
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+void ns_perf_session_enable(struct ns_perf_session *s)
+{
+    for (size_t i = 0; i < s->nfds; i++)
+        ioctl(s->fds[i], PERF_EVENT_IOC_ENABLE, 0);
+}
+
+void ns_perf_session_close(struct ns_perf_session *s)
+{
+    for (int i = 0; i < s->nrings; i++) {
+        if (s->rings[i].map)
+            munmap(s->rings[i].map, s->rings[i].map_len);
+    }
+    for (size_t i = 0; i < s->nfds; i++)
+        close(s->fds[i]);
+    free(s->fds);
+    s->fds = NULL;
+    s->nfds = s->fds_cap = 0;
+    s->nrings = 0;
+}
+
+/* --- reading ------------------------------------------------------------------------- */
+
+static void copy_out(const struct ns_perf_ring *r, uint64_t pos, void *dst, size_t len)
+{
+    const uint8_t *data = r->map + PAGE;
+    size_t off = (size_t)(pos % r->data_size);
+    size_t first = len < r->data_size - off ? len : (size_t)(r->data_size - off);
+    memcpy(dst, data + off, first);
+    memcpy((uint8_t *)dst + first, data, len - first);
+}
+
+int ns_perf_record_ids(const uint8_t *rec, size_t len, uint32_t *pid, uint32_t *tid, uint64_t *time)
+{
+    if (len < sizeof(struct perf_event_header) + 16)
+        return -1;
+    memcpy(pid, rec + len - 16, 4);
+    memcpy(tid, rec + len - 12, 4);
+    memcpy(time, rec + len - 8, 8);
+    return 0;
+}
+
+static uint64_t record_time(const uint8_t *rec, size_t len)
+{
+    const struct perf_event_header *h = (const void *)rec;
+    uint64_t t = 0;
+    uint32_t pid, tid;
+    if (h->type == PERF_RECORD_SAMPLE) {
+        if (len >= 32)
+            memcpy(&t, rec + 24, 8); /* header, ip, pid/tid, time */
+        return t;
+    }
+    return ns_perf_record_ids(rec, len, &pid, &tid, &t) == 0 ? t : 0;
+}
+
+/* The record at r's tail (copied when it wraps); NULL when none is complete. */
+static const uint8_t *peek(struct ns_perf_session *s, struct ns_perf_ring *r, size_t *len,
+                           uint8_t *buf)
+{
+    struct perf_event_header h;
+    if (r->tail + sizeof(h) > r->head)
+        return NULL;
+    copy_out(r, r->tail, &h, sizeof(h));
+    if (h.size < sizeof(h) || r->tail + h.size > r->head) {
+        r->tail = r->head; /* cannot happen with a sane kernel: never loop on it */
+        return NULL;
+    }
+    *len = h.size;
+    size_t off = (size_t)(r->tail % r->data_size);
+    if (off + h.size <= r->data_size)
+        return r->map + PAGE + off;
+    (void)s;
+    copy_out(r, r->tail, buf, h.size);
+    return buf;
+}
+
+size_t ns_perf_session_read(struct ns_perf_session *s, uint64_t cutoff, ns_perf_record_fn fn,
+                            void *ctx)
+{
+    static uint8_t wrap[NS_PERF_MAX_CPUS > 64 ? 64 : NS_PERF_MAX_CPUS][65536];
+    size_t count = 0;
+    for (int i = 0; i < s->nrings; i++) {
+        struct perf_event_mmap_page *meta = (void *)s->rings[i].map;
+        s->rings[i].head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+    }
+    for (;;) {
+        int best = -1;
+        uint64_t best_t = UINT64_MAX;
+        const uint8_t *best_rec = NULL;
+        size_t best_len = 0;
+        for (int i = 0; i < s->nrings; i++) {
+            size_t len;
+            uint8_t *buf = i < 64 ? wrap[i] : s->scratch;
+            const uint8_t *rec = peek(s, &s->rings[i], &len, buf);
+            if (!rec)
+                continue;
+            uint64_t t = record_time(rec, len);
+            if (best < 0 || t < best_t) {
+                best = i;
+                best_t = t;
+                best_rec = rec;
+                best_len = len;
+            }
+        }
+        if (best < 0 || (cutoff != UINT64_MAX && best_t >= cutoff))
+            break;
+        if (best >= 64 && best_rec == s->scratch) /* rings past 64 share one buffer */
+            best_rec = peek(s, &s->rings[best], &best_len, s->scratch);
+        fn(ctx, s->rings[best].cpu, best_rec, best_len, best_t);
+        s->rings[best].tail += best_len;
+        count++;
+    }
+    for (int i = 0; i < s->nrings; i++) {
+        struct perf_event_mmap_page *meta = (void *)s->rings[i].map;
+        __atomic_store_n(&meta->data_tail, s->rings[i].tail, __ATOMIC_RELEASE);
+    }
+    return count;
+}
+
+int ns_perf_parse_sample(const uint8_t *rec, size_t len, struct ns_perf_sample *s)
+{
+    const uint8_t *p = rec + sizeof(struct perf_event_header), *end = rec + len;
+#define TAKE(dst)                                                                                  \
+    do {                                                                                           \
+        if ((size_t)(end - p) < sizeof(dst))                                                       \
+            return -1;                                                                             \
+        memcpy(&(dst), p, sizeof(dst));                                                            \
+        p += sizeof(dst);                                                                          \
+    } while (0)
+    TAKE(s->ip);
+    TAKE(s->pid);
+    TAKE(s->tid);
+    TAKE(s->time);
+    TAKE(s->abi);
+    if (s->abi != PERF_SAMPLE_REGS_ABI_NONE)
+        TAKE(s->regs);
+    TAKE(s->stack_size);
+    if ((uint64_t)(end - p) < s->stack_size)
+        return -1;
+    s->stack = p;
+    p += s->stack_size;
+    s->dyn_size = 0;
+    if (s->stack_size)
+        TAKE(s->dyn_size);
+#undef TAKE
+    if (s->dyn_size > s->stack_size)
+        s->dyn_size = s->stack_size;
+    return 0;
+}

@@ -1,0 +1,857 @@
+/*
+ * procs — see procs.h. The records of perf_session arrive in time order across CPUs, so a
+ * process's MMAP2 records come before the samples taken in what they mapped, a FORK before
+ * the child's first sample, a COMM(exec) between the old program's samples and the new one's.
+ */
+#include "procs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../preload/preload.h"
+#include "clock.h"
+#include "nsp_format.h"
+#include "perf_session.h"
+#include "regions.h"
+#include "shm.h"
+
+#define KERNEL_ADDRESS 0xffff800000000000ull
+#define HOLD_NS        200000000ull /* how long a new image's samples wait for its region */
+#define HOLD_MAX       64
+
+static void free_pending(struct ns_aproc *p)
+{
+    for (size_t i = 0; i < p->npending; i++)
+        free(p->pending[i].frames);
+    free(p->pending);
+    p->pending = NULL;
+    p->npending = 0;
+}
+
+/* Writes the held samples into the image that just opened. */
+static void replay_pending(struct ns_aproc *p)
+{
+    for (size_t i = 0; i < p->npending; i++) {
+        struct ns_pending_sample *s = &p->pending[i];
+        ns_image_sample(&p->image, s->tid, s->time_ns, s->weight, s->end, s->frames,
+                        (int)s->nframes);
+    }
+    p->samples_since_flush += p->npending;
+    free_pending(p);
+}
+
+/* --- threads ------------------------------------------------------------------------- */
+
+static size_t tid_hash(const struct ns_procs *t, pid_t tid)
+{
+    return ((size_t)tid * 2654435761u) & (t->tid_slots - 1);
+}
+
+static struct ns_athread *thread_find(struct ns_procs *t, pid_t tid)
+{
+    for (struct ns_athread *th = t->tids[tid_hash(t, tid)]; th; th = th->hash_next) {
+        if (th->tid == tid)
+            return th;
+    }
+    return NULL;
+}
+
+static void thread_unlink(struct ns_procs *t, struct ns_athread *th)
+{
+    struct ns_athread **pp = &t->tids[tid_hash(t, th->tid)];
+    while (*pp && *pp != th)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = th->hash_next;
+}
+
+struct ns_athread *ns_procs_add_thread(struct ns_procs *t, struct ns_aproc *p, pid_t tid,
+                                       uint64_t start_ns)
+{
+    struct ns_athread *th = thread_find(t, tid);
+    if (th && th->proc == p && !th->exited)
+        return th;
+    if (th) /* a tid reused: the old thread is gone */
+        thread_unlink(t, th), free(th);
+    th = calloc(1, sizeof(*th));
+    if (!th)
+        return NULL;
+    th->tid = tid;
+    th->proc = p;
+    th->start_ns = start_ns;
+    memcpy(th->comm, p->comm, sizeof(th->comm));
+    size_t h = tid_hash(t, tid);
+    th->hash_next = t->tids[h];
+    t->tids[h] = th;
+    p->live_threads++;
+    p->have_threads = 1;
+    return th;
+}
+
+/* Every thread of p (the hash is small enough to walk at an image's start and end). */
+static void each_thread(struct ns_procs *t, struct ns_aproc *p,
+                        void (*fn)(struct ns_procs *, struct ns_athread *, void *), void *ctx)
+{
+    for (size_t i = 0; i < t->tid_slots; i++) {
+        for (struct ns_athread *th = t->tids[i], *next; th; th = next) {
+            next = th->hash_next;
+            if (th->proc == p)
+                fn(t, th, ctx);
+        }
+    }
+}
+
+/* CPU time while profiled, up to `now` for a thread on CPU. */
+static uint64_t thread_cpu(const struct ns_athread *th, uint64_t now)
+{
+    return th->cpu_ns + (th->on_cpu_since && now > th->on_cpu_since ? now - th->on_cpu_since : 0);
+}
+
+/* --- processes ----------------------------------------------------------------------- */
+
+struct ns_aproc *ns_procs_find(struct ns_procs *t, pid_t pid)
+{
+    for (struct ns_aproc *p = t->list; p; p = p->next) {
+        if (p->pid == pid)
+            return p;
+    }
+    return NULL;
+}
+
+struct ns_aproc *ns_procs_add(struct ns_procs *t, pid_t pid, pid_t ppid, uint64_t start_ns,
+                              int64_t exec_index)
+{
+    struct ns_aproc *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->pid = pid;
+    p->ppid = ppid;
+    p->exec_index = exec_index;
+    p->image_start_ns = start_ns;
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    p->state = NS_AP_ALIVE;
+    p->next = t->list;
+    t->list = p;
+    t->nlive++;
+    return p;
+}
+
+static int alive(const struct ns_aproc *p)
+{
+    return p->state == NS_AP_ALIVE;
+}
+
+static void read_proc_file(pid_t pid, const char *what, char *buf, size_t cap, size_t *len)
+{
+    char path[64];
+    *len = 0;
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t r;
+    while (*len < cap && (r = read(fd, buf + *len, cap - *len)) > 0)
+        *len += (size_t)r;
+    close(fd);
+}
+
+static void name_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
+{
+    (void)t;
+    (void)ctx;
+    if (th->comm[0])
+        ns_image_thread_name(&th->proc->image, th->tid, th->comm, th->start_ns);
+}
+
+/* Opens the file of p's current image (when there is something to write). 1 if open. */
+static int open_image(struct ns_procs *t, struct ns_aproc *p)
+{
+    static char cmdline[65536];
+    if (p->image_state)
+        return p->image_state > 0;
+    const struct ns_agent_config *c = t->cfg;
+    ns_regions_attach(t, p, ns_now_ns(), 1, p->region_before_ns);
+    const struct ns_shm_header *h = p->region.hdr;
+    size_t cmdlen = 0;
+    if (h && h->cmdline_len && ns_view_at(&p->region.view, h->cmdline, (size_t)h->cmdline_len)) {
+        cmdlen = h->cmdline_len < sizeof(cmdline) ? (size_t)h->cmdline_len : sizeof(cmdline);
+        memcpy(cmdline, ns_view_at(&p->region.view, h->cmdline, cmdlen), cmdlen);
+    } else if (alive(p)) {
+        read_proc_file(p->pid, "cmdline", cmdline, sizeof(cmdline), &cmdlen);
+    }
+    if (cmdlen && cmdline[cmdlen - 1] == '\0')
+        cmdlen--; /* the arguments are joined by NULs */
+    if (!cmdlen) {
+        cmdlen = strnlen(p->comm, sizeof(p->comm));
+        memcpy(cmdline, p->comm, cmdlen);
+    }
+    if (!p->exe[0] && h)
+        memcpy(p->exe, h->exe, sizeof(p->exe) - 1);
+    if (!p->exe[0] && alive(p)) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/%d/exe", (int)p->pid);
+        ssize_t n = readlink(link, p->exe, sizeof(p->exe) - 1);
+        p->exe[n > 0 ? n : 0] = '\0';
+    }
+    struct ns_identity id = {.pid = p->pid,
+                             .ppid = p->ppid,
+                             .exec_index = (uint64_t)(p->exec_index < 0 ? 0 : p->exec_index)};
+    snprintf(id.session, sizeof(id.session), "%s", c->session);
+    snprintf(id.exe, sizeof(id.exe), "%s", p->exe[0] ? p->exe : p->comm);
+    char err[1024];
+    int first = p->is_root && p->exec_index <= 0;
+    int fd = -1;
+    if (ns_output_name(c->cfg.text[NS_SET_OUTPUT], &id, first, p->out_path, sizeof(p->out_path)) <
+        0)
+        snprintf(err, sizeof(err), "invalid output pattern '%.900s'", c->cfg.text[NS_SET_OUTPUT]);
+    else
+        fd = ns_output_create(p->out_path, (int)c->cfg.value[NS_SET_IF_EXISTS], err, sizeof(err));
+    if (fd < 0) {
+        if (c->stderr_fd >= 0)
+            dprintf(c->stderr_fd, "nsprof: not profiling %s (pid %d): %s\n", id.exe, (int)p->pid,
+                    err);
+        p->image_state = -1;
+        return 0;
+    }
+    struct utsname u;
+    if (uname(&u) != 0)
+        memset(&u, 0, sizeof(u));
+    struct ns_image_setup s = {
+        .fd = fd,
+        .pid = p->pid,
+        .ppid = p->ppid,
+        .exec_index = id.exec_index,
+        .start_mono_ns = p->image_start_ns,
+        .start_realtime_ns = p->image_start_ns + t->mono_to_real,
+        .session = c->session,
+        .exe = id.exe,
+        .hostname = u.nodename,
+        .kernel = u.release,
+        .producer = c->producer,
+        .cmdline = cmdline,
+        .cmdline_len = cmdlen,
+        .settings = t->settings,
+        .event_id = c->mech == NS_AGENT_NONE                      ? 0
+                    : c->cfg.value[NS_SET_EVENT] == NS_EVENT_WALL ? NS_EVID_WALL
+                                                                  : NS_EVID_CPU,
+        .period_ns = t->period_ns,
+        .extra_events = t->extra_events,
+    };
+    if (ns_image_open(&p->image, &s, err, sizeof(err)) < 0) {
+        close(fd);
+        if (c->stderr_fd >= 0)
+            dprintf(c->stderr_fd, "nsprof: not profiling pid %d: %s\n", (int)p->pid, err);
+        p->image_state = -1;
+        return 0;
+    }
+    struct ns_image_agent_maps maps = {ns_maps_describe, NULL};
+    ns_image_set_agent_maps(&p->image, &maps, p->maps.self_id);
+    if (p->region.hdr)
+        ns_image_set_region(&p->image, &p->region.view);
+    p->image_state = 1;
+    each_thread(t, p, name_thread, NULL);
+    if (c->mech == NS_AGENT_PERF && c->exclude_kernel)
+        ns_image_note(&p->image, NSP_NOTE_WARNING, "kernel_ticks_excluded",
+                      "perf events are limited to user space here (exclude_kernel): CPU time "
+                      "spent inside system calls and page faults is not sampled");
+    if (p->dropped_before_exec) {
+        ns_image_count(&p->image, "samples_before_exec", p->dropped_before_exec);
+        p->dropped_before_exec = 0;
+    }
+    replay_pending(p);
+    return 1;
+}
+
+static void close_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
+{
+    uint64_t end = *(const uint64_t *)ctx;
+    (void)t;
+    if (th->proc->image_state > 0) {
+        ns_image_thread_cpu(&th->proc->image, th->tid, thread_cpu(th, end));
+        if (th->exited)
+            ns_image_thread_exited(&th->proc->image, th->tid);
+    }
+}
+
+/* What the image's END says: the region knows how the program ended (its exit status, the
+ * signal its crash handler saw); as the root's parent, nsprof record knows how it died. */
+static void end_reason(struct ns_procs *t, struct ns_aproc *p, unsigned *reason, uint64_t *status)
+{
+    const struct ns_shm_header *h = p->region.hdr;
+    *reason = NSP_EXIT_GONE;
+    *status = 0;
+    if (p->is_root && t->root_status >= 0) {
+        int st = t->root_status;
+        if ((st & 0x7f) == 0) {
+            *reason = NSP_EXIT_NORMAL;
+            *status = (uint64_t)((st >> 8) & 0xff);
+        } else {
+            *reason = NSP_EXIT_SIGNAL;
+            *status = (uint64_t)(st & 0x7f);
+        }
+        return;
+    }
+    if (h && __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == NS_SHM_ENDED &&
+        h->end_reason != NSP_EXIT_EXEC) {
+        *reason = h->end_reason;
+        *status = h->end_status;
+    }
+}
+
+/* An image worth a file: it has samples or a region (the preloaded library ran in it), or it
+ * is the last image of a process that had none (so every process gets one). */
+static int image_wanted(const struct ns_aproc *p, int last)
+{
+    return p->image_state != 0 || p->region.hdr || (last && (p->exec_index <= 0 || p->npending));
+}
+
+/* Ends p's current image: END, the file closed, the region let go. */
+static void end_image(struct ns_procs *t, struct ns_aproc *p, unsigned reason, uint64_t status,
+                      uint64_t end_ns, int last)
+{
+    /* The region may have appeared since the last look (a short life: a fork child whose
+     * copy of its parent's region took a while). */
+    p->region_before_ns = reason == NSP_EXIT_EXEC ? end_ns : 0;
+    if (!p->region.hdr && p->exec_index >= 0 &&
+        ns_regions_attach(t, p, ns_now_ns(), 1, p->region_before_ns) && p->image_state > 0)
+        ns_image_set_region(&p->image, &p->region.view);
+    if (p->image_state == 0 && image_wanted(p, last))
+        open_image(t, p);
+    p->region_before_ns = 0;
+    if (p->image_state > 0) {
+        each_thread(t, p, close_thread, &end_ns);
+        const char *names[8];
+        uint64_t values[8];
+        size_t n = ns_regions_extra_counters(t, p, names, values, 8);
+        ns_image_end(&p->image, reason, status, end_ns, names, values, n);
+        close(p->image.fd);
+        ns_image_close(&p->image);
+    }
+    p->image_state = 0;
+    ns_regions_detach(p);
+}
+
+void ns_procs_ended(struct ns_procs *t, struct ns_aproc *p, uint64_t end_ns)
+{
+    (void)t;
+    if (p->state == NS_AP_ENDED && end_ns < p->end_ns)
+        p->end_ns = end_ns; /* its last EXIT record, read after its pidfd said it ended */
+    if (p->state != NS_AP_ALIVE)
+        return;
+    p->state = NS_AP_ENDED;
+    p->end_ns = end_ns;
+}
+
+static void free_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
+{
+    (void)ctx;
+    thread_unlink(t, th);
+    free(th);
+}
+
+static void free_proc(struct ns_procs *t, struct ns_aproc *p)
+{
+    each_thread(t, p, free_thread, NULL);
+    free_pending(p);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    ns_maps_free(&p->maps);
+    struct ns_aproc **pp = &t->list;
+    while (*pp && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = p->next;
+    free(p);
+    t->nlive--;
+}
+
+size_t ns_procs_finalize(struct ns_procs *t, uint64_t caught_up_ns)
+{
+    for (struct ns_aproc *p = t->list, *next; p; p = next) {
+        next = p->next;
+        if (p->state != NS_AP_ENDED || p->end_ns >= caught_up_ns)
+            continue;
+        if (p->is_root && t->cfg->root_is_child && t->root_status < 0)
+            continue; /* wait until nsprof record has reaped it: it knows how it ended */
+        unsigned reason;
+        uint64_t status;
+        end_reason(t, p, &reason, &status);
+        end_image(t, p, reason, status, p->end_ns, 1);
+        free_proc(t, p);
+    }
+    return t->nlive;
+}
+
+/* --- samples ------------------------------------------------------------------------- */
+
+/* Holds a sample of an image that has no region yet; 0 if it cannot wait. */
+static int hold(struct ns_aproc *p, pid_t tid, uint64_t time_ns, uint64_t weight, unsigned end,
+                const struct ns_frame *frames, int n)
+{
+    if (p->image_state || p->region.hdr || p->npending >= HOLD_MAX ||
+        time_ns >= p->image_start_ns + HOLD_NS)
+        return 0;
+    if (!p->pending && !(p->pending = calloc(HOLD_MAX, sizeof(*p->pending))))
+        return 0;
+    struct ns_pending_sample *s = &p->pending[p->npending];
+    s->frames = malloc((size_t)(n ? n : 1) * sizeof(*frames));
+    if (!s->frames)
+        return 0;
+    memcpy(s->frames, frames, (size_t)n * sizeof(*frames));
+    s->tid = tid;
+    s->time_ns = time_ns;
+    s->weight = weight;
+    s->end = end;
+    s->nframes = (uint32_t)n;
+    p->npending++;
+    return 1;
+}
+
+static void take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint64_t time_ns,
+                        uint64_t weight, uint64_t ip, const uint64_t regs3[3], const uint8_t *stack,
+                        size_t stack_len)
+{
+    if (p->image_state < 0)
+        return;
+    if (!p->region.hdr && p->exec_index >= 0)
+        ns_regions_attach(t, p, ns_now_ns(), 0, 0);
+    struct ns_frame *frames = t->frames;
+    int max = (int)t->cfg->cfg.value[NS_SET_MAX_DEPTH], n = 0;
+    unsigned end = NSP_END_ROOT;
+    if (ip >= KERNEL_ADDRESS) {
+        /* A tick in a syscall or fault: say so as a leaf above the user stack. */
+        frames[n++] = (struct ns_frame){ns_maps_kernel_id() | NS_MAP_AGENT, 0};
+    }
+    struct ns_regs regs = {.ip = regs3[2], .sp = regs3[1], .bp = regs3[0]};
+    struct ns_stack_mem mem = {.lo = regs.sp, .hi = regs.sp + stack_len, .copy = stack};
+    int base = n;
+    /* A file whose table was never needed before has none yet: build it, unwind again.
+     * Each retry builds one more table, so this ends within the number of files. */
+    for (int attempt = 0; attempt < 64; attempt++) {
+        n = base +
+            ns_unwind(ns_maps_modules(&p->maps), &regs, &mem, frames + base, max - base, &end);
+        if (end != NSP_END_NO_CFI || n <= base ||
+            !ns_maps_build_cfi(&p->maps, frames[n - 1].mapping_id & ~NS_MAP_AGENT,
+                               alive(p) ? p->pid : 0))
+            break;
+    }
+    if (hold(p, tid, time_ns, weight, end, frames, n) || !open_image(t, p))
+        return;
+    if (end == NSP_END_STACK_END && stack_len)
+        ns_image_count(&p->image, "stack_copy_truncated", 1);
+    ns_image_sample(&p->image, tid, time_ns, weight, end, frames, n);
+    p->samples_since_flush++;
+}
+
+void ns_procs_raw_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint64_t time_ns,
+                         uint64_t weight, const uint64_t regs[3], const uint8_t *stack,
+                         size_t stack_len)
+{
+    take_sample(t, p, tid, time_ns, weight, regs[2], regs, stack, stack_len);
+}
+
+/* --- perf records -------------------------------------------------------------------- */
+
+static struct ns_aproc *proc_of(struct ns_procs *t, pid_t pid, uint64_t time_ns)
+{
+    struct ns_aproc *p = ns_procs_find(t, pid);
+    if (!p) /* its FORK record was lost (or it is older than the events): adopt it */
+        p = ns_procs_add(t, pid, 0, time_ns, 0);
+    return p;
+}
+
+static void on_sample(struct ns_procs *t, int cpu, const uint8_t *rec, size_t len)
+{
+    struct ns_perf_sample s;
+    if (ns_perf_parse_sample(rec, len, &s) < 0)
+        return;
+    struct ns_aproc *p = proc_of(t, (pid_t)s.pid, s.time);
+    if (!p)
+        return;
+    if (cpu >= 0 && cpu < 1024)
+        t->cpu_pid[cpu] = p->pid;
+    if (s.abi == PERF_SAMPLE_REGS_ABI_NONE) {
+        if (open_image(t, p))
+            ns_image_count(&p->image, "dropped_no_user_regs", 1);
+        return;
+    }
+    struct ns_athread *th = thread_find(t, (pid_t)s.tid);
+    if (!th || th->proc != p)
+        ns_procs_add_thread(t, p, (pid_t)s.tid, s.time);
+    take_sample(t, p, (pid_t)s.tid, s.time, t->period_ns, s.ip, s.regs, s.stack, s.dyn_size);
+}
+
+/* MMAP2: pid, tid, addr, len, pgoff, then maj/min/ino/ino_generation or a build-id, prot,
+ * flags, filename, then sample_id. */
+static void on_mmap2(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc,
+                     uint64_t time_ns)
+{
+    struct {
+        uint32_t pid, tid;
+        uint64_t addr, len, pgoff;
+        union {
+            struct {
+                uint32_t maj, min;
+                uint64_t ino, ino_generation;
+            } file;
+            struct {
+                uint8_t size, reserved1;
+                uint16_t reserved2;
+                uint8_t build_id[20];
+            } bid;
+        } u;
+        uint32_t prot, flags;
+    } m;
+    size_t fixed = sizeof(struct perf_event_header) + sizeof(m);
+    if (len < fixed + 1 + 16)
+        return;
+    memcpy(&m, rec + sizeof(struct perf_event_header), sizeof(m));
+    if (!(m.prot & PROT_EXEC))
+        return;
+    char name[4096];
+    size_t name_max = len - fixed - 16; /* the name ends before the sample_id */
+    size_t nlen =
+        strnlen((const char *)rec + fixed, name_max < sizeof(name) ? name_max : sizeof(name) - 1);
+    memcpy(name, rec + fixed, nlen);
+    name[nlen] = '\0';
+    struct ns_aproc *p = proc_of(t, (pid_t)m.pid, time_ns);
+    if (!p)
+        return;
+    struct ns_elf_file *file;
+    uint32_t flags = 0;
+    if (strcmp(name, "[vdso]") == 0) {
+        file = ns_elf_vdso();
+        flags = NSP_MAP_VDSO;
+    } else if (name[0] == '/') {
+        struct ns_elf_identity id = {name, NULL, 0, 0, 0};
+        if (misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+            id.build_id = m.u.bid.build_id;
+            id.build_id_len = m.u.bid.size <= 20 ? m.u.bid.size : 20;
+        } else {
+            id.dev = (uint64_t)makedev(m.u.file.maj, m.u.file.min);
+            id.ino = m.u.file.ino;
+        }
+        file = ns_elf_file_get(alive(p) ? p->pid : 0, &id);
+        if (!p->maps.saw_main) {
+            flags = NSP_MAP_MAIN; /* the kernel maps the program before its interpreter */
+            p->maps.saw_main = 1;
+            snprintf(p->exe, sizeof(p->exe), "%s", name);
+        }
+    } else {
+        return; /* anonymous code (a JIT): nothing to name or unwind with */
+    }
+    if (!file)
+        return;
+    ns_maps_add(&p->maps, m.addr, m.len, m.pgoff, file, flags);
+    size_t plen = strlen(name);
+    if (plen >= 13 && strcmp(name + plen - 13, "/libnsprof.so") == 0) {
+        const struct ns_map_entry *e = ns_maps_find(&p->maps, m.addr);
+        if (e)
+            p->maps.self_id = e->id;
+        if (p->image_state > 0) {
+            struct ns_image_agent_maps maps = {ns_maps_describe, NULL};
+            ns_image_set_agent_maps(&p->image, &maps, p->maps.self_id);
+        }
+    }
+}
+
+static void on_comm(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc,
+                    uint64_t time_ns)
+{
+    uint32_t ids[2];
+    char comm[16] = "";
+    size_t hdr = sizeof(struct perf_event_header);
+    if (len < hdr + 8 + 16)
+        return;
+    memcpy(ids, rec + hdr, 8);
+    size_t n = strnlen((const char *)rec + hdr + 8, len - hdr - 8 - 16);
+    memcpy(comm, rec + hdr + 8, n < 15 ? n : 15);
+    struct ns_aproc *p = proc_of(t, (pid_t)ids[0], time_ns);
+    if (!p)
+        return;
+    if (misc & PERF_RECORD_MISC_COMM_EXEC) {
+        /* The program is replaced: its image ends here, the new one starts. Samples held
+         * for an image that never got a region (a vfork child's exec) are only counted. */
+        if (p->image_state == 0 && !p->region.hdr && p->npending) {
+            p->dropped_before_exec += p->npending;
+            free_pending(p);
+        }
+        if (p->exec_index >= 0)
+            end_image(t, p, NSP_EXIT_EXEC, 0, time_ns, 0);
+        p->exec_index++;
+        p->image_start_ns = time_ns;
+        p->exe[0] = '\0';
+        ns_maps_clear(&p->maps);
+        p->maps.self_id = 0;
+        memcpy(p->comm, comm, sizeof(p->comm));
+        p->region.next_try_ns = 0;
+        /* exec leaves one thread, whose tid becomes the pid */
+        struct ns_athread *th = thread_find(t, (pid_t)ids[1]);
+        if (th && th->proc == p && ids[1] != ids[0]) {
+            thread_unlink(t, th);
+            th->tid = (pid_t)ids[0];
+            size_t h = tid_hash(t, th->tid);
+            th->hash_next = t->tids[h];
+            t->tids[h] = th;
+        }
+        if (!th) {
+            th = ns_procs_add_thread(t, p, (pid_t)ids[0], time_ns);
+            if (th)
+                th->on_cpu_since = time_ns; /* it is running: it is exec'ing */
+        }
+    }
+    struct ns_athread *th = thread_find(t, (pid_t)ids[1]);
+    if (!th)
+        th = thread_find(t, (pid_t)ids[0]);
+    if (th && th->proc == p) {
+        memcpy(th->comm, comm, sizeof(th->comm));
+        if (p->image_state > 0)
+            ns_image_thread_name(&p->image, th->tid, comm, th->start_ns);
+    }
+    if (ids[0] == ids[1] || (misc & PERF_RECORD_MISC_COMM_EXEC))
+        memcpy(p->comm, comm, sizeof(p->comm));
+}
+
+static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
+{
+    uint32_t f[4]; /* pid, ppid, tid, ptid */
+    uint64_t time_ns;
+    if (len < sizeof(struct perf_event_header) + 24)
+        return;
+    memcpy(f, rec + sizeof(struct perf_event_header), 16);
+    memcpy(&time_ns, rec + sizeof(struct perf_event_header) + 16, 8);
+    struct ns_aproc *parent = ns_procs_find(t, (pid_t)f[1]);
+    struct ns_athread *pth = thread_find(t, (pid_t)f[3]);
+    if (f[0] == f[1]) { /* a new thread */
+        struct ns_aproc *p = proc_of(t, (pid_t)f[0], time_ns);
+        struct ns_athread *th = p ? ns_procs_add_thread(t, p, (pid_t)f[2], time_ns) : NULL;
+        if (th && pth)
+            memcpy(th->comm, pth->comm, sizeof(th->comm));
+        return;
+    }
+    struct ns_aproc *old = ns_procs_find(t, (pid_t)f[0]);
+    if (old) /* a pid reused before we saw the end of its last holder */
+        ns_procs_ended(t, old, time_ns);
+    struct ns_aproc *p = ns_procs_add(t, (pid_t)f[0], (pid_t)f[1], time_ns, 0);
+    if (!p)
+        return;
+    if (parent) {
+        ns_maps_copy(&p->maps, &parent->maps);
+        p->maps.self_id = parent->maps.self_id;
+        memcpy(p->exe, parent->exe, sizeof(p->exe));
+        memcpy(p->comm, parent->comm, sizeof(p->comm));
+    }
+    struct ns_athread *th = ns_procs_add_thread(t, p, (pid_t)f[2], time_ns);
+    if (th && pth)
+        memcpy(th->comm, pth->comm, sizeof(th->comm));
+}
+
+static void on_task_exit(struct ns_procs *t, const uint8_t *rec, size_t len)
+{
+    uint32_t f[4];
+    uint64_t time_ns;
+    if (len < sizeof(struct perf_event_header) + 24)
+        return;
+    memcpy(f, rec + sizeof(struct perf_event_header), 16);
+    memcpy(&time_ns, rec + sizeof(struct perf_event_header) + 16, 8);
+    struct ns_athread *th = thread_find(t, (pid_t)f[2]);
+    if (!th || th->exited)
+        return;
+    struct ns_aproc *p = th->proc;
+    if (th->on_cpu_since && time_ns > th->on_cpu_since)
+        th->cpu_ns += time_ns - th->on_cpu_since;
+    th->on_cpu_since = 0;
+    th->exited = 1;
+    if (p->image_state > 0) {
+        ns_image_thread_cpu(&p->image, th->tid, th->cpu_ns);
+        ns_image_thread_exited(&p->image, th->tid);
+    }
+    if (p->live_threads && --p->live_threads == 0)
+        ns_procs_ended(t, p, time_ns);
+}
+
+static void on_switch(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc, int cpu)
+{
+    uint32_t pid, tid;
+    uint64_t time_ns;
+    if (ns_perf_record_ids(rec, len, &pid, &tid, &time_ns) < 0)
+        return;
+    struct ns_athread *th = thread_find(t, (pid_t)tid);
+    if (!th || th->exited)
+        return;
+    if (misc & PERF_RECORD_MISC_SWITCH_OUT) {
+        /* A thread first seen leaving the CPU was on it since we started watching it. */
+        uint64_t since = th->on_cpu_since ? th->on_cpu_since : (th->cpu_ns ? 0 : th->start_ns);
+        if (since && time_ns > since)
+            th->cpu_ns += time_ns - since;
+        th->on_cpu_since = 0;
+    } else {
+        th->on_cpu_since = time_ns;
+        if (cpu >= 0 && cpu < 1024)
+            t->cpu_pid[cpu] = th->proc->pid;
+    }
+}
+
+/* LOST and THROTTLE are the CPU's: charged to the process that ran there last. */
+static void count_on_cpu(struct ns_procs *t, int cpu, const char *what, uint64_t n)
+{
+    struct ns_aproc *p = cpu >= 0 && cpu < 1024 ? ns_procs_find(t, t->cpu_pid[cpu]) : NULL;
+    if (!p)
+        p = ns_procs_find(t, t->cfg->root);
+    if (p && open_image(t, p))
+        ns_image_count(&p->image, what, n);
+}
+
+void ns_procs_perf_record(void *ctx, int cpu, const uint8_t *rec, size_t len, uint64_t time_ns)
+{
+    struct ns_procs *t = ctx;
+    if (time_ns > t->horizon_ns)
+        t->horizon_ns = time_ns;
+    const struct perf_event_header *h = (const void *)rec;
+    switch (h->type) {
+    case PERF_RECORD_SAMPLE:
+        on_sample(t, cpu, rec, len);
+        break;
+    case PERF_RECORD_MMAP2:
+        on_mmap2(t, rec, len, h->misc, time_ns);
+        break;
+    case PERF_RECORD_COMM:
+        on_comm(t, rec, len, h->misc, time_ns);
+        break;
+    case PERF_RECORD_FORK:
+        on_fork(t, rec, len);
+        break;
+    case PERF_RECORD_EXIT:
+        on_task_exit(t, rec, len);
+        break;
+    case PERF_RECORD_SWITCH:
+        on_switch(t, rec, len, h->misc, cpu);
+        break;
+    case PERF_RECORD_LOST:
+        if (len >= sizeof(*h) + 16) {
+            uint64_t lost;
+            memcpy(&lost, rec + sizeof(*h) + 8, 8);
+            count_on_cpu(t, cpu, "dropped_perf_lost", lost);
+        }
+        break;
+    case PERF_RECORD_THROTTLE:
+        count_on_cpu(t, cpu, "throttled", 1);
+        break;
+    default:
+        break;
+    }
+}
+
+/* --- flush --------------------------------------------------------------------------- */
+
+struct flush_ctx {
+    uint64_t now;
+};
+
+static void flush_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
+{
+    (void)t;
+    const struct flush_ctx *f = ctx;
+    if (!th->exited)
+        ns_image_thread_cpu(&th->proc->image, th->tid, thread_cpu(th, f->now));
+}
+
+void ns_procs_flush(struct ns_procs *t)
+{
+    struct flush_ctx f = {ns_now_ns()};
+    for (struct ns_aproc *p = t->list; p; p = p->next) {
+        if (p->image_state == 0 &&
+            (p->region.hdr || (p->npending && f.now >= p->image_start_ns + HOLD_NS)))
+            open_image(t, p);
+        if (p->image_state <= 0)
+            continue;
+        each_thread(t, p, flush_thread, &f);
+        const char *names[8];
+        uint64_t values[8];
+        size_t n = ns_regions_extra_counters(t, p, names, values, 8);
+        ns_image_flush(&p->image, names, values, n);
+        p->samples_since_flush = 0;
+    }
+}
+
+int ns_procs_init(struct ns_procs *t, const struct ns_agent_config *cfg,
+                  const char *const *settings)
+{
+    memset(t, 0, sizeof(*t));
+    t->cfg = cfg;
+    t->settings = settings;
+    t->root_status = -1;
+    t->tid_slots = 4096;
+    t->tids = calloc(t->tid_slots, sizeof(*t->tids));
+    if (!t->tids)
+        return -1;
+    struct timespec rt, mono;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    t->mono_to_real = ((uint64_t)rt.tv_sec - (uint64_t)mono.tv_sec) * 1000000000ull +
+                      (uint64_t)rt.tv_nsec - (uint64_t)mono.tv_nsec;
+    t->period_ns = cfg->mech == NS_AGENT_NONE ? 0 : 1000000000ull / cfg->cfg.value[NS_SET_FREQ];
+    const struct ns_config *c = &cfg->cfg;
+    if (c->value[NS_SET_ALLOC] != NS_ALLOC_OFF)
+        t->extra_events |= 1u << NS_EVID_ALLOC_BYTES | 1u << NS_EVID_ALLOC_COUNT |
+                           1u << NS_EVID_LEAK_BYTES | 1u << NS_EVID_PEAK_BYTES;
+    if (c->value[NS_SET_IO] == NS_ON)
+        t->extra_events |= 1u << NS_EVID_IO_TIME | 1u << NS_EVID_IO_BYTES | 1u << NS_EVID_IO_CALLS |
+                           1u << NS_EVID_STDIO_TIME | 1u << NS_EVID_STDIO_BYTES |
+                           1u << NS_EVID_STDIO_CALLS;
+    if (c->value[NS_SET_LOCKS] == NS_ON)
+        t->extra_events |= 1u << NS_EVID_LOCK_WAIT | 1u << NS_EVID_COND_WAIT;
+    return 0;
+}
+
+void ns_procs_destroy(struct ns_procs *t)
+{
+    while (t->list) {
+        struct ns_aproc *p = t->list;
+        if (p->image_state > 0) {
+            unsigned reason;
+            uint64_t status;
+            end_reason(t, p, &reason, &status);
+            end_image(t, p,
+                      reason == NSP_EXIT_GONE && p->state == NS_AP_ALIVE ? NSP_EXIT_STOPPED
+                                                                         : reason,
+                      status, ns_now_ns(), 1);
+        }
+        ns_regions_detach(p);
+        free_proc(t, p);
+    }
+    free(t->tids);
+    t->tids = NULL;
+}
+
+void ns_procs_attach_regions(struct ns_procs *t, uint64_t now_ns)
+{
+    for (struct ns_aproc *p = t->list; p; p = p->next) {
+        if (p->region.hdr || p->image_state < 0 || p->exec_index < 0)
+            continue;
+        if (!ns_regions_attach(t, p, now_ns, 0, 0))
+            continue;
+        if (p->image_state > 0)
+            ns_image_set_region(&p->image, &p->region.view);
+        else if (p->npending)
+            open_image(t, p); /* what was held can be written now */
+    }
+}
+
+void ns_procs_poll_regions(struct ns_procs *t)
+{
+    for (struct ns_aproc *p = t->list; p; p = p->next) {
+        if (p->region.hdr && p->image_state > 0)
+            ns_image_poll_region(&p->image);
+    }
+}
