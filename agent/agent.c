@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,67 +29,16 @@
 #include "regions.h"
 #include "shm.h"
 
-#define MARGIN_NS   2000000ull /* a record being written now is younger than this */
+#define MARGIN_NS 2000000ull /* a record being written now is younger than this */
+
+static volatile sig_atomic_t stop_requested;
+
+void ns_agent_stop(void)
+{
+    stop_requested = 1;
+}
 #define POLL_MS     10
 #define MAX_POLLFDS 4096
-
-/* --- the session directory ----------------------------------------------------------- */
-
-/* mkdir 0700, or accept an existing directory only if it is ours and private. */
-static int private_dir(const char *path, char *err, size_t errlen)
-{
-    if (mkdir(path, 0700) == 0)
-        return 0;
-    if (errno != EEXIST) {
-        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077)) {
-        snprintf(err, errlen,
-                 "'%s' exists but is not a private directory of this user (a symlink, another "
-                 "owner or open permissions): refusing to use it; remove it or set "
-                 "NSPROF_SHM_DIR to another place",
-                 path);
-        return -1;
-    }
-    return 0;
-}
-
-int ns_agent_session_dir(const char *session, char *out, size_t cap, char *err, size_t errlen)
-{
-    const char *base = getenv("NSPROF_SHM_DIR");
-    struct stat st;
-    if (!base || !*base)
-        base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
-                   ? "/dev/shm"
-                   : "/tmp";
-    char user_dir[4096];
-    if (snprintf(user_dir, sizeof(user_dir), "%s/nsprof-%u", base, (unsigned)geteuid()) >=
-            (int)sizeof(user_dir) ||
-        snprintf(out, cap, "%s/%s", user_dir, session) >= (int)cap) {
-        snprintf(err, errlen, "the session directory's path is too long (NSPROF_SHM_DIR)");
-        return -1;
-    }
-    if (private_dir(user_dir, err, errlen) < 0 || private_dir(out, err, errlen) < 0)
-        return -1;
-    return 0;
-}
-
-void ns_agent_remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
-                unlinkat(dirfd(d), e->d_name, 0);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 /* --- the profile's settings ---------------------------------------------------------- */
 
@@ -121,23 +72,17 @@ static const char *const *settings_kv(const struct ns_agent_config *cfg)
 
 struct loop {
     const struct ns_agent_config *cfg;
-    int rings_hung_up; /* every traced task is gone: the rings only have what is left */
     struct ns_perf_session *perf;
     struct ns_procs procs;
     struct pollfd fds[MAX_POLLFDS];
     struct ns_aproc *fd_proc[MAX_POLLFDS];
     size_t nfds;
-    uint64_t next_flush_ns;
+    uint64_t next_flush_ns, next_alive_check_ns;
 };
 
 static void build_poll_set(struct loop *l)
 {
     l->nfds = 0;
-    for (int i = 0; l->perf && !l->rings_hung_up && i < l->perf->nrings && l->nfds < MAX_POLLFDS;
-         i++) {
-        l->fd_proc[l->nfds] = NULL;
-        l->fds[l->nfds++] = (struct pollfd){.fd = l->perf->rings[i].fd, .events = POLLIN};
-    }
     for (struct ns_aproc *p = l->procs.list; p && l->nfds < MAX_POLLFDS; p = p->next) {
         /* The root stays until reaped: nsprof record must learn how it ended. */
         int reap = p->is_root && l->cfg->root_is_child && l->procs.root_status < 0;
@@ -153,10 +98,6 @@ static void check_ends(struct loop *l, uint64_t now)
 {
     for (size_t i = 0; i < l->nfds; i++) {
         struct ns_aproc *p = l->fd_proc[i];
-        /* A ring whose events have no task left says so for good: poll would return at once
-         * forever. The rings are still read every round. */
-        if (!p && (l->fds[i].revents & (POLLHUP | POLLERR)))
-            l->rings_hung_up = 1;
         if (!p || !(l->fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
         if (p->is_root && l->cfg->root_is_child && l->procs.root_status < 0) {
@@ -185,9 +126,13 @@ static void add_root(struct loop *l, uint64_t now)
         if (len >= 13 && strcmp(e->file->path + len - 13, "/libnsprof.so") == 0)
             p->maps.self_id = e->id;
     }
+    /* Its region is older than the agent: the image started when the process did. */
+    p->image_start_ns = 0;
     if (ns_regions_attach(&l->procs, p, now, 1, 0)) {
         p->exec_index = (int64_t)p->region.hdr->exec_index;
         p->image_start_ns = p->region.hdr->start_mono_ns;
+    } else {
+        p->image_start_ns = now;
     }
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/comm", (int)cfg->root);
@@ -215,47 +160,87 @@ static int session_over(struct loop *l)
     return !l->cfg->root_is_child || l->procs.root_status >= 0;
 }
 
-int ns_agent_run(const struct ns_agent_config *cfg, struct ns_perf_session *perf, int *root_status)
+/* The loop lives in static memory: there is one agent per process. */
+static struct loop the_loop;
+
+int ns_agent_begin(const struct ns_agent_config *cfg, struct ns_perf_session *perf)
 {
-    static struct loop l;
-    memset(&l, 0, sizeof(l));
-    l.cfg = cfg;
-    l.perf = perf;
-    if (ns_procs_init(&l.procs, cfg, settings_kv(cfg)) < 0)
+    struct loop *l = &the_loop;
+    memset(l, 0, sizeof(*l));
+    l->cfg = cfg;
+    l->perf = perf;
+    if (ns_procs_init(&l->procs, cfg, settings_kv(cfg)) < 0)
         return -1;
+    ns_agent_link_claim_dir(cfg->dir);
+    /* A session of many processes maps many files: the hard limit is ours to use. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t now = ns_now_ns();
+    l->procs.horizon_ns = now;
+    add_root(l, now);
+    return 0;
+}
+
+/* Records the capture thread had to drop (its queue full): charged like the kernel's LOST. */
+static void count_queue_drops(struct loop *l)
+{
+    for (int i = 0; i < l->perf->nrings; i++) {
+        uint64_t n = ns_perf_session_dropped(l->perf, i);
+        if (n)
+            ns_procs_count_on_cpu(&l->procs, l->perf->rings[i].cpu, "dropped_agent_queue", n);
+    }
+}
+
+int ns_agent_run(int *root_status)
+{
+    struct loop *l = &the_loop;
+    const struct ns_agent_config *cfg = l->cfg;
+    struct ns_perf_session *perf = l->perf;
     uint64_t flush_ns = cfg->cfg.value[NS_SET_FLUSH_MS] * 1000000ull;
     uint64_t now = ns_now_ns();
-    l.procs.horizon_ns = now;
-    add_root(&l, now);
-    l.next_flush_ns = now + flush_ns;
+    char why[256];
+    if (perf && ns_perf_session_start_capture(perf, why, sizeof(why)) < 0 && cfg->stderr_fd >= 0)
+        dprintf(cfg->stderr_fd, "nsprof: %s; the agent empties the rings itself\n", why);
+    l->next_flush_ns = now + flush_ns;
     for (;;) {
-        build_poll_set(&l);
-        int r = poll(l.fds, l.nfds, POLL_MS);
+        build_poll_set(l);
+        int r = poll(l->fds, l->nfds, POLL_MS);
         now = ns_now_ns();
         if (r > 0)
-            check_ends(&l, now);
+            check_ends(l, now);
         uint64_t caught_up = now;
         if (perf) {
-            caught_up = now > MARGIN_NS ? now - MARGIN_NS : 0;
-            ns_perf_session_read(perf, caught_up, ns_procs_perf_record, &l.procs);
+            uint64_t captured = ns_perf_session_captured(perf);
+            caught_up = captured > MARGIN_NS ? captured - MARGIN_NS : 0;
+            ns_perf_session_read(perf, caught_up, ns_procs_perf_record, &l->procs);
+            count_queue_drops(l);
         }
-        l.procs.horizon_ns = caught_up;
-        ns_procs_attach_regions(&l.procs, now);
-        ns_procs_poll_regions(&l.procs);
-        ns_procs_finalize(&l.procs, caught_up);
-        if (now >= l.next_flush_ns) {
-            ns_procs_flush(&l.procs);
-            l.next_flush_ns = now + flush_ns;
+        l->procs.horizon_ns = caught_up;
+        ns_procs_attach_regions(&l->procs, now);
+        ns_procs_poll_regions(&l->procs);
+        ns_procs_finalize(&l->procs, caught_up);
+        if (now >= l->next_alive_check_ns) {
+            ns_procs_check_alive(&l->procs, now);
+            l->next_alive_check_ns = now + 100000000ull;
         }
-        if (session_over(&l))
+        if (now >= l->next_flush_ns) {
+            ns_procs_flush(&l->procs);
+            l->next_flush_ns = now + flush_ns;
+        }
+        if (session_over(l) || stop_requested)
             break;
     }
-    if (perf) /* anything still in the rings belongs to processes that are gone */
-        ns_perf_session_read(perf, UINT64_MAX, ns_procs_perf_record, &l.procs);
-    l.procs.horizon_ns = UINT64_MAX;
-    ns_procs_finalize(&l.procs, UINT64_MAX);
+    if (perf) { /* anything still in the rings belongs to processes that are gone */
+        ns_perf_session_stop_capture(perf);
+        ns_perf_session_read(perf, UINT64_MAX, ns_procs_perf_record, &l->procs);
+    }
+    l->procs.horizon_ns = UINT64_MAX;
+    ns_procs_finalize(&l->procs, UINT64_MAX);
     if (root_status)
-        *root_status = l.procs.root_status;
-    ns_procs_destroy(&l.procs);
+        *root_status = l->procs.root_status;
+    ns_procs_destroy(&l->procs);
     return 0;
 }

@@ -47,21 +47,19 @@ struct ns_agent_config {
 
 struct ns_perf_session;
 
-/* Runs the session until its last process ended (perf: the session's events, already
- * opened; NULL otherwise). Returns 0; *root_status receives the root's wait status when
- * root_is_child (else -1). */
-int ns_agent_run(const struct ns_agent_config *cfg, struct ns_perf_session *perf, int *root_status);
+/* Sets the session up (perf: the session's events, already opened; NULL otherwise): learns
+ * the root — for a running root its threads and mapped files, while it waits for the agent,
+ * so before the events are enabled. cfg and perf must outlive ns_agent_run. 0 or -1. */
+int ns_agent_begin(const struct ns_agent_config *cfg, struct ns_perf_session *perf);
+/* Runs the session until its last process ended. Returns 0; *root_status receives the
+ * root's wait status when root_is_child (else -1). */
+int ns_agent_run(int *root_status);
 
-/* The session's directory: base (NSPROF_SHM_DIR, else /dev/shm, else /tmp) /nsprof-UID/
- * SESSION, created 0700 and checked to be ours (not a symlink, our uid, mode 0700) at each
- * level. 0, or -1 with a sentence. */
-int ns_agent_session_dir(const char *session, char *out, size_t cap, char *err, size_t errlen);
-/* Removes the directory and what is left in it (regions of processes that never ended
- * within the session, files of a crashed earlier agent). */
-void ns_agent_remove_dir(const char *dir);
+/* Asks a running ns_agent_run to stop: it reads what the rings hold, ends every profile
+ * (END "stopped" for processes still running) and returns. Async-signal-safe. */
+void ns_agent_stop(void);
 
-/* The environment variable that tells a preloaded process its session's agent:
- * "PID:MECH:DIR" (MECH = perf|signal|none). */
-#define NS_ENV_AGENT_SESSION "NSPROF_SESSION_AGENT"
+/* The session's directory and the variable that names the agent: sampler/agent_link.h. */
+#include "agent_link.h"
 
 #endif

@@ -11,6 +11,8 @@
 #include <asm/perf_regs.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define REGS_MASK                                                                                  \
     ((1ull << PERF_REG_X86_BP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_IP))
-#define MAX_RING_DATA (1u << 20)
+#define MAX_RING_DATA (4u << 20)
 #define PAGE          4096u
 
 static void fill_attr(struct perf_event_attr *a, const struct ns_perf_params *p, int exclude_kernel,
@@ -126,8 +130,9 @@ static int map_ring(struct ns_perf_session *s, int fd, int cpu, size_t data, cha
 
 static size_t ring_data_size(const struct ns_perf_params *p)
 {
-    /* Room for ~64 samples; at least 4 pages. */
-    size_t want = (size_t)p->stack_copy * 64, size = 4 * PAGE;
+    /* Room for ~128 samples (the capture thread empties it every few ms); at least 4
+     * pages. Beyond the locked-memory allowance map_ring halves it. */
+    size_t want = (size_t)p->stack_copy * 128, size = 4 * PAGE;
     while (size < want && size < MAX_RING_DATA)
         size *= 2;
     return size;
@@ -136,7 +141,7 @@ static size_t ring_data_size(const struct ns_perf_params *p)
 int ns_perf_session_open(struct ns_perf_session *s, pid_t pid, const struct ns_perf_params *p,
                          int enable_on_exec, char *why, size_t whylen)
 {
-    memset(s, 0, offsetof(struct ns_perf_session, scratch));
+    memset(s, 0, sizeof(*s));
     s->params = *p;
     size_t data = ring_data_size(p);
     int want = p->exclude_kernel, ncpu = cpu_count(), err = 0;
@@ -166,7 +171,7 @@ int ns_perf_session_open(struct ns_perf_session *s, pid_t pid, const struct ns_p
             return 0;
         }
         ns_perf_session_close(s);
-        memset(s, 0, offsetof(struct ns_perf_session, scratch));
+        memset(s, 0, sizeof(*s));
         s->params = *p;
     }
     refusal(err ? err : ENODEV, want == 0, why, whylen);
@@ -200,7 +205,7 @@ int ns_perf_open_thread(pid_t tid, const struct ns_perf_params *p, int *out, int
 int ns_perf_session_adopt(struct ns_perf_session *s, const int *fds, const int *cpus, size_t nfds,
                           const struct ns_perf_params *p, char *why, size_t whylen)
 {
-    memset(s, 0, offsetof(struct ns_perf_session, scratch));
+    memset(s, 0, sizeof(*s));
     s->params = *p;
     size_t data = ring_data_size(p);
     for (size_t i = 0; i < nfds; i++) {
@@ -231,9 +236,12 @@ void ns_perf_session_enable(struct ns_perf_session *s)
 
 void ns_perf_session_close(struct ns_perf_session *s)
 {
+    ns_perf_session_stop_capture(s);
     for (int i = 0; i < s->nrings; i++) {
         if (s->rings[i].map)
             munmap(s->rings[i].map, s->rings[i].map_len);
+        if (s->queues[i].buf)
+            ns_ring_destroy(&s->queues[i]);
     }
     for (size_t i = 0; i < s->nfds; i++)
         close(s->fds[i]);
@@ -277,36 +285,108 @@ static uint64_t record_time(const uint8_t *rec, size_t len)
     return ns_perf_record_ids(rec, len, &pid, &tid, &t) == 0 ? t : 0;
 }
 
-/* The record at r's tail (copied when it wraps); NULL when none is complete. */
-static const uint8_t *peek(struct ns_perf_session *s, struct ns_perf_ring *r, size_t *len,
-                           uint8_t *buf)
+/* Moves every complete record of kernel ring r into its queue (or counts it dropped). */
+static void capture_ring(struct ns_perf_session *s, int i)
 {
-    struct perf_event_header h;
-    if (r->tail + sizeof(h) > r->head)
-        return NULL;
-    copy_out(r, r->tail, &h, sizeof(h));
-    if (h.size < sizeof(h) || r->tail + h.size > r->head) {
-        r->tail = r->head; /* cannot happen with a sane kernel: never loop on it */
-        return NULL;
+    struct ns_perf_ring *r = &s->rings[i];
+    struct perf_event_mmap_page *meta = (void *)r->map;
+    uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE), tail = r->tail;
+    while (tail + sizeof(struct perf_event_header) <= head) {
+        struct perf_event_header h;
+        copy_out(r, tail, &h, sizeof(h));
+        if (h.size < sizeof(h) || tail + h.size > head) {
+            tail = head; /* cannot happen with a sane kernel: never loop on it */
+            break;
+        }
+        void *dst = ns_ring_reserve(&s->queues[i], h.size);
+        if (dst) {
+            copy_out(r, tail, dst, h.size);
+            ns_ring_commit(&s->queues[i], h.size);
+        } else {
+            __atomic_add_fetch(&s->queue_dropped[i], 1, __ATOMIC_RELAXED);
+        }
+        tail += h.size;
     }
-    *len = h.size;
-    size_t off = (size_t)(r->tail % r->data_size);
-    if (off + h.size <= r->data_size)
-        return r->map + PAGE + off;
-    (void)s;
-    copy_out(r, r->tail, buf, h.size);
-    return buf;
+    r->tail = tail;
+    __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+static void *capture_main(void *arg)
+{
+    struct ns_perf_session *s = arg;
+    struct pollfd fds[NS_PERF_MAX_CPUS];
+    for (int i = 0; i < s->nrings; i++)
+        fds[i] = (struct pollfd){.fd = s->rings[i].fd, .events = POLLIN};
+    int hung_up = 0;
+    while (!__atomic_load_n(&s->capture_stop, __ATOMIC_ACQUIRE)) {
+        /* Woken at each ring's watermark; every few ms anyway, so that a quiet ring never
+         * holds back the merge by time. Once every traced task is gone the events report
+         * POLLHUP for good: then the rings are only visited. */
+        if (hung_up)
+            poll(NULL, 0, 5);
+        else if (poll(fds, (nfds_t)s->nrings, 5) > 0) {
+            for (int i = 0; i < s->nrings; i++)
+                hung_up |= (fds[i].revents & (POLLHUP | POLLERR)) != 0;
+        }
+        for (int i = 0; i < s->nrings; i++)
+            capture_ring(s, i);
+        __atomic_store_n(&s->captured_ns, ns_now_ns(), __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+int ns_perf_session_start_capture(struct ns_perf_session *s, char *why, size_t whylen)
+{
+    /* About 2 s of samples of a busy CPU, whatever the agent is busy with meanwhile. */
+    size_t size = (size_t)1 << 25;
+    while (size > (1u << 22) && size * (size_t)s->nrings > ((size_t)1 << 30))
+        size >>= 1;
+    for (int i = 0; i < s->nrings; i++) {
+        if (ns_ring_init(&s->queues[i], size) < 0) {
+            snprintf(why, whylen, "out of memory for the agent's queues");
+            return -1;
+        }
+    }
+    s->capture_stop = 0;
+    int r = pthread_create(&s->capture, NULL, capture_main, s);
+    if (r != 0) {
+        snprintf(why, whylen, "cannot start the agent's capture thread: %s", strerror(r));
+        return -1;
+    }
+    s->capturing = 1;
+    return 0;
+}
+
+void ns_perf_session_stop_capture(struct ns_perf_session *s)
+{
+    if (s->capturing) {
+        __atomic_store_n(&s->capture_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(s->capture, NULL);
+        s->capturing = 0;
+    }
+    for (int i = 0; i < s->nrings; i++) /* what came in since its last round */
+        capture_ring(s, i);
+}
+
+uint64_t ns_perf_session_captured(struct ns_perf_session *s)
+{
+    if (!s->capturing) { /* no thread (it could not start): the caller empties the rings */
+        for (int i = 0; i < s->nrings; i++)
+            capture_ring(s, i);
+        s->captured_ns = ns_now_ns();
+    }
+    return __atomic_load_n(&s->captured_ns, __ATOMIC_ACQUIRE);
+}
+
+uint64_t ns_perf_session_dropped(struct ns_perf_session *s, int i)
+{
+    return __atomic_exchange_n(&s->queue_dropped[i], 0, __ATOMIC_RELAXED);
 }
 
 size_t ns_perf_session_read(struct ns_perf_session *s, uint64_t cutoff, ns_perf_record_fn fn,
                             void *ctx)
 {
-    static uint8_t wrap[NS_PERF_MAX_CPUS > 64 ? 64 : NS_PERF_MAX_CPUS][65536];
     size_t count = 0;
-    for (int i = 0; i < s->nrings; i++) {
-        struct perf_event_mmap_page *meta = (void *)s->rings[i].map;
-        s->rings[i].head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
-    }
     for (;;) {
         int best = -1;
         uint64_t best_t = UINT64_MAX;
@@ -314,8 +394,7 @@ size_t ns_perf_session_read(struct ns_perf_session *s, uint64_t cutoff, ns_perf_
         size_t best_len = 0;
         for (int i = 0; i < s->nrings; i++) {
             size_t len;
-            uint8_t *buf = i < 64 ? wrap[i] : s->scratch;
-            const uint8_t *rec = peek(s, &s->rings[i], &len, buf);
+            const uint8_t *rec = ns_ring_peek(&s->queues[i], &len);
             if (!rec)
                 continue;
             uint64_t t = record_time(rec, len);
@@ -328,15 +407,9 @@ size_t ns_perf_session_read(struct ns_perf_session *s, uint64_t cutoff, ns_perf_
         }
         if (best < 0 || (cutoff != UINT64_MAX && best_t >= cutoff))
             break;
-        if (best >= 64 && best_rec == s->scratch) /* rings past 64 share one buffer */
-            best_rec = peek(s, &s->rings[best], &best_len, s->scratch);
         fn(ctx, s->rings[best].cpu, best_rec, best_len, best_t);
-        s->rings[best].tail += best_len;
+        ns_ring_release(&s->queues[best], best_len);
         count++;
-    }
-    for (int i = 0; i < s->nrings; i++) {
-        struct perf_event_mmap_page *meta = (void *)s->rings[i].map;
-        __atomic_store_n(&meta->data_tail, s->rings[i].tail, __ATOMIC_RELEASE);
     }
     return count;
 }

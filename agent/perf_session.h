@@ -7,18 +7,25 @@
  * that CPU's ring, which only the agent maps: the profiled processes hold no descriptor and
  * run no thread, and a ring drained from outside keeps what a SIGKILLed process sampled.
  *
- * Records are read in time order across the rings (each ring is in time order by itself):
- * ns_perf_session_read hands out every record older than a cutoff, so that a record written
- * a moment later on another CPU cannot be older than one already handed out.
+ * A capture thread of the agent empties the kernel's rings into large queues in the agent's
+ * memory every few milliseconds, whatever the agent's main thread is busy with (opening a
+ * file, compiling an unwind table): the rings, small because locked, never overflow for
+ * that. Records are read from the queues in time order across CPUs (each ring is in time
+ * order by itself): ns_perf_session_read hands out every record older than a cutoff, so
+ * that a record written a moment later on another CPU cannot be older than one already
+ * handed out.
  *
- * Not thread-safe.
+ * Not thread-safe: one caller (the capture thread is the session's own).
  */
 #ifndef NS_PERF_SESSION_H
 #define NS_PERF_SESSION_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
+
+#include "ring.h"
 
 #define NS_PERF_MAX_CPUS 1024
 
@@ -43,8 +50,13 @@ struct ns_perf_session {
     int *fds; /* every event (several per CPU when several threads were opened) */
     size_t nfds, fds_cap;
     struct ns_perf_params params;
-    uint64_t ring_bytes;    /* locked memory the rings take */
-    uint8_t scratch[65536]; /* a record that wraps around the end of its ring */
+    uint64_t ring_bytes; /* locked memory the rings take */
+    /* what the capture thread moved out of each ring */
+    struct ns_ring queues[NS_PERF_MAX_CPUS];
+    uint64_t queue_dropped[NS_PERF_MAX_CPUS];
+    pthread_t capture;
+    int capturing, capture_stop;
+    uint64_t captured_ns; /* when the capture thread last emptied the rings */
 };
 
 /* Opens the events on pid (every CPU, inherit, enable_on_exec when the process is about to
@@ -64,6 +76,16 @@ int ns_perf_session_adopt(struct ns_perf_session *s, const int *fds, const int *
 void ns_perf_session_close(struct ns_perf_session *s);
 /* Enables every event (after the rings are mapped). */
 void ns_perf_session_enable(struct ns_perf_session *s);
+
+/* Starts the capture thread (after the events are enabled); stopping it empties the rings
+ * one last time. 0, or -1 with a sentence. */
+int ns_perf_session_start_capture(struct ns_perf_session *s, char *why, size_t whylen);
+void ns_perf_session_stop_capture(struct ns_perf_session *s);
+/* When the capture thread last emptied every ring: records older than that minus a margin
+ * are all in the queues. (Without a capture thread, empties them now.) */
+uint64_t ns_perf_session_captured(struct ns_perf_session *s);
+/* Records of ring i dropped because its queue was full, since the last call. */
+uint64_t ns_perf_session_dropped(struct ns_perf_session *s, int i);
 
 /* Calls fn for every record with time < cutoff, oldest first across the rings, then frees
  * their space in the rings. `rec` is the whole record (header first), valid during the call.

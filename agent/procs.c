@@ -20,6 +20,7 @@
 
 #include "../preload/preload.h"
 #include "clock.h"
+#include "fdutil.h"
 #include "nsp_format.h"
 #include "perf_session.h"
 #include "regions.h"
@@ -128,6 +129,49 @@ struct ns_aproc *ns_procs_find(struct ns_procs *t, pid_t pid)
     return NULL;
 }
 
+static void read_proc_file(pid_t pid, const char *what, char *buf, size_t cap, size_t *len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+    *len = ns_read_file(path, buf, cap);
+}
+
+/* The start time the kernel gives pid in /proc/PID/stat (clock ticks since boot); 0 if it
+ * does not exist. */
+static unsigned long long proc_start_ticks(pid_t pid)
+{
+    char buf[1024];
+    size_t len;
+    read_proc_file(pid, "stat", buf, sizeof(buf) - 1, &len);
+    buf[len] = '\0';
+    const char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* A process the agent could not get a pidfd for (it had ended, or its pid was reused, by the
+ * time its FORK record was read) may also have lost its EXIT records to a full ring: it has
+ * ended when no process with its pid and start time is left. */
+void ns_procs_check_alive(struct ns_procs *t, uint64_t now_ns)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    struct timespec boot, mono;
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    int64_t offset = ((int64_t)boot.tv_sec - (int64_t)mono.tv_sec) * 1000000000ll +
+                     (int64_t)boot.tv_nsec - (int64_t)mono.tv_nsec;
+    for (struct ns_aproc *p = t->list; p; p = p->next) {
+        if (p->state != NS_AP_ALIVE || p->pidfd >= 0 || !p->fork_ns)
+            continue;
+        unsigned long long ticks = proc_start_ticks(p->pid);
+        unsigned long long expected =
+            (unsigned long long)(((int64_t)p->fork_ns + offset) / (1000000000ll / hz));
+        if (!ticks || ticks + 3 < expected || ticks > expected + 3)
+            ns_procs_ended(t, p, now_ns);
+    }
+}
+
 struct ns_aproc *ns_procs_add(struct ns_procs *t, pid_t pid, pid_t ppid, uint64_t start_ns,
                               int64_t exec_index)
 {
@@ -139,6 +183,7 @@ struct ns_aproc *ns_procs_add(struct ns_procs *t, pid_t pid, pid_t ppid, uint64_
     p->exec_index = exec_index;
     p->image_start_ns = start_ns;
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    p->fork_ns = start_ns;
     p->state = NS_AP_ALIVE;
     p->next = t->list;
     t->list = p;
@@ -149,20 +194,6 @@ struct ns_aproc *ns_procs_add(struct ns_procs *t, pid_t pid, pid_t ppid, uint64_
 static int alive(const struct ns_aproc *p)
 {
     return p->state == NS_AP_ALIVE;
-}
-
-static void read_proc_file(pid_t pid, const char *what, char *buf, size_t cap, size_t *len)
-{
-    char path[64];
-    *len = 0;
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t r;
-    while (*len < cap && (r = read(fd, buf + *len, cap - *len)) > 0)
-        *len += (size_t)r;
-    close(fd);
 }
 
 static void name_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
@@ -703,7 +734,7 @@ static void on_switch(struct ns_procs *t, const uint8_t *rec, size_t len, uint16
 }
 
 /* LOST and THROTTLE are the CPU's: charged to the process that ran there last. */
-static void count_on_cpu(struct ns_procs *t, int cpu, const char *what, uint64_t n)
+void ns_procs_count_on_cpu(struct ns_procs *t, int cpu, const char *what, uint64_t n)
 {
     struct ns_aproc *p = cpu >= 0 && cpu < 1024 ? ns_procs_find(t, t->cpu_pid[cpu]) : NULL;
     if (!p)
@@ -741,11 +772,11 @@ void ns_procs_perf_record(void *ctx, int cpu, const uint8_t *rec, size_t len, ui
         if (len >= sizeof(*h) + 16) {
             uint64_t lost;
             memcpy(&lost, rec + sizeof(*h) + 8, 8);
-            count_on_cpu(t, cpu, "dropped_perf_lost", lost);
+            ns_procs_count_on_cpu(t, cpu, "dropped_perf_lost", lost);
         }
         break;
     case PERF_RECORD_THROTTLE:
-        count_on_cpu(t, cpu, "throttled", 1);
+        ns_procs_count_on_cpu(t, cpu, "throttled", 1);
         break;
     default:
         break;

@@ -57,6 +57,7 @@ struct ns_aproc {
     int64_t exec_index; /* -1: the root before its first exec */
     int state;
     uint64_t image_start_ns; /* CLOCK_MONOTONIC: fork, exec, or when the agent looked */
+    uint64_t fork_ns;        /* when the process began (its FORK record, or when first seen) */
     uint64_t end_ns;
     int pidfd;
     int is_root;
@@ -114,6 +115,8 @@ struct ns_athread *ns_procs_add_thread(struct ns_procs *t, struct ns_aproc *p, p
 
 /* One perf record (perf_session.h's callback). */
 void ns_procs_perf_record(void *ctx, int cpu, const uint8_t *rec, size_t len, uint64_t time_ns);
+/* A counter of a CPU's records (lost, throttled): charged to the process that ran there last. */
+void ns_procs_count_on_cpu(struct ns_procs *t, int cpu, const char *what, uint64_t n);
 /* A sample taken by the process itself (signal mechanism), from its region's rings. */
 void ns_procs_raw_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint64_t time_ns,
                          uint64_t weight, const uint64_t regs[3], const uint8_t *stack,
@@ -121,6 +124,8 @@ void ns_procs_raw_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint
 
 /* The process ended at end_ns (its pidfd said so, or its last thread's EXIT). */
 void ns_procs_ended(struct ns_procs *t, struct ns_aproc *p, uint64_t end_ns);
+/* Ends the processes without a pidfd that are gone (see procs.c). */
+void ns_procs_check_alive(struct ns_procs *t, uint64_t now_ns);
 /* Finalizes every ended process whose records up to its end were all read (caught_up_ns:
  * every record older than this was handed out); returns how many are still not final. */
 size_t ns_procs_finalize(struct ns_procs *t, uint64_t caught_up_ns);

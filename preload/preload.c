@@ -195,6 +195,10 @@ __attribute__((constructor)) static void ns_preload_init(void)
         return;
     }
     ns_install_crash_handlers();
+    if (ns_sampler_agent_failure()[0])
+        ns_log_warn("nsprof: %s; profiling inside the program instead (NSPROF_AGENT=off "
+                    "says so without trying)",
+                    ns_sampler_agent_failure());
     if (ns_preload.cfg.value[NS_SET_ALLOC] != NS_ALLOC_OFF && !ns_alloc_hooks_reached())
         ns_shm_note(NSP_NOTE_WARNING, "alloc_not_reached",
                     "the program's malloc calls do not reach nsprof: it defines its own "

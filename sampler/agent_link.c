@@ -3,18 +3,17 @@
  */
 #include "agent_link.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "clock.h"
-#include "shm.h"
 
 static const char *const mech_names[] = {"perf", "signal", "none"};
 
@@ -62,113 +61,137 @@ int ns_agent_link_from_env(struct ns_agent_link *out)
     return kill(out->agent, 0) == 0 || errno == EPERM;
 }
 
-/* Reads /proc/self/cmdline with raw system calls (open/read are interposed here). */
-static size_t read_cmdline(char *buf, size_t cap)
+/* --- the session directory ----------------------------------------------------------- */
+
+/* mkdir 0700, or accept an existing directory only if it is ours and private. */
+static int private_dir(const char *path, char *err, size_t errlen)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (mkdir(path, 0700) == 0)
+        return 0;
+    if (errno != EEXIST) {
+        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "'%s' exists but is not a private directory of this user (a symlink, another "
+                 "owner or open permissions): refusing to use it; remove it or set "
+                 "NSPROF_SHM_DIR to another place",
+                 path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The start time of pid (field 22 of /proc/PID/stat), 0 when it does not exist. */
+static unsigned long long start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    size_t len = 0;
-    long r;
-    while (len < cap && (r = syscall(SYS_read, fd, buf + len, cap - len)) > 0)
-        len += (size_t)r;
-    syscall(SYS_close, fd);
-    return len;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long t = 0;
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (p)
+        t = strtoull(p + 1, NULL, 10);
+    return t;
 }
 
-static void fill_identity(struct ns_shm_header *h, const struct ns_identity *id,
-                          const struct ns_agent_link *l)
+int ns_agent_link_claim_dir(const char *dir)
 {
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    h->pid = id->pid;
-    h->ppid = id->ppid;
-    h->exec_index = id->exec_index;
-    h->start_mono_ns = ns_now_ns();
-    h->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-    snprintf(h->session, sizeof(h->session), "%s", id->session);
-    snprintf(h->exe, sizeof(h->exe), "%s", id->exe);
-    h->agent_pid = (uint32_t)l->agent;
-    h->perf_covered = l->mech == NS_LINK_PERF;
-    h->end_reason = 0;
-    h->end_status = h->end_mono_ns = 0;
-    memset(h->counters, 0, sizeof(h->counters));
-    h->nnotes = 0;
-    __atomic_store_n(&h->state, NS_SHM_RUNNING, __ATOMIC_RELEASE);
+    char path[4200], text[64];
+    int n = snprintf(text, sizeof(text), "%d %llu\n", (int)getpid(), start_time(getpid()));
+    if (snprintf(path, sizeof(path), "%s/agent", dir) >= (int)sizeof(path))
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int r = write(fd, text, (size_t)n) == n ? 0 : -1;
+    close(fd);
+    return r;
 }
 
-/* "key\0value\0...\0\0" in the region. */
-static void store_settings(struct ns_shm_header *h, const char *const *kv)
+/* A session whose agent is gone (it crashed, or was killed before it removed its directory):
+ * its agent file names a process that no longer runs; a directory without one was never
+ * claimed and is old. */
+static int stale(const char *dir, time_t now)
 {
-    size_t len = 1;
-    for (const char *const *p = kv; p && p[0]; p += 2)
-        len += strlen(p[0]) + strlen(p[1]) + 2;
-    char *block = ns_shm_alloc(len);
-    if (!block)
+    char path[4200], text[64];
+    struct stat st;
+    if (snprintf(path, sizeof(path), "%s/agent", dir) >= (int)sizeof(path) ||
+        lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return now - st.st_mtime > 600;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    int pid = 0;
+    unsigned long long t = 0;
+    if (n <= 0 || (text[n] = '\0', sscanf(text, "%d %llu", &pid, &t)) != 2 || pid <= 0)
+        return now - st.st_mtime > 600;
+    return start_time((pid_t)pid) != t && now - st.st_mtime > 5;
+}
+
+static void remove_stale(const char *user_dir)
+{
+    DIR *d = opendir(user_dir);
+    if (!d)
         return;
-    char *w = block;
-    for (const char *const *p = kv; p && p[0]; p += 2) {
-        for (int k = 0; k < 2; k++) {
-            size_t n = strlen(p[k]) + 1;
-            memcpy(w, p[k], n);
-            w += n;
-        }
-    }
-    *w = '\0';
-    h->settings = block;
-    h->settings_len = len;
-}
-
-static int region_path(const struct ns_agent_link *l, const struct ns_identity *id, int n,
-                       char *out, size_t cap)
-{
-    int r = n ? snprintf(out, cap, "%s/%d.%llu.%d", l->dir, (int)id->pid,
-                         (unsigned long long)id->exec_index, n)
-              : snprintf(out, cap, "%s/%d.%llu", l->dir, (int)id->pid,
-                         (unsigned long long)id->exec_index);
-    return r > 0 && (size_t)r < cap ? 0 : -1;
-}
-
-int ns_agent_link_region(const struct ns_agent_link *l, const struct ns_identity *id,
-                         const char *const *settings, uint32_t extra_events, char *err,
-                         size_t errlen)
-{
-    static char cmdline[65536];
+    time_t now = time(NULL);
+    struct dirent *e;
     char path[4200];
-    int r = -EEXIST;
-    /* A name still taken (a pid reused before the agent removed its last holder's file, an
-     * exec that did not know its index): another one; the agent checks the header. */
-    for (int n = 0; n < 16 && r == -EEXIST; n++) {
-        if (region_path(l, id, n, path, sizeof(path)) < 0) {
-            snprintf(err, errlen, "the session directory's path is too long");
-            return -1;
-        }
-        r = ns_shm_create(path, err, errlen);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' ||
+            snprintf(path, sizeof(path), "%s/%.255s", user_dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        if (stale(path, now))
+            ns_agent_link_remove_dir(path);
     }
-    if (r < 0)
-        return -1;
-    struct ns_shm_header *h = ns_shm_header();
-    fill_identity(h, id, l);
-    size_t len = read_cmdline(cmdline, sizeof(cmdline));
-    if (len && (h->cmdline = ns_shm_strndup(cmdline, len)) != NULL)
-        h->cmdline_len = len;
-    store_settings(h, settings);
-    h->extra_events = extra_events;
-    return 0;
+    closedir(d);
 }
 
-int ns_agent_link_fork(const struct ns_agent_link *l, const struct ns_identity *id, char *err,
-                       size_t errlen)
+int ns_agent_link_session_dir(const char *session, char *out, size_t cap, char *err, size_t errlen)
 {
-    char path[4200];
-    int r = -EEXIST;
-    for (int n = 0; n < 16 && r == -EEXIST; n++) {
-        if (region_path(l, id, n, path, sizeof(path)) < 0)
-            return -1;
-        r = ns_shm_postfork_child(path, err, errlen);
-    }
-    if (r < 0)
+    const char *base = getenv("NSPROF_SHM_DIR");
+    struct stat st;
+    if (!base || !*base)
+        base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+                   ? "/dev/shm"
+                   : "/tmp";
+    char user_dir[4096];
+    if (snprintf(user_dir, sizeof(user_dir), "%s/nsprof-%u", base, (unsigned)geteuid()) >=
+            (int)sizeof(user_dir) ||
+        snprintf(out, cap, "%s/%s", user_dir, session) >= (int)cap) {
+        snprintf(err, errlen, "the session directory's path is too long (NSPROF_SHM_DIR)");
         return -1;
-    fill_identity(ns_shm_header(), id, l);
-    return 0;
+    }
+    if (private_dir(user_dir, err, errlen) < 0)
+        return -1;
+    remove_stale(user_dir);
+    return private_dir(out, err, errlen);
+}
+
+void ns_agent_link_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }

@@ -39,6 +39,17 @@ int ns_agent_link_format(const struct ns_agent_link *l, char *out, size_t cap);
 int ns_agent_link_from_env(struct ns_agent_link *out);
 const char *ns_agent_link_mech_name(enum ns_link_mech m);
 
+/* The session's directory: base (NSPROF_SHM_DIR, else /dev/shm, else /tmp) /nsprof-UID/
+ * SESSION, created 0700 and checked to be ours (not a symlink, our uid, mode 0700) at each
+ * level; the directories of earlier sessions whose agent is gone are removed on the way.
+ * 0, or -1 with a sentence. */
+int ns_agent_link_session_dir(const char *session, char *out, size_t cap, char *err, size_t errlen);
+/* Marks the directory as this agent's (its pid and start time): a later session removes a
+ * directory whose agent is gone (stale). */
+int ns_agent_link_claim_dir(const char *dir);
+/* Removes the directory and what is left in it. */
+void ns_agent_link_remove_dir(const char *dir);
+
 /* Creates this image's region file in the session directory (DIR/PID.EXEC, or DIR/PID.EXEC.N
  * when that name is taken) and fills its header: identity, command line, the settings as
  * key/value text, the events the interposers write. 0, or -1 with a sentence. */

@@ -19,3 +19,16 @@ int ns_fd_move_high(int fd)
     close(fd);
     return high;
 }
+
+size_t ns_read_file(const char *path, char *buf, size_t cap)
+{
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t r;
+    while (len < cap && (r = read(fd, buf + len, cap - len)) > 0)
+        len += (size_t)r;
+    close(fd);
+    return len;
+}

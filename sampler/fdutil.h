@@ -9,4 +9,8 @@
  * new descriptor; returns fd unchanged if no high number is free. */
 int ns_fd_move_high(int fd);
 
+/* Reads up to cap bytes of a (small, /proc) file; how many were read (0 if none). */
+#include <stddef.h>
+size_t ns_read_file(const char *path, char *buf, size_t cap);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "../preload/settings.h"
 #include "agent_link.h"
+#include "agent_spawn.h"
 #include "alloc.h"
 #include "capture.h"
 #include "clock.h"
@@ -51,7 +52,8 @@ static struct {
     /* attached: the session's agent samples and writes; this process only fills its region */
     int attached;
     struct ns_agent_link link;
-    int track_threads; /* threads get slots (the interposers' site tables) */
+    int track_threads;        /* threads get slots (the interposers' site tables) */
+    char agent_failure[1024]; /* why this process profiles itself though an agent was wanted */
 } S = {.fd = -1};
 
 int ns_sampler_active(void)
@@ -77,6 +79,11 @@ const char *ns_sampler_mechanism(void)
 pid_t ns_sampler_agent(void)
 {
     return S.attached ? S.link.agent : 0;
+}
+
+const char *ns_sampler_agent_failure(void)
+{
+    return S.agent_failure;
 }
 
 static void thread_exit_destructor(void *arg)
@@ -169,6 +176,12 @@ static void choose_source(void)
 
 static void add_notes(void)
 {
+    if (S.agent_failure[0])
+        ns_shm_note(NSP_NOTE_WARNING, "in_process",
+                    "%s: profiled inside the program instead, whose writer thread makes it "
+                    "multi-threaded (glibc then leaves its single-thread fast paths: an "
+                    "uncontended mutex costs about 4x more)",
+                    S.agent_failure);
     if (S.source == &ns_signal_source && !S.params.wall &&
         S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL)
         ns_shm_note(NSP_NOTE_WARNING, "perf_refused",
@@ -299,11 +312,12 @@ static void start_hooks(void)
  * agent writes the profile; this process only shares its region (the interposers' tables,
  * its identity, how it ends). No thread, no descriptor, no signal of nsprof's.
  */
-static int start_attached(char *err, size_t errlen)
+static int start_attached(int have_region, char *err, size_t errlen)
 {
     S.source = &ns_none_source;
     snprintf(S.reason, sizeof(S.reason), "sampled by nsprof's agent (pid %d)", (int)S.link.agent);
-    if (ns_agent_link_region(&S.link, &S.id, settings_kv(), hook_events(), err, errlen) < 0)
+    if (!have_region &&
+        ns_agent_link_region(&S.link, &S.id, settings_kv(), hook_events(), err, errlen) < 0)
         return -1;
     S.attached = 1;
     S.track_threads = hook_events() != 0;
@@ -322,6 +336,42 @@ static int start_attached(char *err, size_t errlen)
     return 0;
 }
 
+/* Whether this run's sampling can be done by an agent: CPU time through perf events (wall
+ * time and the signal mechanism still sample from inside). */
+static int agent_wanted(void)
+{
+    return strcmp(S.cfg.text[NS_SET_AGENT], "off") != 0 &&
+           S.cfg.value[NS_SET_EVENT] == NS_EVENT_CPU &&
+           S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL;
+}
+
+static int create_region(const struct ns_agent_link *l, void *ctx)
+{
+    char err[512];
+    (void)ctx;
+    S.source = &ns_none_source; /* the settings' mechanism: the agent writes its own */
+    return ns_agent_link_region(l, &S.id, settings_kv(), hook_events(), err, sizeof(err));
+}
+
+/* Preloaded without nsprof record: this process starts the session's agent itself. */
+static int start_own_agent(char *err, size_t errlen)
+{
+    char why[1024] = "", value[4300];
+    if (ns_agent_spawn(&S.cfg, S.id.session, &S.link, create_region, NULL, why, sizeof(why)) < 0) {
+        if (ns_shm_header()) {
+            ns_shm_destroy();
+            ns_agent_link_remove_dir(S.link.dir);
+        }
+        snprintf(S.agent_failure, sizeof(S.agent_failure), "%s", why);
+        return -1;
+    }
+    ns_shm_header()->agent_pid = (uint32_t)S.link.agent;
+    /* Everything this process starts is covered by the same events and the same agent. */
+    if (ns_agent_link_format(&S.link, value, sizeof(value)) == 0)
+        setenv(NS_ENV_AGENT_SESSION, value, 1);
+    return start_attached(1, err, errlen);
+}
+
 int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
                      ns_open_output_fn open_output, char *err, size_t errlen)
 {
@@ -335,7 +385,9 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
     S.open_output = open_output;
     if (ns_agent_link_from_env(&S.link) && S.link.mech == NS_LINK_PERF &&
         S.cfg.value[NS_SET_EVENT] == NS_EVENT_CPU)
-        return start_attached(err, errlen);
+        return start_attached(0, err, errlen);
+    if (agent_wanted() && start_own_agent(err, errlen) == 0)
+        return 0;
     if (ns_shm_create(NULL, err, errlen) < 0)
         return -1;
     if (ns_modules_init(S.id.exe) < 0) {

@@ -33,6 +33,8 @@ const char *ns_sampler_output_path(void);
 const char *ns_sampler_mechanism(void);
 /* The pid of the session's agent this process is attached to, 0 when it profiles itself. */
 pid_t ns_sampler_agent(void);
+/* Why the agent could not be started ("" when it was, or was not wanted). */
+const char *ns_sampler_agent_failure(void);
 
 void ns_sampler_thread_begin(void);
 

@@ -460,3 +460,15 @@ int ns_shm_postfork_child(const char *new_path, char *err, size_t errlen)
     ns_shm_local->alloc_active = at_fork.alloc_active;
     return 0;
 }
+
+void ns_shm_destroy(void)
+{
+    struct ns_shm_header *h = region;
+    if (!h)
+        return;
+    __atomic_store_n(&ns_shm_local->header, NULL, __ATOMIC_RELEASE);
+    region = NULL;
+    if (h->shared)
+        syscall(SYS_unlinkat, AT_FDCWD, h->path, 0);
+    ns_sys_munmap(h, h->reserved);
+}

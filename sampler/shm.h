@@ -160,6 +160,10 @@ struct ns_shm_header *ns_shm_header(void);
 /* 1 when the region belongs to this process (0 in a _Fork/raw clone child). */
 int ns_shm_owned(void);
 
+/* Gives the region up (its file removed): for a start that falls back to another mode
+ * before anything was recorded in it. */
+void ns_shm_destroy(void);
+
 /* Zeroed memory in the region, 16-byte aligned; NULL when the region is full. */
 void *ns_shm_alloc(size_t size);
 /* Gives a block back for reuse by a later ns_shm_alloc of the same size class. */

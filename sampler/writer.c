@@ -162,17 +162,6 @@ static void flush_chunk(void)
     W.next_flush_ns = ns_now_ns() + W.flush_ns;
 }
 
-static void read_file(const char *path, char *buf, size_t cap, size_t *len)
-{
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t r;
-    while (*len < cap && (r = read(fd, buf + *len, cap - *len)) > 0)
-        *len += (size_t)r;
-    close(fd);
-}
 
 static int open_image(const struct ns_writer_setup *s, char *err, size_t errlen)
 {
@@ -180,7 +169,7 @@ static int open_image(const struct ns_writer_setup *s, char *err, size_t errlen)
     size_t cmdlen;
     struct utsname u;
     char producer[64];
-    read_file("/proc/self/cmdline", cmdline, sizeof(cmdline), &cmdlen);
+    cmdlen = ns_read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
     if (cmdlen && cmdline[cmdlen - 1] == '\0')
         cmdlen--; /* the arguments are *joined* by NULs */
     if (uname(&u) != 0)

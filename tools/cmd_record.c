@@ -238,8 +238,8 @@ static int prepare_environment(struct ns_record *rec)
     char err[1024], link[4200];
     unsetenv(NS_ENV_AGENT_SESSION);
     if (agent_wanted(rec)) {
-        if (ns_agent_session_dir(rec->session, rec->session_dir, sizeof(rec->session_dir), err,
-                                 sizeof(err)) < 0) {
+        if (ns_agent_link_session_dir(rec->session, rec->session_dir, sizeof(rec->session_dir), err,
+                                      sizeof(err)) < 0) {
             ns_cli_warn("%s; profiling inside the program instead", err);
             rec->session_dir[0] = '\0';
         } else if (snprintf(link, sizeof(link), "%d:perf:%s", (int)getpid(), rec->session_dir) <
@@ -412,7 +412,8 @@ static int run_command(struct ns_record *rec, int *status)
     int exec_errno = 0;
     ssize_t got = 0;
     if (agent) {
-        ns_agent_run(&ac, &perf, status);
+        if (ns_agent_begin(&ac, &perf) == 0)
+            ns_agent_run(status);
         ns_perf_session_close(&perf);
         /* The exec's outcome is in the pipe by now: the child exec'd or exited. */
         while ((got = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
@@ -469,7 +470,7 @@ int ns_cmd_record(int argc, char **argv)
     int started = run_command(&rec, &status);
     if (started < 0) {
         if (rec.session_dir[0])
-            ns_agent_remove_dir(rec.session_dir);
+            ns_agent_link_remove_dir(rec.session_dir);
         return NS_EXIT_FAILURE;
     }
     if (started > 0) /* exec failed: the shell's convention, 127 not found, 126 not runnable */
@@ -478,7 +479,7 @@ int ns_cmd_record(int argc, char **argv)
         ns_cli_warn("'%s' was killed by signal %d (%s)", rec.argv[0], WTERMSIG(status),
                     strsignal(WTERMSIG(status)));
     if (rec.session_dir[0])
-        ns_agent_remove_dir(rec.session_dir);
+        ns_agent_link_remove_dir(rec.session_dir);
     if (!rec.quiet)
         ns_record_summarize(&rec);
     return exit_like(status);

@@ -1,5 +1,5 @@
 /*
- * rule_lock — lock_contention. Four threads each do 200 units of work (~0.25 ms each).
+ * rule_lock — lock_contention. Eight threads each do 100 units of work (~0.25 ms each).
  * `fire`: worker_locked() does each unit while holding one shared mutex, so the threads
  * queue for it. `fixed`: worker_local() works on its own and takes the mutex once, to add
  * its result.
@@ -10,8 +10,8 @@
 
 #include "../burn.h"
 
-#define THREADS     4
-#define UNITS       200
+#define THREADS     8
+#define UNITS       100
 #define UNIT_ROUNDS 150000ull
 
 BURN_FUNCTION(unit_of_work, 7)
