@@ -153,11 +153,17 @@ static void add_root(struct loop *l, uint64_t now)
         closedir(d);
 }
 
-static int session_over(struct loop *l)
+/* Without perf's FORK records a child whose parent just ended may not have made its region
+ * yet: a self-sampled session ends only after a quiet moment with no process left. */
+#define QUIET_NS 300000000ull
+
+static int session_over(struct loop *l, uint64_t now)
 {
     if (l->procs.nlive)
         return 0;
-    return !l->cfg->root_is_child || l->procs.root_status >= 0;
+    if (l->cfg->root_is_child && l->procs.root_status < 0)
+        return 0;
+    return l->cfg->mech == NS_AGENT_PERF || now >= l->procs.last_activity_ns + QUIET_NS;
 }
 
 /* The loop lives in static memory: there is one agent per process. */
@@ -180,6 +186,7 @@ int ns_agent_begin(const struct ns_agent_config *cfg, struct ns_perf_session *pe
     }
     uint64_t now = ns_now_ns();
     l->procs.horizon_ns = now;
+    l->procs.last_activity_ns = now;
     add_root(l, now);
     return 0;
 }
@@ -207,7 +214,15 @@ int ns_agent_run(int *root_status)
     l->next_flush_ns = now + flush_ns;
     for (;;) {
         build_poll_set(l);
-        int r = poll(l->fds, l->nfds, POLL_MS);
+        int timeout = POLL_MS;
+        uint64_t next_tick = ns_self_tick(&l->procs, ns_now_ns());
+        if (next_tick != UINT64_MAX) {
+            uint64_t t0 = ns_now_ns();
+            timeout = next_tick <= t0 ? 0 : (int)((next_tick - t0) / 1000000);
+            if (timeout > POLL_MS)
+                timeout = POLL_MS;
+        }
+        int r = poll(l->fds, l->nfds, timeout);
         now = ns_now_ns();
         if (r > 0)
             check_ends(l, now);
@@ -219,7 +234,13 @@ int ns_agent_run(int *root_status)
             count_queue_drops(l);
         }
         l->procs.horizon_ns = caught_up;
+        if (cfg->mech != NS_AGENT_PERF)
+            ns_self_discover(&l->procs, now);
         ns_procs_attach_regions(&l->procs, now);
+        for (struct ns_aproc *p = l->procs.list; p; p = p->next) {
+            if (p->region.hdr)
+                ns_procs_read_threads(&l->procs, p, cfg->mech == NS_AGENT_SIGNAL);
+        }
         ns_procs_poll_regions(&l->procs);
         ns_procs_finalize(&l->procs, caught_up);
         if (now >= l->next_alive_check_ns) {
@@ -230,7 +251,7 @@ int ns_agent_run(int *root_status)
             ns_procs_flush(&l->procs);
             l->next_flush_ns = now + flush_ns;
         }
-        if (session_over(l) || stop_requested)
+        if (session_over(l, now) || stop_requested)
             break;
     }
     if (perf) { /* anything still in the rings belongs to processes that are gone */

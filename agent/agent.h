@@ -39,7 +39,8 @@ struct ns_agent_config {
     int root_is_child;     /* nsprof record: we are its parent and reap it */
     int root_exec_pending; /* the root has not exec'd the program yet */
     enum ns_agent_mech mech;
-    char mech_reason[512]; /* why this mechanism (for the profile) */
+    char mech_reason[640]; /* why this mechanism (for the profile) */
+    int perf_refused;      /* signal: because perf_event_open was refused */
     int exclude_kernel;    /* perf: the value the events were opened with */
     int stderr_fd;         /* where to say what goes wrong; -1: nowhere */
     const char *producer;  /* "nsprof 0.1.0 agent" */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../preload/settings.h"
 #include "clock.h"
 
 #define REGS_MASK                                                                                  \
@@ -58,6 +59,18 @@ static void fill_attr(struct perf_event_attr *a, const struct ns_perf_params *p,
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = (uint32_t)(ring_data / 2);
+}
+
+struct ns_perf_params ns_perf_params_of(const struct ns_config *c)
+{
+    struct ns_perf_params p = {
+        .period_ns = 1000000000ull / c->value[NS_SET_FREQ],
+        .stack_copy = (uint32_t)c->value[NS_SET_STACK_COPY],
+        .exclude_kernel = c->value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
+                          : c->value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
+                                                                     : -1,
+    };
+    return p;
 }
 
 static int cpu_count(void)

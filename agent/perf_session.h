@@ -59,6 +59,10 @@ struct ns_perf_session {
     uint64_t captured_ns; /* when the capture thread last emptied the rings */
 };
 
+/* The parameters the session's settings give (exclude_kernel -1 for kernel=auto). */
+struct ns_config;
+struct ns_perf_params ns_perf_params_of(const struct ns_config *cfg);
+
 /* Opens the events on pid (every CPU, inherit, enable_on_exec when the process is about to
  * exec). 0, or -errno with a sentence in why. */
 int ns_perf_session_open(struct ns_perf_session *s, pid_t pid, const struct ns_perf_params *p,

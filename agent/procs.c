@@ -58,7 +58,7 @@ static size_t tid_hash(const struct ns_procs *t, pid_t tid)
     return ((size_t)tid * 2654435761u) & (t->tid_slots - 1);
 }
 
-static struct ns_athread *thread_find(struct ns_procs *t, pid_t tid)
+struct ns_athread *ns_procs_thread(struct ns_procs *t, pid_t tid)
 {
     for (struct ns_athread *th = t->tids[tid_hash(t, tid)]; th; th = th->hash_next) {
         if (th->tid == tid)
@@ -79,7 +79,7 @@ static void thread_unlink(struct ns_procs *t, struct ns_athread *th)
 struct ns_athread *ns_procs_add_thread(struct ns_procs *t, struct ns_aproc *p, pid_t tid,
                                        uint64_t start_ns)
 {
-    struct ns_athread *th = thread_find(t, tid);
+    struct ns_athread *th = ns_procs_thread(t, tid);
     if (th && th->proc == p && !th->exited)
         return th;
     if (th) /* a tid reused: the old thread is gone */
@@ -291,6 +291,19 @@ static int open_image(struct ns_procs *t, struct ns_aproc *p)
         ns_image_set_region(&p->image, &p->region.view);
     p->image_state = 1;
     each_thread(t, p, name_thread, NULL);
+    if (c->mech == NS_AGENT_SIGNAL && c->cfg.value[NS_SET_EVENT] == NS_EVENT_CPU) {
+        if (c->perf_refused)
+            ns_image_note(&p->image, NSP_NOTE_WARNING, "perf_refused",
+                          "%s; sampled with CPU timers instead, which the kernel fires at most "
+                          "once per tick (250 Hz on a CONFIG_HZ=250 kernel)",
+                          c->mech_reason);
+        if (c->cfg.value[NS_SET_FREQ] > 250)
+            ns_image_note(&p->image, NSP_NOTE_INFO, "cpu_timer_rate",
+                          "CPU timers tick with the kernel: the achieved rate can be below the "
+                          "%llu Hz asked for; samples are weighted by timer overruns so time "
+                          "shares stay right",
+                          (unsigned long long)c->cfg.value[NS_SET_FREQ]);
+    }
     if (c->mech == NS_AGENT_PERF && c->exclude_kernel)
         ns_image_note(&p->image, NSP_NOTE_WARNING, "kernel_ticks_excluded",
                       "perf events are limited to user space here (exclude_kernel): CPU time "
@@ -372,9 +385,28 @@ static void end_image(struct ns_procs *t, struct ns_aproc *p, unsigned reason, u
     ns_regions_detach(p);
 }
 
+void ns_procs_next_image(struct ns_procs *t, struct ns_aproc *p, uint64_t time_ns,
+                         int64_t exec_index)
+{
+    /* The program is replaced: its image ends here, the new one starts. Samples held for an
+     * image that never got a region (a vfork child's exec) are only counted. */
+    if (p->image_state == 0 && !p->region.hdr && p->npending) {
+        p->dropped_before_exec += p->npending;
+        free_pending(p);
+    }
+    if (p->exec_index >= 0)
+        end_image(t, p, NSP_EXIT_EXEC, 0, time_ns, 0);
+    p->exec_index = exec_index;
+    p->image_start_ns = time_ns;
+    p->exe[0] = '\0';
+    ns_maps_clear(&p->maps);
+    p->maps.self_id = 0;
+    p->region.next_try_ns = 0;
+}
+
 void ns_procs_ended(struct ns_procs *t, struct ns_aproc *p, uint64_t end_ns)
 {
-    (void)t;
+    t->last_activity_ns = ns_now_ns();
     if (p->state == NS_AP_ENDED && end_ns < p->end_ns)
         p->end_ns = end_ns; /* its last EXIT record, read after its pidfd said it ended */
     if (p->state != NS_AP_ALIVE)
@@ -516,7 +548,7 @@ static void on_sample(struct ns_procs *t, int cpu, const uint8_t *rec, size_t le
             ns_image_count(&p->image, "dropped_no_user_regs", 1);
         return;
     }
-    struct ns_athread *th = thread_find(t, (pid_t)s.tid);
+    struct ns_athread *th = ns_procs_thread(t, (pid_t)s.tid);
     if (!th || th->proc != p)
         ns_procs_add_thread(t, p, (pid_t)s.tid, s.time);
     take_sample(t, p, (pid_t)s.tid, s.time, t->period_ns, s.ip, s.regs, s.stack, s.dyn_size);
@@ -611,23 +643,10 @@ static void on_comm(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t
     if (!p)
         return;
     if (misc & PERF_RECORD_MISC_COMM_EXEC) {
-        /* The program is replaced: its image ends here, the new one starts. Samples held
-         * for an image that never got a region (a vfork child's exec) are only counted. */
-        if (p->image_state == 0 && !p->region.hdr && p->npending) {
-            p->dropped_before_exec += p->npending;
-            free_pending(p);
-        }
-        if (p->exec_index >= 0)
-            end_image(t, p, NSP_EXIT_EXEC, 0, time_ns, 0);
-        p->exec_index++;
-        p->image_start_ns = time_ns;
-        p->exe[0] = '\0';
-        ns_maps_clear(&p->maps);
-        p->maps.self_id = 0;
+        ns_procs_next_image(t, p, time_ns, p->exec_index + 1);
         memcpy(p->comm, comm, sizeof(p->comm));
-        p->region.next_try_ns = 0;
         /* exec leaves one thread, whose tid becomes the pid */
-        struct ns_athread *th = thread_find(t, (pid_t)ids[1]);
+        struct ns_athread *th = ns_procs_thread(t, (pid_t)ids[1]);
         if (th && th->proc == p && ids[1] != ids[0]) {
             thread_unlink(t, th);
             th->tid = (pid_t)ids[0];
@@ -641,9 +660,9 @@ static void on_comm(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t
                 th->on_cpu_since = time_ns; /* it is running: it is exec'ing */
         }
     }
-    struct ns_athread *th = thread_find(t, (pid_t)ids[1]);
+    struct ns_athread *th = ns_procs_thread(t, (pid_t)ids[1]);
     if (!th)
-        th = thread_find(t, (pid_t)ids[0]);
+        th = ns_procs_thread(t, (pid_t)ids[0]);
     if (th && th->proc == p) {
         memcpy(th->comm, comm, sizeof(th->comm));
         if (p->image_state > 0)
@@ -662,7 +681,7 @@ static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
     memcpy(f, rec + sizeof(struct perf_event_header), 16);
     memcpy(&time_ns, rec + sizeof(struct perf_event_header) + 16, 8);
     struct ns_aproc *parent = ns_procs_find(t, (pid_t)f[1]);
-    struct ns_athread *pth = thread_find(t, (pid_t)f[3]);
+    struct ns_athread *pth = ns_procs_thread(t, (pid_t)f[3]);
     if (f[0] == f[1]) { /* a new thread */
         struct ns_aproc *p = proc_of(t, (pid_t)f[0], time_ns);
         struct ns_athread *th = p ? ns_procs_add_thread(t, p, (pid_t)f[2], time_ns) : NULL;
@@ -695,7 +714,7 @@ static void on_task_exit(struct ns_procs *t, const uint8_t *rec, size_t len)
         return;
     memcpy(f, rec + sizeof(struct perf_event_header), 16);
     memcpy(&time_ns, rec + sizeof(struct perf_event_header) + 16, 8);
-    struct ns_athread *th = thread_find(t, (pid_t)f[2]);
+    struct ns_athread *th = ns_procs_thread(t, (pid_t)f[2]);
     if (!th || th->exited)
         return;
     struct ns_aproc *p = th->proc;
@@ -717,7 +736,7 @@ static void on_switch(struct ns_procs *t, const uint8_t *rec, size_t len, uint16
     uint64_t time_ns;
     if (ns_perf_record_ids(rec, len, &pid, &tid, &time_ns) < 0)
         return;
-    struct ns_athread *th = thread_find(t, (pid_t)tid);
+    struct ns_athread *th = ns_procs_thread(t, (pid_t)tid);
     if (!th || th->exited)
         return;
     if (misc & PERF_RECORD_MISC_SWITCH_OUT) {
@@ -806,7 +825,10 @@ void ns_procs_flush(struct ns_procs *t)
             open_image(t, p);
         if (p->image_state <= 0)
             continue;
-        each_thread(t, p, flush_thread, &f);
+        if (t->cfg->mech == NS_AGENT_PERF)
+            each_thread(t, p, flush_thread, &f);
+        else
+            ns_self_thread_cpu(t, p);
         const char *names[8];
         uint64_t values[8];
         size_t n = ns_regions_extra_counters(t, p, names, values, 8);

@@ -62,6 +62,8 @@ struct ns_aproc {
     int pidfd;
     int is_root;
     struct ns_proc_maps maps;
+    uint64_t maps_generation; /* self-sampled: the region's dlopen/dlclose count at the read */
+    uint64_t tick_cursor;     /* wall ticks: the next slot to signal */
     char exe[4096];
     char comm[16];
     size_t live_threads;
@@ -99,6 +101,9 @@ struct ns_procs {
     /* Every record older than this was handled: a region created later may belong to an
      * image whose exec is still to be read, so it is not attached yet. */
     uint64_t horizon_ns;
+    /* self-sampled sessions (self_sampled.c) */
+    uint64_t last_activity_ns; /* a region appeared, or a process ended */
+    uint64_t next_scan_ns, next_tick_ns;
     struct ns_frame frames[4097];
 };
 
@@ -122,8 +127,24 @@ void ns_procs_raw_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint
                          uint64_t weight, const uint64_t regs[3], const uint8_t *stack,
                          size_t stack_len);
 
+/* The thread with this tid, or NULL. */
+struct ns_athread *ns_procs_thread(struct ns_procs *t, pid_t tid);
+/* p exec'd at time_ns: its image ends (END exec) and image exec_index begins. */
+void ns_procs_next_image(struct ns_procs *t, struct ns_aproc *p, uint64_t time_ns,
+                         int64_t exec_index);
 /* The process ended at end_ns (its pidfd said so, or its last thread's EXIT). */
 void ns_procs_ended(struct ns_procs *t, struct ns_aproc *p, uint64_t end_ns);
+/* The thread slots of p's region: self_sampled, the raw samples in their rings are unwound
+ * and written; for every mode, a slot whose thread ended has its last calls written and is
+ * given back (threads_region.c). */
+void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_sampled);
+
+/* Sessions without perf (self_sampled.c): processes learnt from their regions, wall ticks
+ * (returns when the next is due, UINT64_MAX without wall time), live threads' CPU time. */
+void ns_self_discover(struct ns_procs *t, uint64_t now_ns);
+uint64_t ns_self_tick(struct ns_procs *t, uint64_t now_ns);
+void ns_self_thread_cpu(struct ns_procs *t, struct ns_aproc *p);
+
 /* Ends the processes without a pidfd that are gone (see procs.c). */
 void ns_procs_check_alive(struct ns_procs *t, uint64_t now_ns);
 /* Finalizes every ended process whose records up to its end were all read (caught_up_ns:

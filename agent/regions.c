@@ -51,6 +51,15 @@ static int try_file(struct ns_aproc *p, const char *path, uint64_t before_ns)
     return 1;
 }
 
+int ns_regions_attach_path(struct ns_aproc *p, const char *path)
+{
+    uint64_t start = p->image_start_ns;
+    p->image_start_ns = 0; /* the caller checked the image */
+    int r = try_file(p, path, 0);
+    p->image_start_ns = start;
+    return r ? 0 : -1;
+}
+
 int ns_regions_attach(struct ns_procs *t, struct ns_aproc *p, uint64_t now_ns, int force,
                       uint64_t before_ns)
 {

@@ -24,6 +24,8 @@ struct ns_aproc;
  * 1 when p has a region. */
 int ns_regions_attach(struct ns_procs *t, struct ns_aproc *p, uint64_t now_ns, int force,
                       uint64_t before_ns);
+/* Maps the region file at path for p (its header must name p's pid); 0 or -1. */
+int ns_regions_attach_path(struct ns_aproc *p, const char *path);
 /* Unmaps p's region and removes its file (the image it belongs to was written out). */
 void ns_regions_detach(struct ns_aproc *p);
 /* Counters only the agent can add: the kernel's I/O counts of a live process when I/O is

@@ -22,6 +22,7 @@
 #include "../sampler/agent_link.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
+#include "../sampler/source.h"
 #include "preload.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))
@@ -46,6 +47,7 @@ static int is_ours(const char *entry)
     return has_name(entry, NS_ENV_SESSION) || has_name(entry, NS_ENV_ROOT) ||
            has_name(entry, NS_ENV_EXEC) || has_name(entry, "LD_PRELOAD") ||
            has_name(entry, ns_setting_defs[NS_SET_OUTPUT].env) ||
+           has_name(entry, "NSPROF_UNBLOCK_SIGPROF") ||
            (ns_preload.agent_env[0] && has_name(entry, NS_ENV_AGENT_SESSION));
 }
 
@@ -102,6 +104,10 @@ static char **build_env(char *const envp[], void *block)
         (unsigned long long)(pid == ns_preload.id.pid ? ns_preload.id.exec_index : 0));
     if (ns_preload.agent_env[0])
         v[n++] = ns_preload.agent_env;
+    /* SIGPROF was blocked for the exec (sampler.c): the new image unblocks it. */
+    static char unblock[] = "NSPROF_UNBLOCK_SIGPROF=1";
+    if (ns_signal_blocked_for_exec() && pid == ns_preload.id.pid)
+        v[n++] = unblock;
     for (size_t i = 0; i < ns_preload.ninherited; i++) {
         const char *e = ns_preload.inherited_env[i];
         char name[64];
@@ -149,10 +155,17 @@ static void free_env(struct exec_env *e)
         ns_real_init();                                                                            \
         struct exec_env env = {0};                                                                 \
         _Alignas(16) char stack_env[STACK_ENV_MAX];                                                \
-        if (!ns_preload.started || make_env(envp, &env, stack_env) < 0)                            \
+        if (!ns_preload.started)                                                                   \
             return call_plain;                                                                     \
-        char **const new_envp = env.envp;                                                          \
         ns_sampler_before_exec();                                                                  \
+        if (make_env(envp, &env, stack_env) < 0) {                                                 \
+            int p_ = call_plain;                                                                   \
+            int pe_ = errno;                                                                       \
+            ns_sampler_exec_failed(pe_);                                                           \
+            errno = pe_;                                                                           \
+            return p_;                                                                             \
+        }                                                                                          \
+        char **const new_envp = env.envp;                                                          \
         int r_ = call_with_env;                                                                    \
         int e_ = errno;                                                                            \
         free_env(&env);                                                                            \

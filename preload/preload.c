@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,15 @@ __attribute__((constructor)) static void ns_preload_init(void)
         return;
     }
     ns_install_crash_handlers();
+    /* The image that exec'd us blocked SIGPROF for the exec (sampler.c): our handler is in
+     * place now, so what waited may come. */
+    if (getenv("NSPROF_UNBLOCK_SIGPROF")) {
+        sigset_t prof;
+        sigemptyset(&prof);
+        sigaddset(&prof, SIGPROF);
+        unsetenv("NSPROF_UNBLOCK_SIGPROF");
+        ns_real.pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
+    }
     if (ns_sampler_agent_failure()[0])
         ns_log_warn("nsprof: %s; profiling inside the program instead (NSPROF_AGENT=off "
                     "says so without trying)",

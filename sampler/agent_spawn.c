@@ -195,12 +195,16 @@ static void keeper(int sock)
     syscall(SYS_exit_group, 0);
 }
 
-/* Hands the events to the agent: "perf EXCLUDE_KERNEL COUNT", then messages of at most
- * FDS_PER_MSG descriptors (SCM_RIGHTS) whose text is their CPUs, comma-separated. */
-static int send_events(int sock, int exclude_kernel)
+/* Tells the agent how the session samples: "MECH EXCLUDE_KERNEL COUNT REFUSED\nREASON" (REFUSED:
+ * 1 when perf was refused and REASON says why), then (perf)
+ * messages of at most FDS_PER_MSG descriptors (SCM_RIGHTS) whose text is their CPUs,
+ * comma-separated. */
+static int send_events(int sock, enum ns_link_mech mech, int exclude_kernel, int refused,
+                       const char *reason)
 {
-    char text[FDS_PER_MSG * 12 + 64];
-    int n = snprintf(text, sizeof(text), "perf %d %zu", exclude_kernel, nfds);
+    char text[FDS_PER_MSG * 12 + 640];
+    int n = snprintf(text, sizeof(text), "%s %d %zu %d\n%.600s", ns_agent_link_mech_name(mech),
+                     exclude_kernel, nfds, refused, reason);
     if (send(sock, text, (size_t)n, MSG_NOSIGNAL) != n)
         return -1;
     for (size_t at = 0; at < nfds; at += FDS_PER_MSG) {
@@ -264,27 +268,48 @@ static int wait_ready(int fd, pid_t child, pid_t *agent, char *err, size_t errle
     return -1;
 }
 
+/* How the session samples, and why: the agent's perf events when they can be opened; else
+ * (refused, wall time, mechanism=signal) the processes themselves with signals; or nothing. */
+static enum ns_link_mech choose_mechanism(const struct ns_config *cfg, struct ns_perf_params *p,
+                                          char *reason, size_t cap, int *perf_refused)
+{
+    *perf_refused = 0;
+    if (cfg->value[NS_SET_EVENT] == NS_EVENT_NONE) {
+        snprintf(reason, cap, "event=none: no sampling was asked for");
+        return NS_LINK_NONE;
+    }
+    if (cfg->value[NS_SET_EVENT] == NS_EVENT_WALL) {
+        snprintf(reason, cap, "wall mode samples blocked threads: signals");
+        return NS_LINK_SIGNAL;
+    }
+    if (cfg->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
+        snprintf(reason, cap, "mechanism=signal was asked for");
+        return NS_LINK_SIGNAL;
+    }
+    /* Refused perf is the common case of an unprivileged user on stock Debian: find out
+     * before starting anything. */
+    if (open_events(p, reason, cap) < 0) {
+        *perf_refused = 1;
+        return NS_LINK_SIGNAL;
+    }
+    close_events();
+    snprintf(reason, cap,
+             "perf_event_open is allowed: sampled from outside the program by "
+             "nsprof's agent");
+    return NS_LINK_PERF;
+}
+
 int ns_agent_spawn(const struct ns_config *cfg, const char *session, struct ns_agent_link *out,
                    int (*create_region)(const struct ns_agent_link *l, void *ctx), void *ctx,
                    char *err, size_t errlen)
 {
-    char agent[PATH_MAX];
+    char agent[PATH_MAX], reason[600];
     if (find_agent(cfg->text[NS_SET_AGENT], agent, sizeof(agent), err, errlen) < 0)
         return -1;
-    struct ns_perf_params p = {
-        .period_ns = 1000000000ull / cfg->value[NS_SET_FREQ],
-        .stack_copy = (uint32_t)cfg->value[NS_SET_STACK_COPY],
-        .exclude_kernel = cfg->value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
-                          : cfg->value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
-                                                                       : -1,
-    };
-    /* Refused perf is the common case of an unprivileged user on stock Debian: find out
-     * before starting anything. */
-    if (open_events(&p, err, errlen) < 0)
-        return -1;
-    close_events();
+    struct ns_perf_params p = ns_perf_params_of(cfg);
+    int refused;
     memset(out, 0, sizeof(*out));
-    out->mech = NS_LINK_PERF;
+    out->mech = choose_mechanism(cfg, &p, reason, sizeof(reason), &refused);
     int sv[2] = {-1, -1};
     if (ns_agent_link_session_dir(session, out->dir, sizeof(out->dir), err, errlen) < 0 ||
         create_region(out, ctx) < 0 ||
@@ -303,11 +328,12 @@ int ns_agent_spawn(const struct ns_config *cfg, const char *session, struct ns_a
     close(sv[1]);
     int r = -1;
     pid_t agent_pid = 0;
-    if (child < 0)
+    if (child < 0) {
         snprintf(err, errlen, "cannot start nsprof's agent: %s", strerror(errno));
-    else if (open_events(&p, err, errlen) == 0) { /* now: the agent is not a child to come */
-        /* A failed send leaves the agent without its events: it says so, or ends. */
-        send_events(sv[0], p.exclude_kernel);
+    } else if (out->mech != NS_LINK_PERF || open_events(&p, err, errlen) == 0) {
+        /* The events now: the agent is not a child to come. A failed send leaves the agent
+         * without them: it says so, or ends. */
+        send_events(sv[0], out->mech, p.exclude_kernel > 0, refused, reason);
         r = wait_ready(sv[0], child, &agent_pid, err, errlen);
     }
     close_events();

@@ -25,6 +25,13 @@ int ns_ring_init(struct ns_ring *r, size_t size)
     return 0;
 }
 
+void ns_ring_attach(struct ns_ring *r, void *buf, size_t size)
+{
+    r->buf = buf;
+    r->size = size;
+    r->head = r->tail = 0;
+}
+
 void ns_ring_destroy(struct ns_ring *r)
 {
     ns_mem_free(r->buf, r->size);

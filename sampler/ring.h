@@ -20,6 +20,8 @@ struct ns_ring {
 };
 
 int ns_ring_init(struct ns_ring *r, size_t size);
+/* A ring over memory the caller provides (size a power of two), e.g. in the shared region. */
+void ns_ring_attach(struct ns_ring *r, void *buf, size_t size);
 void ns_ring_destroy(struct ns_ring *r);
 /* Producer: space for up to len bytes, or NULL if full. Commit with the length actually
  * used (<= the reserved len). */

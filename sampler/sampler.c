@@ -140,7 +140,8 @@ void ns_sampler_thread_begin(void)
     register_thread((pid_t)syscall(SYS_gettid), 1);
 }
 
-static void choose_source(void)
+/* The sampling parameters the settings give. */
+static void set_params(void)
 {
     const struct ns_config *c = &S.cfg;
     S.params.wall = c->value[NS_SET_EVENT] == NS_EVENT_WALL;
@@ -151,6 +152,12 @@ static void choose_source(void)
     S.params.exclude_kernel = c->value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
                               : c->value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
                                                                          : -1;
+}
+
+static void choose_source(void)
+{
+    const struct ns_config *c = &S.cfg;
+    set_params();
     S.reason[0] = '\0';
     S.source = &ns_signal_source;
     if (c->value[NS_SET_EVENT] == NS_EVENT_NONE) {
@@ -171,6 +178,27 @@ static void choose_source(void)
         S.params.exclude_kernel = 0;
     if (S.source == &ns_none_source)
         S.params.period_ns = 0;
+    ns_source_configure(&S.params);
+}
+
+/* Attached: the agent samples with perf (nothing to do here), or this process samples itself
+ * with signals into its region for the agent (perf refused; wall time), or nothing. */
+static void choose_attached_source(void)
+{
+    const struct ns_config *c = &S.cfg;
+    set_params();
+    S.params.exclude_kernel = 0;
+    if (S.link.mech == NS_LINK_SIGNAL && c->value[NS_SET_EVENT] != NS_EVENT_NONE) {
+        S.source = &ns_signal_source;
+        ns_signal_set_agent(S.link.agent);
+        snprintf(S.reason, sizeof(S.reason), "sampled with signals for nsprof's agent (pid %d)",
+                 (int)S.link.agent);
+    } else {
+        S.source = &ns_none_source;
+        S.params.period_ns = 0;
+        snprintf(S.reason, sizeof(S.reason), "sampled by nsprof's agent (pid %d)",
+                 (int)S.link.agent);
+    }
     ns_source_configure(&S.params);
 }
 
@@ -314,16 +342,23 @@ static void start_hooks(void)
  */
 static int start_attached(int have_region, char *err, size_t errlen)
 {
-    S.source = &ns_none_source;
-    snprintf(S.reason, sizeof(S.reason), "sampled by nsprof's agent (pid %d)", (int)S.link.agent);
+    choose_attached_source();
     if (!have_region &&
         ns_agent_link_region(&S.link, &S.id, settings_kv(), hook_events(), err, errlen) < 0)
         return -1;
     S.attached = 1;
-    S.track_threads = hook_events() != 0;
-    /* The interposers unwind their callers: they need the module registry. */
-    if (S.track_threads && ns_modules_init(S.id.exe) < 0) {
+    /* Threads get slots for the interposers' tables, and for their timer and ring when they
+     * sample themselves. */
+    S.track_threads = hook_events() != 0 || S.source == &ns_signal_source;
+    /* The interposers unwind their callers: they need the module registry (the signal
+     * handler copies the stack for the agent to unwind: it does not). */
+    if (hook_events() && ns_modules_init(S.id.exe) < 0) {
         snprintf(err, errlen, "cannot read the loaded objects (out of memory)");
+        return -1;
+    }
+    int r = S.source->start();
+    if (r < 0) {
+        snprintf(err, errlen, "cannot start %s sampling: %s", S.source->name, strerror(-r));
         return -1;
     }
     if (S.track_threads && !S.key_created &&
@@ -336,13 +371,10 @@ static int start_attached(int have_region, char *err, size_t errlen)
     return 0;
 }
 
-/* Whether this run's sampling can be done by an agent: CPU time through perf events (wall
- * time and the signal mechanism still sample from inside). */
+/* Whether an agent does this run's work (NSPROF_AGENT=off: the process profiles itself). */
 static int agent_wanted(void)
 {
-    return strcmp(S.cfg.text[NS_SET_AGENT], "off") != 0 &&
-           S.cfg.value[NS_SET_EVENT] == NS_EVENT_CPU &&
-           S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL;
+    return strcmp(S.cfg.text[NS_SET_AGENT], "off") != 0;
 }
 
 static int create_region(const struct ns_agent_link *l, void *ctx)
@@ -383,8 +415,7 @@ int ns_sampler_start(const struct ns_config *cfg, const struct ns_identity *id,
     S.id = *id;
     S.pid = getpid();
     S.open_output = open_output;
-    if (ns_agent_link_from_env(&S.link) && S.link.mech == NS_LINK_PERF &&
-        S.cfg.value[NS_SET_EVENT] == NS_EVENT_CPU)
+    if (ns_agent_link_from_env(&S.link))
         return start_attached(0, err, errlen);
     if (agent_wanted() && start_own_agent(err, errlen) == 0)
         return 0;
@@ -450,8 +481,15 @@ void ns_sampler_finish(unsigned reason, uint64_t status)
         return;
     if (S.attached) {
         /* The interposers go on recording until the process is gone (other destructors
-         * still free memory); the agent reads the region after that. */
+         * still free memory); the agent reads the region after that. Threads that are
+         * still there die with the process: their CPU time is now or never. */
         note_failures();
+        size_t n = ns_threads_count();
+        for (size_t i = 0; i < n; i++) {
+            struct ns_thread *th = ns_threads_at(i);
+            if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) == NS_TH_ACTIVE)
+                th->cpu_ns = ns_thread_profiled_cpu(th);
+        }
         ns_shm_set_end(NS_SHM_ENDED, reason, status);
         return;
     }
@@ -485,7 +523,14 @@ void ns_sampler_before_exec(void)
         return;
     if (S.attached) {
         note_failures();
+        /* The agent stops sending wall ticks at once; one sent a moment ago must not reach
+         * the new image before it has a handler: SIGPROF stays blocked through the exec and
+         * the new image's constructor unblocks it (NSPROF_UNBLOCK_SIGPROF). */
         ns_shm_set_end(NS_SHM_EXEC, NSP_EXIT_EXEC, 0);
+        if (S.source == &ns_signal_source) {
+            stop_all_threads();
+            ns_signal_block_for_exec();
+        }
         return;
     }
     S.source->stop();
@@ -504,6 +549,15 @@ void ns_sampler_exec_failed(int err)
                 "an exec failed (%s); the process went on and so did profiling", strerror(err));
     if (S.attached) {
         ns_shm_set_end(NS_SHM_RUNNING, 0, 0);
+        if (S.source == &ns_signal_source) {
+            ns_signal_unblock_after_exec();
+            size_t n = ns_threads_count();
+            for (size_t i = 0; i < n; i++) {
+                struct ns_thread *th = ns_threads_at(i);
+                if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) == NS_TH_ACTIVE)
+                    S.source->thread_resume(th);
+            }
+        }
         return;
     }
     ns_writer_resume();

@@ -34,7 +34,7 @@
  * 250 Hz. The ring always holds at least four of the deepest stacks (max_depth frames). */
 #define RING_MIN_BYTES (32u << 10)
 /* Marks SIGPROFs the wall ticker queues (si_errno of an rt_tgsigqueueinfo is ours). */
-#define TICK_MAGIC 0x6e737066
+#define TICK_MAGIC NS_TICK_MAGIC
 
 struct sig_sample {
     uint64_t time_ns, weight;
@@ -50,12 +50,20 @@ static struct sigaction program_action;
 static uint64_t dropped_no_thread;
 static pthread_t ticker_thread;
 static int ticker_running, ticker_stop;
+/* Attached to an agent: samples are copied raw for it to unwind, and it sends the ticks. */
+static pid_t agent_pid;
+
+void ns_signal_set_agent(pid_t agent)
+{
+    agent_pid = agent;
+}
 
 static int is_ours(const siginfo_t *si)
 {
     if (si->si_code == SI_TIMER)
         return si->si_value.sival_ptr == &timer_anchor;
-    return si->si_code == SI_QUEUE && si->si_errno == TICK_MAGIC && si->si_pid == our_pid;
+    return si->si_code == SI_QUEUE && si->si_errno == TICK_MAGIC &&
+           si->si_pid == (agent_pid ? agent_pid : our_pid);
 }
 
 /* Runs the program's own SIGPROF disposition as the kernel would have. */
@@ -86,6 +94,32 @@ static void forward(int sig, siginfo_t *si, void *uc)
     ns_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Attached: the registers and up to stack_copy bytes of the live stack from sp, read only
+ * inside the thread's stack, for the agent to unwind. */
+static void copy_sample(struct ns_thread *th, const ucontext_t *uc, uint64_t now, uint64_t weight)
+{
+    uint64_t sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t hi = __atomic_load_n(&th->stack_hi, __ATOMIC_ACQUIRE);
+    size_t len = 0;
+    if (sp >= th->stack_lo && sp < hi)
+        len = hi - sp < ns_source_params.stack_copy ? hi - sp : ns_source_params.stack_copy;
+    struct ns_raw_sample *rec = ns_ring_reserve(&th->ring, sizeof(*rec) + len);
+    if (!rec) {
+        __atomic_fetch_add(&th->dropped_ring_full, 1, __ATOMIC_RELAXED);
+        ns_shm_count(NS_CTR_DROPPED_RING_FULL, 1);
+        return;
+    }
+    rec->time_ns = now;
+    rec->weight = weight;
+    rec->tid = (uint32_t)th->tid;
+    rec->stack_len = (uint32_t)len;
+    rec->regs[0] = (uint64_t)uc->uc_mcontext.gregs[REG_RBP];
+    rec->regs[1] = sp;
+    rec->regs[2] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    memcpy(rec->stack, (const void *)(uintptr_t)sp, len);
+    ns_ring_commit(&th->ring, sizeof(*rec) + len);
+}
+
 static void take_sample(struct ns_thread *th, const siginfo_t *si, const ucontext_t *uc)
 {
     uint64_t now = ns_now_ns();
@@ -95,6 +129,10 @@ static void take_sample(struct ns_thread *th, const siginfo_t *si, const ucontex
     else if (si->si_code == SI_TIMER && si->si_overrun > 0)
         weight *= 1 + (uint64_t)si->si_overrun;
     th->last_sample_ns = now;
+    if (agent_pid) {
+        copy_sample(th, uc, now, weight);
+        return;
+    }
 
     size_t max = ns_source_params.max_depth;
     struct sig_sample *rec =
@@ -146,6 +184,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     }
     if (th->in_handler) {
         __atomic_fetch_add(&th->dropped_reentrant, 1, __ATOMIC_RELAXED);
+        ns_shm_count(NS_CTR_DROPPED_REENTRANT, 1);
         goto out;
     }
     th->in_handler = 1;
@@ -178,8 +217,10 @@ static int install_handler(void)
 
 static size_t ring_bytes(void)
 {
-    size_t deepest =
-        sizeof(struct sig_sample) + ns_source_params.max_depth * sizeof(struct ns_frame);
+    /* Attached: room for four raw samples of the deepest copy; else four unwound stacks. */
+    size_t deepest = agent_pid ? sizeof(struct ns_raw_sample) + ns_source_params.stack_copy
+                               : sizeof(struct sig_sample) +
+                                     ns_source_params.max_depth * sizeof(struct ns_frame);
     size_t size = RING_MIN_BYTES;
     while (size < 4 * (deepest + 16))
         size <<= 1;
@@ -188,8 +229,14 @@ static size_t ring_bytes(void)
 
 static int signal_thread_start(struct ns_thread *th)
 {
-    if (!th->ring.buf && ns_ring_init(&th->ring, ring_bytes()) < 0)
-        return -ENOMEM;
+    if (!th->ring.buf) {
+        /* Attached: in the region, where the agent drains it. */
+        void *buf = agent_pid ? ns_shm_alloc(ring_bytes()) : NULL;
+        if (buf)
+            ns_ring_attach(&th->ring, buf, ring_bytes());
+        else if (agent_pid || ns_ring_init(&th->ring, ring_bytes()) < 0)
+            return -ENOMEM;
+    }
     th->last_sample_ns = ns_now_ns();
     if (ns_source_params.wall)
         return 0; /* the ticker finds active threads by itself */
@@ -326,7 +373,7 @@ static int signal_start(void)
     if (r < 0)
         return r;
     __atomic_store_n(&sampling_on, 1, __ATOMIC_RELEASE);
-    return ns_source_params.wall ? start_ticker() : 0;
+    return ns_source_params.wall && !agent_pid ? start_ticker() : 0;
 }
 
 static void signal_stop(void)
@@ -356,23 +403,56 @@ int ns_signal_owns_sigprof(void)
     return __atomic_load_n(&owns_sigprof, __ATOMIC_ACQUIRE);
 }
 
-void ns_signal_drain_pending(void)
+/* Blocks SIGPROF in the calling thread (*old: the mask before) and discards the ones of
+ * nsprof's already queued; a pending SIGPROF of the program's is left for the new image, as
+ * it would have been without nsprof (only the first one: standard signals don't queue). */
+static void block_and_discard_ours(sigset_t *old)
 {
-    sigset_t prof, old;
+    sigset_t prof;
     siginfo_t si;
     struct timespec zero = {0, 0};
     sigemptyset(&prof);
     sigaddset(&prof, NS_SIG);
-    ns_real.pthread_sigmask(SIG_BLOCK, &prof, &old);
-    /* Ours are discarded; a pending SIGPROF of the program's is left for the new image, as
-     * it would have been without nsprof (only the first one: standard signals don't queue). */
+    ns_real.pthread_sigmask(SIG_BLOCK, &prof, old);
     while (sigtimedwait(&prof, &si, &zero) == NS_SIG) {
         if (!is_ours(&si)) {
             syscall(SYS_rt_tgsigqueueinfo, our_pid, syscall(SYS_gettid), NS_SIG, &si);
             break;
         }
     }
+}
+
+void ns_signal_drain_pending(void)
+{
+    sigset_t old;
+    block_and_discard_ours(&old);
     ns_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Attached: SIGPROF is blocked through an exec (see sampler.c). */
+static int blocked_for_exec;
+
+void ns_signal_block_for_exec(void)
+{
+    sigset_t old;
+    block_and_discard_ours(&old);
+    blocked_for_exec = !sigismember(&old, NS_SIG);
+}
+
+void ns_signal_unblock_after_exec(void)
+{
+    if (!blocked_for_exec)
+        return;
+    sigset_t prof;
+    sigemptyset(&prof);
+    sigaddset(&prof, NS_SIG);
+    ns_real.pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
+    blocked_for_exec = 0;
+}
+
+int ns_signal_blocked_for_exec(void)
+{
+    return blocked_for_exec;
 }
 
 const struct ns_source ns_signal_source = {

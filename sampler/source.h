@@ -69,6 +69,26 @@ void ns_perf_after_fork(void);
 /* Perf: poll descriptor of a thread's ring (writer's poll set), -1 if none. */
 int ns_perf_fd(const struct ns_thread *th);
 
+/*
+ * Signal, attached to an agent: the handler does not unwind; it copies the registers and the
+ * top of the live stack into the thread's ring in the shared region, and the agent unwinds
+ * them (so new objects need no table in the process, and the handler is a memcpy). Wall
+ * ticks then come from the agent (si_pid = agent): the process runs no ticker thread.
+ */
+struct ns_raw_sample {
+    uint64_t time_ns, weight;
+    uint32_t tid, stack_len;
+    uint64_t regs[3]; /* bp, sp, ip */
+    uint8_t stack[];  /* stack_len bytes from sp */
+};
+#define NS_TICK_MAGIC 0x6e737066 /* si_errno of a wall tick */
+void ns_signal_set_agent(pid_t agent);
+/* Around an exec (attached): block SIGPROF, discard ours; a failed exec unblocks it; the
+ * new image unblocks it once its handler is in place (NSPROF_UNBLOCK_SIGPROF). */
+void ns_signal_block_for_exec(void);
+void ns_signal_unblock_after_exec(void);
+int ns_signal_blocked_for_exec(void);
+
 /* Signal: the program's own SIGPROF disposition, kept and chained by nsprof. */
 int ns_signal_program_sigaction(const struct sigaction *act, struct sigaction *oldact);
 int ns_signal_owns_sigprof(void);

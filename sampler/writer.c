@@ -162,7 +162,6 @@ static void flush_chunk(void)
     W.next_flush_ns = ns_now_ns() + W.flush_ns;
 }
 
-
 static int open_image(const struct ns_writer_setup *s, char *err, size_t errlen)
 {
     static char cmdline[65536];

@@ -31,6 +31,9 @@ struct agent_args {
     const char *dir;
     int sock;
     int exclude_kernel;
+    enum ns_agent_mech mech;
+    int perf_refused;
+    char reason[640];
     int fds[MAX_FDS], cpus[MAX_FDS];
     size_t nfds;
 };
@@ -47,15 +50,28 @@ static void print_help(void)
            "               says \"ok\" once they are enabled\n");
 }
 
-/* The events, as agent_spawn.c sends them: "perf EXCLUDE_KERNEL COUNT", then messages of
- * descriptors (SCM_RIGHTS) whose text lists their CPUs. */
+/* How the session samples, as agent_spawn.c says it: "MECH EXCLUDE_KERNEL COUNT REFUSED\n
+ * REASON", then (perf) messages of descriptors (SCM_RIGHTS) whose text lists their CPUs. */
 static int receive_events(struct agent_args *a, char *err, size_t errlen)
 {
-    char text[4096];
+    char text[4096], mech[16];
     ssize_t n = recv(a->sock, text, sizeof(text) - 1, 0);
     size_t count;
-    if (n <= 0 || (text[n] = '\0', sscanf(text, "perf %d %zu", &a->exclude_kernel, &count)) != 2 ||
-        count == 0 || count > MAX_FDS) {
+    if (n <= 0 ||
+        (text[n] = '\0',
+         sscanf(text, "%15s %d %zu %d", mech, &a->exclude_kernel, &count, &a->perf_refused)) != 4 ||
+        count > MAX_FDS) {
+        snprintf(err, errlen, "the process did not say how the session samples");
+        return -1;
+    }
+    const char *reason = strchr(text, '\n');
+    snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason + 1 : "");
+    a->mech = strcmp(mech, "perf") == 0     ? NS_AGENT_PERF
+              : strcmp(mech, "signal") == 0 ? NS_AGENT_SIGNAL
+                                            : NS_AGENT_NONE;
+    if (a->mech != NS_AGENT_PERF)
+        return 0;
+    if (count == 0) {
         snprintf(err, errlen, "the process did not hand its perf events over");
         return -1;
     }
@@ -214,30 +230,33 @@ int ns_cmd_agent(int argc, char **argv)
         .stack_copy = (uint32_t)ac.cfg.value[NS_SET_STACK_COPY],
         .exclude_kernel = a.exclude_kernel,
     };
-    if (ns_perf_session_adopt(&perf, a.fds, a.cpus, a.nfds, &p, err, sizeof(err)) < 0) {
+    if (a.mech == NS_AGENT_PERF &&
+        ns_perf_session_adopt(&perf, a.fds, a.cpus, a.nfds, &p, err, sizeof(err)) < 0) {
         snprintf(line, sizeof(line), "%s\n", err);
         say(a.sock, line);
         return NS_EXIT_FAILURE;
     }
     snprintf(ac.dir, sizeof(ac.dir), "%s", a.dir);
     ac.root = a.root;
-    ac.mech = NS_AGENT_PERF;
-    snprintf(ac.mech_reason, sizeof(ac.mech_reason),
-             "perf_event_open is allowed: sampled from outside the program by nsprof's agent");
-    ac.exclude_kernel = a.exclude_kernel;
+    ac.mech = a.mech;
+    ac.perf_refused = a.perf_refused;
+    snprintf(ac.mech_reason, sizeof(ac.mech_reason), "%s", a.reason);
+    ac.exclude_kernel = a.mech == NS_AGENT_PERF && a.exclude_kernel;
     ac.stderr_fd = STDERR_FILENO;
     ac.producer = "nsprof " NSPROF_VERSION " agent";
     /* The process waits for our "ok": what it has mapped and its threads are read now. */
-    if (ns_agent_begin(&ac, &perf) < 0) {
+    if (ns_agent_begin(&ac, a.mech == NS_AGENT_PERF ? &perf : NULL) < 0) {
         say(a.sock, "out of memory\n");
         return NS_EXIT_FAILURE;
     }
-    ns_perf_session_enable(&perf);
+    if (a.mech == NS_AGENT_PERF)
+        ns_perf_session_enable(&perf);
     snprintf(line, sizeof(line), "ok %d\n", (int)getpid());
     say(a.sock, line);
     close(a.sock);
     ns_agent_run(NULL);
-    ns_perf_session_close(&perf);
+    if (a.mech == NS_AGENT_PERF)
+        ns_perf_session_close(&perf);
     ns_agent_link_remove_dir(a.dir);
     return NS_EXIT_OK;
 }

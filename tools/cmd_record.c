@@ -210,9 +210,7 @@ static void new_session(char *out, size_t cap)
  * through perf events (wall time and the signal mechanism still sample from inside). */
 static int agent_wanted(const struct ns_record *rec)
 {
-    const struct ns_config *c = &rec->cfg;
-    return strcmp(c->text[NS_SET_AGENT], "off") != 0 && c->value[NS_SET_EVENT] == NS_EVENT_CPU &&
-           c->value[NS_SET_MECHANISM] != NS_MECH_SIGNAL;
+    return strcmp(rec->cfg.text[NS_SET_AGENT], "off") != 0;
 }
 
 static int prepare_environment(struct ns_record *rec)
@@ -332,19 +330,14 @@ static void forward_signal(int sig)
 
 /* Opens the session's perf events on the child before it execs the program; 0 if they are
  * there (the child is then told to go on attached to us), -1 to profile in-process. */
-static int start_agent(struct ns_record *rec, pid_t child, struct ns_perf_session *perf,
-                       struct ns_agent_config *ac)
+/* The session's agent is nsprof itself. It samples the program with perf events opened on
+ * the child before it execs; where that is refused, where wall time is asked for or
+ * mechanism=signal, the processes sample themselves into their regions for it; with
+ * event=none it only reads what the interposers record. */
+static void start_agent(struct ns_record *rec, pid_t child, struct ns_perf_session *perf,
+                        struct ns_agent_config *ac)
 {
-    char why[512];
-    struct ns_perf_params p = {
-        .period_ns = 1000000000ull / rec->cfg.value[NS_SET_FREQ],
-        .stack_copy = (uint32_t)rec->cfg.value[NS_SET_STACK_COPY],
-        .exclude_kernel = rec->cfg.value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
-                          : rec->cfg.value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
-                                                                           : -1,
-    };
-    if (ns_perf_session_open(perf, child, &p, 1, why, sizeof(why)) < 0)
-        return -1;
+    const struct ns_config *c = &rec->cfg;
     memset(ac, 0, sizeof(*ac));
     ac->cfg = rec->cfg;
     snprintf(ac->session, sizeof(ac->session), "%s", rec->session);
@@ -352,20 +345,40 @@ static int start_agent(struct ns_record *rec, pid_t child, struct ns_perf_sessio
     ac->root = child;
     ac->root_is_child = 1;
     ac->root_exec_pending = 1;
+    ac->stderr_fd = STDERR_FILENO;
+    ac->producer = "nsprof " NSPROF_VERSION " agent";
+    ac->mech = NS_AGENT_SIGNAL;
+    if (c->value[NS_SET_EVENT] == NS_EVENT_NONE) {
+        ac->mech = NS_AGENT_NONE;
+        snprintf(ac->mech_reason, sizeof(ac->mech_reason), "event=none: no sampling was asked for");
+        return;
+    }
+    if (c->value[NS_SET_EVENT] == NS_EVENT_WALL) {
+        snprintf(ac->mech_reason, sizeof(ac->mech_reason),
+                 "wall mode samples blocked threads: signals");
+        return;
+    }
+    if (c->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
+        snprintf(ac->mech_reason, sizeof(ac->mech_reason), "mechanism=signal was asked for");
+        return;
+    }
+    struct ns_perf_params p = ns_perf_params_of(c);
+    if (ns_perf_session_open(perf, child, &p, 1, ac->mech_reason, sizeof(ac->mech_reason)) < 0) {
+        ac->perf_refused = 1;
+        return;
+    }
     ac->mech = NS_AGENT_PERF;
     snprintf(ac->mech_reason, sizeof(ac->mech_reason),
              "perf_event_open is allowed: nsprof record samples from outside the program");
     ac->exclude_kernel = perf->params.exclude_kernel;
-    ac->stderr_fd = STDERR_FILENO;
-    ac->producer = "nsprof " NSPROF_VERSION " agent";
-    return 0;
 }
 
 /* Starts the command; a close-on-exec pipe tells whether its exec succeeded (nothing
  * arrives) or failed (the child writes its errno), so a command that could not be started
  * is reported as such rather than as a program that wrote no profile. A second pipe holds
- * the child until its perf events are open: 'a' = go on attached to the agent (us), 'i' =
- * profile yourself (the events could not be opened). */
+ * the child until its perf events are open, and says how the session samples: 'p', 's' or
+ * 'n' = attached to the agent (us) with perf, signals or nothing (agent_link.h), 'i' =
+ * profile yourself (no session directory). */
 static int run_command(struct ns_record *rec, int *status)
 {
     static struct ns_perf_session perf;
@@ -381,13 +394,17 @@ static int run_command(struct ns_record *rec, int *status)
         return -1;
     }
     if (child_pid == 0) {
-        char go = 'i';
+        char go = 'i', link[4200];
         close(pipefd[0]);
         close(gofd[1]);
         while (read(gofd[0], &go, 1) < 0 && errno == EINTR)
             ;
-        if (go != 'a')
+        const char *mech = go == 'p' ? "perf" : go == 's' ? "signal" : "none";
+        if (go == 'i')
             unsetenv(NS_ENV_AGENT_SESSION);
+        else if (snprintf(link, sizeof(link), "%d:%s:%s", (int)getppid(), mech, rec->session_dir) <
+                 (int)sizeof(link))
+            setenv(NS_ENV_AGENT_SESSION, link, 1);
         execvp(rec->argv[0], rec->argv);
         int e = errno;
         if (write(pipefd[1], &e, sizeof(e)) < 0)
@@ -402,19 +419,25 @@ static int run_command(struct ns_record *rec, int *status)
     signal(SIGQUIT, SIG_IGN);
     signal(SIGTERM, forward_signal);
     signal(SIGHUP, forward_signal);
-    struct ns_agent_config ac;
-    int agent =
-        rec->session_dir[0] && agent_wanted(rec) && start_agent(rec, child_pid, &perf, &ac) == 0;
-    char go = agent ? 'a' : 'i';
+    static struct ns_agent_config ac;
+    int agent = rec->session_dir[0] && agent_wanted(rec);
+    if (agent)
+        start_agent(rec, child_pid, &perf, &ac);
+    char go = !agent                       ? 'i'
+              : ac.mech == NS_AGENT_PERF   ? 'p'
+              : ac.mech == NS_AGENT_SIGNAL ? 's'
+                                           : 'n';
     if (write(gofd[1], &go, 1) != 1)
         agent = 0;
     close(gofd[1]);
     int exec_errno = 0;
     ssize_t got = 0;
     if (agent) {
-        if (ns_agent_begin(&ac, &perf) == 0)
+        int perf_on = ac.mech == NS_AGENT_PERF;
+        if (ns_agent_begin(&ac, perf_on ? &perf : NULL) == 0)
             ns_agent_run(status);
-        ns_perf_session_close(&perf);
+        if (perf_on)
+            ns_perf_session_close(&perf);
         /* The exec's outcome is in the pipe by now: the child exec'd or exited. */
         while ((got = read(pipefd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
             ;

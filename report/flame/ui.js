@@ -83,8 +83,12 @@
     let y = 0;
     for (const p of this.panes) {
       p.layout = L.layoutTree(p.tree, p.zoom, width);
+      // A pane keeps the height of its unzoomed graph: a click that zooms must not move the
+      // rows under the pointer (the second click of a double-click lands where the first did).
+      p.levels = p.zoom ? Math.max(p.layout.maxLevel, L.layoutTree(p.tree, 0, width).maxLevel)
+                        : p.layout.maxLevel;
       p.top = y + (p.title ? TITLE : 0);
-      p.height = (p.layout.maxLevel + 1) * ROW;
+      p.height = (p.levels + 1) * ROW;
       y = p.top + p.height + (this.panes.length > 1 ? 8 : 0);
     }
     const dpr = window.devicePixelRatio || 1;
@@ -101,7 +105,7 @@
   };
 
   App.prototype.rowY = function (p, level) {
-    return p.up ? p.top + (p.layout.maxLevel - level) * ROW : p.top + level * ROW;
+    return p.up ? p.top + (p.levels - level) * ROW : p.top + level * ROW;
   };
 
   App.prototype.paintPane = function (ctx, p) {
@@ -137,7 +141,7 @@
       const p = this.panes[pi];
       if (!p.layout || y < p.top || y >= p.top + p.height) continue;
       const row = Math.floor((y - p.top) / ROW);
-      const level = p.up ? p.layout.maxLevel - row : row;
+      const level = p.up ? p.levels - row : row;
       const k = L.hitTest(p.layout, x, level);
       if (k >= 0) return { pane: pi, id: p.layout.id[k] };
     }

@@ -308,6 +308,9 @@ describe('the flame page of split_cpu', () => {
     assert.equal(await call('sandwichOf'), null);
     assert.equal(await call('sandwich', 'no_such_function'), false);
     const [id] = await call('find', 'work_a');
+    // Scrolled into view first: how far down the page the graph sits depends on how many
+    // recommendations the profile has (a mouse event outside the viewport reaches nothing).
+    await page.locator('#flame').scrollIntoViewIfNeeded();
     const box = await page.locator('#flame').boundingBox();
     const r = await call('rect', id);
     await page.mouse.dblclick(box.x + r.x + r.w / 2, box.y + r.y + r.h / 2);
