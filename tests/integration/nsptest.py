@@ -4,11 +4,16 @@ reading the report back as JSON, and tolerances derived from the sample count.
 The paths come from ctest (tests/integration/CMakeLists.txt):
   NSPROF            the nsprof executable
   NSPROF_WORKLOADS  the directory of the ground-truth workloads
+  NSPROF_TEST_MODE  record (default): through `nsprof record`; preload: the same tests with
+                    LD_PRELOAD=libnsprof.so and NSPROF_* variables alone, so the agent the
+                    program starts itself is held to the same answers
 """
+import functools
 import glob
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +21,51 @@ import unittest
 
 NSPROF = os.environ.get("NSPROF", "nsprof")
 WORKLOADS = os.environ.get("NSPROF_WORKLOADS", ".")
+MODE = os.environ.get("NSPROF_TEST_MODE", "record")
+PRELOAD = MODE == "preload"
+LIBNSPROF = os.path.join(os.path.dirname(os.path.abspath(NSPROF)), "libnsprof.so")
+
+
+def record_only(reason):
+    """Skips a test in preload mode: it checks what only `nsprof record` does."""
+    return unittest.skipIf(PRELOAD, "nsprof record only: " + reason)
+
+
+@functools.lru_cache(maxsize=None)
+def setting_variables():
+    """{option: NSPROF_ variable} for every setting, read from `nsprof record --help` (the
+    settings table is the one source of both names)."""
+    text = subprocess.run([NSPROF, "record", "--help"], stdout=subprocess.PIPE, text=True,
+                          check=True).stdout
+    names, pending = {}, []
+    for line in text.splitlines():
+        m = re.match(r"\s+(?:-(\w), )?--([\w-]+)=", line)
+        if m:
+            pending = ["-" + m.group(1)] if m.group(1) else []
+            pending.append("--" + m.group(2))
+        m = re.search(r"\(env (NSPROF_\w+), default", line)
+        if m and pending:
+            for opt in pending:
+                names[opt] = m.group(1)
+            pending = []
+    return names
+
+
+def preload_env(flags):
+    """The NSPROF_ variables that say what `nsprof record FLAGS` says."""
+    names, env, i = setting_variables(), {}, 0
+    while i < len(flags):
+        flag = flags[i]
+        if "=" in flag and flag.startswith("--"):
+            opt, value = flag.split("=", 1)
+            i += 1
+        else:
+            opt, value = flag, flags[i + 1]
+            i += 2
+        if opt not in names:
+            raise AssertionError("no environment variable for record option " + opt)
+        env[names[opt]] = value
+    return env
 
 
 def workload(name):
@@ -52,15 +102,29 @@ class NsprofTest(unittest.TestCase):
         out = os.path.join(self.dir, name)
         full_env = dict(os.environ)
         full_env.update(env or {})
-        proc = subprocess.run([NSPROF, "record", "-o", out, *flags, "--", *cmd], env=full_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              timeout=timeout, cwd=self.dir)
+        if PRELOAD:
+            # The agent keeps the program's stderr open until it has written the last
+            # profile: reading stderr to its end waits for it.
+            full_env.update(preload_env(flags))
+            full_env.update({"LD_PRELOAD": LIBNSPROF, "NSPROF_OUTPUT": out})
+            argv = list(cmd)
+        else:
+            argv = [NSPROF, "record", "-o", out, *flags, "--", *cmd]
+        proc = subprocess.run(argv, env=full_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout, cwd=self.dir)
         rec = Recording(proc, self.dir, out)
         if check:
             self.assertEqual(proc.returncode, 0,
                              "nsprof record %s failed:\n%s%s" % (cmd, proc.stdout, proc.stderr))
             self.assertTrue(rec.files(), "no profile written:\n" + proc.stderr)
         return rec
+
+    def assertRecordSaid(self, rec, text, msg=None):
+        """`nsprof record` repeats the profile's warnings on its stderr when the program ends;
+        a program started with LD_PRELOAD alone has them in its profile only (its agent does
+        not write to the program's terminal after it ended)."""
+        if not PRELOAD:
+            self.assertIn(text, rec.stderr, msg)
 
     def report(self, files, *args, check=True):
         proc = subprocess.run([NSPROF, "report", "--json", "--top", "0", *args, *files],
