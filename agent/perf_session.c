@@ -298,6 +298,37 @@ static uint64_t record_time(const uint8_t *rec, size_t len)
     return ns_perf_record_ids(rec, len, &pid, &tid, &t) == 0 ? t : 0;
 }
 
+/* How many bytes the record at pos takes in a queue. A sample keeps only the part of its
+ * stack copy the kernel filled (dyn_size, often a few hundred bytes of the 16 KiB asked
+ * for): copying and touching the rest is most of what the agent would spend per sample.
+ * For a sample cut so, *stack_at is the offset of its stack data, *keep the bytes to copy
+ * from there (the data rounded up to 8, plus room for dyn_size) and *dyn its dyn_size. */
+static size_t queued_size(const struct ns_perf_ring *r, uint64_t pos,
+                          const struct perf_event_header *h, size_t *keep, size_t *stack_at,
+                          uint64_t *dyn)
+{
+    /* header, ip, pid+tid, time, abi[, regs], stack size: see fill_attr */
+    const size_t abi_at = 32, regs = sizeof(uint64_t) * __builtin_popcountll(REGS_MASK);
+    uint64_t abi, size;
+    if (h->type != PERF_RECORD_SAMPLE || h->size < abi_at + 16)
+        return h->size;
+    copy_out(r, pos + abi_at, &abi, sizeof(abi));
+    size_t size_at = abi_at + 8 + (abi != PERF_SAMPLE_REGS_ABI_NONE ? regs : 0);
+    if (size_at + 8 > h->size)
+        return h->size;
+    copy_out(r, pos + size_at, &size, sizeof(size));
+    if (!size || size > h->size - size_at - 16)
+        return h->size;
+    *stack_at = size_at + 8;
+    copy_out(r, pos + *stack_at + size, dyn, sizeof(*dyn));
+    uint64_t live = (*dyn < size ? *dyn : size);
+    live = (live + 7) & ~(uint64_t)7;
+    if (live >= size)
+        return h->size;
+    *keep = (size_t)live + sizeof(uint64_t);
+    return *stack_at + *keep;
+}
+
 /* Moves every complete record of kernel ring r into its queue (or counts it dropped). */
 static void capture_ring(struct ns_perf_session *s, int i)
 {
@@ -311,10 +342,23 @@ static void capture_ring(struct ns_perf_session *s, int i)
             tail = head; /* cannot happen with a sane kernel: never loop on it */
             break;
         }
-        void *dst = ns_ring_reserve(&s->queues[i], h.size);
+        size_t keep, stack_at;
+        uint64_t dyn = 0;
+        size_t len = queued_size(r, tail, &h, &keep, &stack_at, &dyn);
+        void *dst = ns_ring_reserve(&s->queues[i], len);
         if (dst) {
-            copy_out(r, tail, dst, h.size);
-            ns_ring_commit(&s->queues[i], h.size);
+            if (len == h.size) {
+                copy_out(r, tail, dst, h.size);
+            } else {
+                /* header .. stack size, the stack's live part, its length */
+                copy_out(r, tail, dst, stack_at + keep);
+                struct perf_event_header *qh = dst;
+                uint64_t kept = keep - sizeof(uint64_t);
+                qh->size = (uint16_t)len;
+                memcpy((uint8_t *)dst + stack_at - sizeof(uint64_t), &kept, sizeof(kept));
+                memcpy((uint8_t *)dst + stack_at + kept, &dyn, sizeof(dyn));
+            }
+            ns_ring_commit(&s->queues[i], len);
         } else {
             __atomic_add_fetch(&s->queue_dropped[i], 1, __ATOMIC_RELAXED);
         }
@@ -359,6 +403,9 @@ int ns_perf_session_start_capture(struct ns_perf_session *s, char *why, size_t w
             snprintf(why, whylen, "out of memory for the agent's queues");
             return -1;
         }
+        /* Faulted in 2 MiB at a time where the kernel allows (THP "madvise" or "always"):
+         * one fault per 4 KiB page cost more of the agent's CPU than copying the samples. */
+        madvise(s->queues[i].buf, size, MADV_HUGEPAGE);
     }
     s->capture_stop = 0;
     int r = pthread_create(&s->capture, NULL, capture_main, s);

@@ -359,6 +359,21 @@ static int image_wanted(const struct ns_aproc *p, int last)
     return p->image_state != 0 || p->region.hdr || (last && (p->exec_index <= 0 || p->npending));
 }
 
+/* Counters beside the samples: the agent's own CPU time so far, for the whole session (what
+ * profiling cost outside the program, which no process of the program pays), and the
+ * kernel's count of the process's I/O. */
+static size_t extra_counters(struct ns_procs *t, struct ns_aproc *p, const char **names,
+                             uint64_t *values, size_t max)
+{
+    struct timespec ts;
+    size_t n = 0;
+    if (max && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0) {
+        names[n] = "agent_session_cpu_ns";
+        values[n++] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+    return n + ns_regions_extra_counters(t, p, names + n, values + n, max - n);
+}
+
 /* Ends p's current image: END, the file closed, the region let go. */
 static void end_image(struct ns_procs *t, struct ns_aproc *p, unsigned reason, uint64_t status,
                       uint64_t end_ns, int last)
@@ -376,7 +391,7 @@ static void end_image(struct ns_procs *t, struct ns_aproc *p, unsigned reason, u
         each_thread(t, p, close_thread, &end_ns);
         const char *names[8];
         uint64_t values[8];
-        size_t n = ns_regions_extra_counters(t, p, names, values, 8);
+        size_t n = extra_counters(t, p, names, values, 8);
         ns_image_end(&p->image, reason, status, end_ns, names, values, n);
         close(p->image.fd);
         ns_image_close(&p->image);
@@ -831,7 +846,7 @@ void ns_procs_flush(struct ns_procs *t)
             ns_self_thread_cpu(t, p);
         const char *names[8];
         uint64_t values[8];
-        size_t n = ns_regions_extra_counters(t, p, names, values, 8);
+        size_t n = extra_counters(t, p, names, values, 8);
         ns_image_flush(&p->image, names, values, n);
         p->samples_since_flush = 0;
     }

@@ -7,8 +7,9 @@
 
 #include "mem.h"
 
-#define HDR     8u
-#define PAD_BIT (1ull << 63)
+#define HDR        8u
+#define PAD_BIT    (1ull << 63)
+#define RECYCLE_AT (256u << 10)
 
 static size_t padded(size_t len)
 {
@@ -46,6 +47,11 @@ void *ns_ring_reserve(struct ns_ring *r, size_t len)
     size_t off = (size_t)(head & (r->size - 1));
     size_t to_end = r->size - off;
     size_t pad = need > to_end ? to_end : 0;
+    /* An empty ring starts again at its beginning: while the consumer keeps up, only the
+     * first RECYCLE_AT bytes are ever touched, and a large ring's memory is faulted in only
+     * when a backlog needs it (a page fault per 4 KiB costs more than the copy into it). */
+    if (tail == head && off >= RECYCLE_AT)
+        pad = to_end;
     if (need + pad > r->size || head + pad + need - tail > r->size)
         return NULL;
     if (pad) {

@@ -4,7 +4,8 @@
  *
  * Contract: ns_ring_reserve/ns_ring_commit are async-signal-safe, lock-free and never
  * block: when the ring is full the record is refused (the caller counts the drop).
- * Records are contiguous (never split across the end), 8-byte aligned.
+ * Records are contiguous (never split across the end), 8-byte aligned. An empty ring goes
+ * back to its start, so memory past the first 256 KiB is touched only by a backlog.
  */
 #ifndef NS_RING_H
 #define NS_RING_H

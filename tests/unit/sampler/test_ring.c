@@ -73,6 +73,33 @@ Test(ring, records_never_wrap_and_order_survives_wrapping)
     ns_ring_destroy(&r);
 }
 
+/* A consumer that keeps up keeps the producer in the ring's first 256 KiB: the rest of a
+ * large ring is never touched (faulted in) without a backlog, and order survives. */
+Test(ring, empty_ring_goes_back_to_its_start)
+{
+    struct ns_ring r;
+    size_t size = 4u << 20;
+    cr_assert_eq(ns_ring_init(&r, size), 0);
+    uintptr_t highest = 0;
+    for (uint32_t i = 0; i < 20000; i++) {
+        uint8_t *p = ns_ring_reserve(&r, 1000);
+        cr_assert_not_null(p);
+        if ((uintptr_t)(p - r.buf) > highest)
+            highest = (uintptr_t)(p - r.buf);
+        memset(p, (int)(i & 0xff), 1000);
+        memcpy(p, &i, sizeof(i));
+        ns_ring_commit(&r, 1000);
+        cr_assert_eq(pop(&r, 1000), i);
+    }
+    cr_assert_lt(highest, (256u << 10) + 1016, "the producer went to offset %zu", (size_t)highest);
+    /* With a backlog the whole ring is used, in order. */
+    for (uint32_t i = 0; i < 4000; i++)
+        push(&r, i, 1000);
+    for (uint32_t i = 0; i < 4000; i++)
+        cr_assert_eq(pop(&r, 1000), i);
+    ns_ring_destroy(&r);
+}
+
 Test(ring, commit_shorter_than_reserved)
 {
     struct ns_ring r;
