@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 
 #include "../sampler/capture.h"
@@ -412,8 +413,22 @@ static int timeout_accepted(const struct timespec *t)
 
 /* ---- mutexes ---- */
 
+/* glibc's flag in a mutex's kind (nptl/pthreadP.h): shared between processes. */
+#define GLIBC_MUTEX_PSHARED_BIT 128
+
+/* A process that never had a second thread cannot wait for a private mutex: it gets it, or
+ * it deadlocks against itself (the real call says which). Passing such calls straight on
+ * keeps glibc's single-thread fast path (no atomic instruction), which a trylock would not:
+ * --locks then costs a single-threaded program a flag test, not twice its lock time. */
+static int cannot_wait(const pthread_mutex_t *m)
+{
+    return __libc_single_threaded && !(m->__data.__kind & GLIBC_MUTEX_PSHARED_BIT);
+}
+
 int ns_hook_pthread_mutex_lock(pthread_mutex_t *m)
 {
+    if (cannot_wait(m))
+        return REAL(pthread_mutex_lock)(m);
     ACQUIRE(m, LOCK_MUTEX, pthread_mutex_lock, REAL(pthread_mutex_trylock)(m),
             REAL(pthread_mutex_lock)(m));
 }

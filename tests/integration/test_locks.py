@@ -90,6 +90,21 @@ class LockWaits(NsprofTest):
         self.assertEqual(len(locks["locks"]), 4, "one entry per contended lock")
 
 
+class SingleThreaded(NsprofTest):
+    def test_process_shared_mutex_wait_of_a_single_threaded_process(self):
+        # A single-threaded process passes its private mutexes straight to glibc (it cannot
+        # wait for them, and glibc's single-thread path stays), but a process-shared mutex
+        # can be held by another process: that wait is measured.
+        rec = self.record([workload("lock_truth"), "pshared"], "--locks", "on")
+        self.assertIn("pshared waits 1 single_threaded 1", rec.stdout)
+        locks = self.report(rec.files())["locks"]
+        s = one_site(locks["sites"], "wait_pshared", "pthread_mutex_lock")
+        self.assertEqual(s["waits"]["count"], 1)
+        self.assertGreater(s["wait_ns"], 0)
+        self.assertEqual([x["function"] for x in locks["sites"]], ["wait_pshared"],
+                         "the private mutex and the child's lock never waited")
+
+
 class Behaviour(NsprofTest):
     def run_plain(self, mode):
         return subprocess.run([workload("lock_truth"), mode], stdout=subprocess.PIPE,

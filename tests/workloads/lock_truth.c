@@ -9,6 +9,9 @@
  *                        by make_rwlock that READERS threads wait for in read_blocked, ROUNDS
  *                        times; (e) a static mutex first waited for in wait_static, once;
  *                        (f) a C11 mtx made by make_c11_lock waited for in wait_c11, once.
+ *   lock_truth pshared   (g) a single-threaded process waits once, in wait_pshared, for a
+ *                        process-shared mutex its child holds; then locks a private mutex
+ *                        UNCONTENDED times (no wait possible: it is the only thread).
  *   lock_truth types     what recursive, error-checking, robust mutexes and rwlocks answer
  *                        (printed: the output must not change under nsprof).
  *   lock_truth bench N   N uncontended lock/unlock pairs: ns per pair.
@@ -25,7 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,10 +60,11 @@ static void check(int rc, const char *what)
 
 /* ---- knowing that a thread is blocked on an object ---- */
 
-static int blocked_on(pid_t tid, const void *obj, size_t size)
+/* Thread tid of process pid (a process's main thread: tid = pid). */
+static int blocked_in(pid_t pid, pid_t tid, const void *obj, size_t size)
 {
     char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
     FILE *f = fopen(path, "r");
     if (!f)
         die(path);
@@ -74,7 +81,7 @@ static int blocked_on(pid_t tid, const void *obj, size_t size)
 
 static void wait_until_blocked(pid_t tid, const void *obj, size_t size)
 {
-    while (!blocked_on(tid, obj, size))
+    while (!blocked_in(getpid(), tid, obj, size))
         sched_yield();
 }
 
@@ -444,6 +451,53 @@ static void types(void)
            pthread_rwlock_unlock(&rw));
 }
 
+/* ---- (g) single-threaded processes sharing a mutex ---- */
+
+/* The process waits for a process-shared mutex that its child holds until the process is
+ * verifiably blocked on it: a wait that a single-threaded process can have. */
+NOINLINE static void wait_pshared(pthread_mutex_t *m)
+{
+    check(pthread_mutex_lock(m), "pthread_mutex_lock (pshared)");
+    check(pthread_mutex_unlock(m), "pthread_mutex_unlock (pshared)");
+}
+
+static void pshared(void)
+{
+    pthread_mutex_t *m =
+        mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        die("mmap");
+    pthread_mutexattr_t a;
+    check(pthread_mutexattr_init(&a), "pthread_mutexattr_init");
+    check(pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED), "setpshared");
+    check(pthread_mutex_init(m, &a), "pthread_mutex_init (pshared)");
+    int held[2];
+    make_pipe(held);
+    pid_t parent = getpid(), child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0) {
+        check(pthread_mutex_lock(m), "child: pthread_mutex_lock");
+        send_tid(held[1]);
+        while (!blocked_in(parent, parent, m, sizeof(*m)))
+            sched_yield();
+        check(pthread_mutex_unlock(m), "child: pthread_mutex_unlock");
+        _exit(0);
+    }
+    receive_tid(held[0]);
+    wait_pshared(m);
+    int status;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+        die("child");
+    /* A private mutex of a single-threaded process: never a wait. */
+    static pthread_mutex_t private_lock = PTHREAD_MUTEX_INITIALIZER;
+    for (int i = 0; i < UNCONTENDED; i++) {
+        check(pthread_mutex_lock(&private_lock), "pthread_mutex_lock (private)");
+        check(pthread_mutex_unlock(&private_lock), "pthread_mutex_unlock (private)");
+    }
+    printf("pshared waits 1 single_threaded %d\n", (int)__libc_single_threaded);
+}
+
 /* ---- costs ---- */
 
 static double now_s(void)
@@ -486,6 +540,8 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "bench") == 0 || strcmp(mode, "inits") == 0) {
         long n = argc > 2 ? atol(argv[2]) : 10000000;
         (mode[0] == 'b' ? bench : inits)(n);
+    } else if (strcmp(mode, "pshared") == 0) {
+        pshared();
     } else if (strcmp(mode, "waits") == 0) {
         contended_mutex();
         printf("uncontended %lu\n", uncontended_work());
@@ -493,7 +549,7 @@ int main(int argc, char **argv)
         rwlock_readers();
         static_and_c11();
     } else {
-        fprintf(stderr, "usage: lock_truth [waits|types|bench N|inits N]\n");
+        fprintf(stderr, "usage: lock_truth [waits|types|pshared|bench N|inits N]\n");
         return 2;
     }
     return 0;
