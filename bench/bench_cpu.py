@@ -6,9 +6,12 @@ profiler. These VMs are noisy (the same unprofiled run varies by 15%), so every 
 every configuration once, in a fresh random order, and each profiled run is compared with
 the unprofiled run *of its own round*; the report gives the median of those per-round
 ratios (and their interquartile range), for the workload's own wall time and its process
-CPU time (every thread of the process, so nsprof's writer thread counts against nsprof),
-and for the CPU of the whole process tree (perf record's own process included). Also:
-samples taken, CPU cost per sample (from the median CPU ratio), profile bytes per sample.
+CPU time (every thread of the process: in nsprof's in-process mode its writer thread counts
+against nsprof), and for the CPU of the whole process tree (perf record's own process, and
+nsprof record, which is the agent, included; the agent LD_PRELOAD alone starts is detached,
+so its CPU, from the profile's agent_session_cpu_ns counter, is added). Also: samples taken,
+CPU cost per sample (from the median CPU ratio), profile bytes per sample, the agent's CPU
+(start-up included: reading the CFI of every module with samples).
 
 At 999 Hz the overhead (a few %) is within the noise of one run (±15% here), so the same
 profilers also run at higher rates, where the cost per sample stands out; the cost at 999 Hz
@@ -49,16 +52,20 @@ def run(cmd):
 
 
 def nsprof_samples(nsprof, path):
+    """Samples in the profile, and the agent's CPU seconds (agent_session_cpu_ns; 0 for the
+    in-process mode, whose writer thread is in the process's own CPU time)."""
     out = subprocess.run([nsprof, "report", "--json", path], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True, check=True).stdout
     doc = json.loads(out)
-    return sum(e["samples"] for e in doc["events"])
+    agent_ns = max((p.get("counters", {}).get("agent_session_cpu_ns", 0)
+                    for p in doc["processes"]), default=0)
+    return sum(e["samples"] for e in doc["events"]), agent_ns / 1e9
 
 
 def perf_samples(path):
     out = subprocess.run(["perf", "script", "-i", path, "-F", "period"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True).stdout
-    return sum(1 for line in out.splitlines() if line.strip())
+    return sum(1 for line in out.splitlines() if line.strip()), 0.0
 
 
 def gperf_samples(path):
@@ -72,13 +79,15 @@ def gperf_samples(path):
             break  # trailer
         total += count
         i += 2 + depth
-    return total
+    return total, 0.0
 
 
 class Config:
     def __init__(self, name, wrap, samples=None, profile=None):
         self.name, self.wrap, self.samples, self.profile = name, wrap, samples, profile
         self.wall, self.cpu, self.tree, self.nsamples, self.bytes = [], [], [], [], []
+        self.agent = []  # CPU seconds of nsprof's agent (agent_session_cpu_ns)
+        self.detached = False  # the agent is not in the process tree (LD_PRELOAD alone)
 
 
 def configs(args, tmp):
@@ -90,6 +99,14 @@ def configs(args, tmp):
                                          "--if-exists=refuse", *flags, "--"] + cmd,
                       lambda: nsprof_samples(nsprof, out), out)
 
+    def preload_cfg(name, freq, **settings):
+        env = ["env", "LD_PRELOAD=" + os.path.join(args.build, "libnsprof.so"),
+               "NSPROF_OUTPUT=" + out, "NSPROF_FREQ=%d" % freq, "NSPROF_LOG=quiet"]
+        env += ["NSPROF_%s=%s" % (k.upper(), v) for k, v in settings.items()]
+        c = Config(name, lambda cmd: env + cmd, lambda: nsprof_samples(nsprof, out), out)
+        c.detached = settings.get("agent") != "off"
+        return c
+
     # A second unprofiled configuration measures the noise itself (an A/A comparison).
     cs = [Config("unprofiled", lambda cmd: cmd),
           Config("unprofiled again (noise)", lambda cmd: cmd)]
@@ -99,6 +116,10 @@ def configs(args, tmp):
         cs.append(nsprof_cfg("nsprof perf %d Hz, stack %s" % (args.stack_freq, size),
                              args.stack_freq, "--mechanism=perf", "--stack-copy=" + size))
     cs.append(nsprof_cfg("nsprof signal %d Hz" % FREQ, FREQ, "--mechanism=signal"))
+    cs.append(preload_cfg("nsprof LD_PRELOAD perf %d Hz (detached agent)" % FREQ, FREQ,
+                          mechanism="perf"))
+    cs.append(preload_cfg("nsprof in-process perf %d Hz (before: agent off)" % FREQ, FREQ,
+                          mechanism="perf", agent="off"))
     if shutil.which("perf"):
         pd = os.path.join(tmp, "perf.data")
         for freq in args.freqs:
@@ -144,7 +165,11 @@ def main():
                 c.cpu.append(cpu)
                 c.tree.append(tree)
                 if c.samples:
-                    c.nsamples.append(c.samples())
+                    n, agent = c.samples()
+                    c.nsamples.append(n)
+                    c.agent.append(agent)
+                    if c.detached:  # not in the process tree: count it there
+                        c.tree[-1] += agent
                     c.bytes.append(os.path.getsize(c.profile))
             print("round %d/%d done" % (rep + 1, args.reps), file=sys.stderr)
     base = cs[0]
@@ -165,7 +190,10 @@ def main():
             n = statistics.median(c.nsamples)
             row.update(samples=n, samples_per_cpu_s=n / row["cpu_s"],
                        us_per_sample=(cpu_r - 1) * base_cpu / n * 1e6 if n else None,
-                       bytes_per_sample=statistics.median(c.bytes) / n if n else None)
+                       bytes_per_sample=statistics.median(c.bytes) / n if n else None,
+                       agent_s=statistics.median(c.agent),
+                       agent_us_per_sample=statistics.median(
+                           a / k * 1e6 for a, k in zip(c.agent, c.nsamples) if k) or None)
         rows.append(row)
     print("unprofiled: median process CPU %.3f s over %d rounds" % (base_cpu, args.reps))
     print()
@@ -176,17 +204,19 @@ def main():
             r["projected_999hz"] = r["tree_us_per_sample"] * 1e-6 * FREQ
     print("| configuration | wall ratio | process CPU ratio (IQR) | CPU incl. profiler "
           "processes | samples | samples/CPU-s | µs CPU per sample (incl. profiler processes) "
-          "| projected overhead at 999 Hz | bytes/sample |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| projected overhead at 999 Hz | bytes/sample | agent CPU s (µs per sample) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         def f(key, fmt):
             return fmt % r[key] if r.get(key) is not None else "–"
-        print("| %s | %s | %s (%s–%s) | %s | %s | %s | %s | %s | %s |" % (
+        agent = ("%.3f (%.1f)" % (r["agent_s"], r["agent_us_per_sample"])
+                 if r.get("agent_us_per_sample") else "–")
+        print("| %s | %s | %s (%s–%s) | %s | %s | %s | %s | %s | %s | %s |" % (
             r["config"], f("wall_ratio", "%.3f"), f("cpu_ratio", "%.3f"), f("cpu_q1", "%.3f"),
             f("cpu_q3", "%.3f"), f("tree_ratio", "%.3f"), f("samples", "%.0f"),
             f("samples_per_cpu_s", "%.0f"), f("tree_us_per_sample", "%.1f"),
             ("%.1f%%" % (r["projected_999hz"] * 100)) if "projected_999hz" in r else "–",
-            f("bytes_per_sample", "%.0f")))
+            f("bytes_per_sample", "%.0f"), agent))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -35,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchlib import quartiles
+
 
 def run(cmd, env=None):
     """Runs cmd; returns the workload's own wall and CPU seconds (it prints them) and the CPU
@@ -55,14 +57,6 @@ def nsprof_env(lib, out, **settings):
                NSPROF_EVENT="none")
     env.update({"NSPROF_" + k.upper(): v for k, v in settings.items()})
     return env
-
-
-def quartiles(xs):
-    xs = sorted(xs)
-    if len(xs) < 4:
-        return xs[0], statistics.median(xs), xs[-1]
-    q = statistics.quantiles(xs, n=4)
-    return q[0], q[1], q[2]
 
 
 def bench(configs, reps, tmp):
