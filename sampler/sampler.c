@@ -596,12 +596,21 @@ void ns_sampler_modules_announced(uint64_t t_ns)
         ns_writer_modules_announced(t_ns);
 }
 
+/* Whether this fork took the interposers' locks. Under an agent with every interposer and
+ * allocation tracking off nothing in the process uses them, and their pages stay untouched in the
+ * child: on these VMs each page a child first writes costs tens of µs (copy-on-write under shadow
+ * paging). */
+static int fork_took_hook_locks;
+
 void ns_sampler_prefork(void)
 {
     if (!ns_sampler_in_owner_process())
         return;
     ns_modules_lock();
-    ns_hooks_prefork();
+    fork_took_hook_locks =
+        !S.attached || ns_shm_local->hooks_on != 0 || ns_shm_local->alloc_active != 0;
+    if (fork_took_hook_locks)
+        ns_hooks_prefork();
     ns_shm_prefork();
 }
 
@@ -610,7 +619,8 @@ void ns_sampler_postfork_parent(void)
     if (!ns_sampler_in_owner_process())
         return;
     ns_shm_postfork_parent();
-    ns_hooks_postfork(0);
+    if (fork_took_hook_locks)
+        ns_hooks_postfork(0);
     ns_modules_unlock();
 }
 
@@ -655,7 +665,8 @@ static void postfork_attached(void)
     S.id.exec_index = 0;
     /* First the copy: until then the region (and the slots in it) is the parent's. */
     int copied = ns_agent_link_fork(&S.link, &S.id, err, sizeof(err)) == 0;
-    ns_hooks_postfork(1);
+    if (fork_took_hook_locks)
+        ns_hooks_postfork(1);
     ns_modules_unlock();
     if (!copied) {
         /* No region of its own: record nothing rather than write into the parent's (the
