@@ -2,7 +2,7 @@
  * agent — the process that profiles a session from outside: it owns the perf events and
  * their rings, drains them, merges their records by time, keeps each process's map of
  * loaded files, unwinds every sample with the files' CFI, reads the interposers' tables
- * from each process's shared region (sampler/shm.h), and writes one .nsp file per process
+ * from each process's shared region (sampler/session/shm.h), and writes one .nsp file per process
  * image — ended by exec, exit, crash or SIGKILL, with nothing lost that the kernel or the
  * region held. The profiled programs run no thread of nsprof's and hold no descriptor of it.
  *
@@ -60,7 +60,7 @@ int ns_agent_run(int *root_status);
  * (END "stopped" for processes still running) and returns. Async-signal-safe. */
 void ns_agent_stop(void);
 
-/* The session's directory and the variable that names the agent: sampler/agent_link.h. */
+/* The session's directory and the variable that names the agent: sampler/session/agent_link.h. */
 #include "agent_link.h"
 
 #endif

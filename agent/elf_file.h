@@ -2,7 +2,7 @@
  * elf_file — the agent's knowledge of the ELF files a profiled process maps: their load
  * segments (to turn a mapping's file offset into the load bias), their build-id, and their
  * unwind table, compiled from the file's .eh_frame by the same CFI compiler the in-process
- * unwinder uses (sampler/cfi.h).
+ * unwinder uses (sampler/unwind/cfi.h).
  *
  * How a table is built from a file: its PT_LOAD segments are mapped read-only, privately,
  * at their relative addresses in a reserved range — as the loader would place them, minus

@@ -1,5 +1,5 @@
 /*
- * regions — the agent's side of a process's shared region (sampler/shm.h): finding the
+ * regions — the agent's side of a process's shared region (sampler/session/shm.h): finding the
  * file the process created in the session directory (named PID.N; the one whose header
  * names this pid and started no earlier than the current image), mapping it, and letting it
  * go — unmapped and removed — when the image it belongs to has been written out.

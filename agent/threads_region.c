@@ -1,6 +1,6 @@
 /*
  * threads_region — what the agent reads from the thread slots of a process's region
- * (sampler/threads.h): the raw samples a thread took itself (signal mechanism, when perf
+ * (sampler/sources/threads.h): the raw samples a thread took itself (signal mechanism, when perf
  * is refused or for wall time: registers and a copy of the top of its stack, for the agent
  * to unwind), and its end — after which the slot's last calls are written and the slot is
  * given back (the process reuses it for its next thread).

@@ -1,5 +1,6 @@
 /*
- * hooks_alloc — the malloc family, interposed (setting alloc; sampler/alloc.h does the work).
+ * hooks_alloc — the malloc family, interposed (setting alloc; sampler/interposed/alloc.h does the
+ * work).
  *
  * Every allocator entry point of glibc that a program or library can call through the PLT:
  * malloc, calloc, realloc, reallocarray, free, posix_memalign, aligned_alloc, memalign,
@@ -18,8 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../sampler/alloc.h"
-#include "../sampler/capture.h"
+#include "../sampler/interposed/alloc.h"
+#include "../sampler/interposed/capture.h"
 #include "preload.h"
 
 #define NS_EXPORT_AS(name) __attribute__((visibility("default"), alias(#name)))

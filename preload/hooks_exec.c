@@ -19,10 +19,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../sampler/agent_link.h"
+#include "../sampler/session/agent_link.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
-#include "../sampler/source.h"
+#include "../sampler/sources/source.h"
 #include "preload.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))

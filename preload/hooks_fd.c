@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../sampler/nsp_format.h"
-#include "../sampler/resources.h"
+#include "../sampler/format/nsp_format.h"
+#include "../sampler/interposed/resources.h"
 #include "hooks_io.h"
 
 #define CALLER(r)                                                                                  \

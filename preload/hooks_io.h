@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../sampler/capture.h"
+#include "../sampler/interposed/capture.h"
 #include "../sampler/clock.h"
-#include "../sampler/hooks.h"
-#include "../sampler/sites.h"
+#include "../sampler/interposed/hooks.h"
+#include "../sampler/interposed/sites.h"
 
 #define NS_EXPORT_AS(name) __attribute__((visibility("default"), alias(#name)))
 

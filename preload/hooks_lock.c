@@ -36,16 +36,16 @@
 #include <sys/single_threaded.h>
 #include <time.h>
 
-#include "../sampler/capture.h"
+#include "../sampler/interposed/capture.h"
 #include "../sampler/clock.h"
-#include "../sampler/hooks.h"
-#include "../sampler/modules.h"
-#include "../sampler/nsp_format.h"
-#include "../sampler/resources.h"
-#include "../sampler/sites.h"
+#include "../sampler/interposed/hooks.h"
+#include "../sampler/unwind/modules.h"
+#include "../sampler/format/nsp_format.h"
+#include "../sampler/interposed/resources.h"
+#include "../sampler/interposed/sites.h"
 
-/* C11 <threads.h> is shadowed by sampler/threads.h on the include path; what the hooks need of
- * it is glibc's ABI: opaque mtx_t and cnd_t handed through, and the thrd_* results. */
+/* C11 <threads.h> is shadowed by sampler/sources/threads.h on the include path; what the hooks need
+ * of it is glibc's ABI: opaque mtx_t and cnd_t handed through, and the thrd_* results. */
 typedef union ns_c11_mtx mtx_t;
 typedef union ns_c11_cnd cnd_t;
 enum { thrd_success = 0, thrd_busy = 1, thrd_timedout = 4 };

@@ -19,12 +19,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../sampler/nsp_format.h"
+#include "../sampler/format/nsp_format.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
-#include "../sampler/shm.h"
-#include "../sampler/source.h"
-#include "../sampler/writer.h"
+#include "../sampler/session/shm.h"
+#include "../sampler/sources/source.h"
+#include "../sampler/writer_thread/writer.h"
 #include "preload.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))

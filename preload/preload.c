@@ -25,11 +25,11 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "../sampler/agent_link.h"
-#include "../sampler/nsp_format.h"
+#include "../sampler/session/agent_link.h"
+#include "../sampler/format/nsp_format.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
-#include "../sampler/shm.h"
+#include "../sampler/session/shm.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../sampler/writer.h"
+#include "../sampler/writer_thread/writer.h"
 #include "settings.h"
 
 /* Environment variables nsprof uses to link a process tree into one session. */

@@ -20,19 +20,19 @@
 #include <unistd.h>
 
 #include "../preload/settings.h"
-#include "agent_link.h"
-#include "agent_spawn.h"
-#include "alloc.h"
-#include "capture.h"
+#include "session/agent_link.h"
+#include "session/agent_spawn.h"
+#include "interposed/alloc.h"
+#include "interposed/capture.h"
 #include "clock.h"
-#include "hooks.h"
-#include "modules.h"
-#include "nsp_format.h"
+#include "interposed/hooks.h"
+#include "unwind/modules.h"
+#include "format/nsp_format.h"
 #include "real.h"
-#include "shm.h"
-#include "sites.h"
-#include "source.h"
-#include "threads.h"
+#include "session/shm.h"
+#include "interposed/sites.h"
+#include "sources/source.h"
+#include "sources/threads.h"
 
 static struct {
     int active;

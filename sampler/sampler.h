@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "writer.h"
+#include "writer_thread/writer.h"
 
 struct ns_config;
 

@@ -1,6 +1,6 @@
 /*
  * nsp_craft — builds .nsp bytes by hand for the format tests, independently of
- * sampler/profile_writer.c, so that tests can produce exactly the defects (bad ids,
+ * sampler/format/profile_writer.c, so that tests can produce exactly the defects (bad ids,
  * ceilings, CRCs, seq gaps) that the writer never would, and cross-check the writer.
  */
 #ifndef NSP_CRAFT_H

@@ -1,5 +1,5 @@
 /*
- * Format 1.1 through the real writer (sampler/profile_writer.c) and back: EVENT flags,
+ * Format 1.1 through the real writer (sampler/format/profile_writer.c) and back: EVENT flags,
  * RESOURCE, SITE_SAMPLES, HISTOGRAM and SERIES across chunks, field by field with extreme
  * values; then the same kind of file cut at every byte, which must load every complete
  * chunk and nothing else.

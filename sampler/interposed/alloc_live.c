@@ -1,0 +1,173 @@
+/*
+ * alloc_live — see alloc_live.h. Deletion uses backward shifting, so lookups never wade
+ * through tombstones however long the program runs.
+ */
+#include "alloc_live.h"
+
+#include <string.h>
+
+#include "../mem.h"
+
+#define STRIPES     256
+#define FIRST_SLOTS 1024
+
+struct entry {
+    uintptr_t addr; /* 0 = empty */
+    size_t size;
+    struct ns_stack_entry *stack;
+};
+
+struct stripe {
+    int lock;
+    uint32_t grow_backoff; /* inserts before retrying a growth that failed */
+    struct entry *slots;
+    size_t nslots, used;
+    char cache_line[64 - sizeof(int) * 2 - sizeof(void *) - sizeof(size_t) * 2];
+};
+
+#define GROW_BACKOFF 4096
+
+static struct stripe stripes[STRIPES] __attribute__((aligned(64)));
+static uint64_t unshared[2];
+static uint64_t *live_count = &unshared[0], *table_bytes = &unshared[1];
+
+void ns_live_set_counters(uint64_t *blocks, uint64_t *bytes)
+{
+    live_count = blocks;
+    table_bytes = bytes;
+}
+
+static uint64_t mix(uintptr_t a)
+{
+    uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+static struct stripe *stripe_of(uintptr_t addr, uint64_t *h)
+{
+    *h = mix(addr);
+    return &stripes[(*h >> 56) % STRIPES];
+}
+
+static void lock(struct stripe *s)
+{
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static void unlock(struct stripe *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+static void put(struct entry *slots, size_t nslots, const struct entry *e)
+{
+    size_t mask = nslots - 1, i = mix(e->addr) & mask;
+    while (slots[i].addr)
+        i = (i + 1) & mask;
+    slots[i] = *e;
+}
+
+static int grow(struct stripe *s)
+{
+    size_t n = s->nslots ? s->nslots * 2 : FIRST_SLOTS;
+    struct entry *slots = ns_mem_alloc(n * sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (s->slots[i].addr)
+            put(slots, n, &s->slots[i]);
+    }
+    ns_mem_free(s->slots, s->nslots * sizeof(*slots));
+    __atomic_add_fetch(table_bytes, (n - s->nslots) * sizeof(*slots), __ATOMIC_RELAXED);
+    s->slots = slots;
+    s->nslots = n;
+    return 0;
+}
+
+int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
+{
+    uint64_t h;
+    struct stripe *s = stripe_of(addr, &h);
+    lock(s);
+    /* Out of memory, every insert would try (and fail) to map a bigger table: retry only
+     * now and then, and fill the table further meanwhile, up to 7/8 of its slots. */
+    if ((s->used + 1) * 2 > s->nslots) {
+        if (s->grow_backoff)
+            s->grow_backoff--;
+        else if (grow(s) < 0)
+            s->grow_backoff = GROW_BACKOFF;
+    }
+    if ((s->used + 1) * 8 > s->nslots * 7) {
+        unlock(s);
+        return -1;
+    }
+    size_t mask = s->nslots - 1, i = h & mask;
+    while (s->slots[i].addr && s->slots[i].addr != addr)
+        i = (i + 1) & mask;
+    if (!s->slots[i].addr) {
+        s->used++;
+        __atomic_add_fetch(live_count, 1, __ATOMIC_RELAXED);
+    }
+    /* An address already present means its free went untracked (a block freed by some
+     * path nsprof does not see): the newer allocation replaces it. */
+    s->slots[i] = (struct entry){addr, size, stack};
+    unlock(s);
+    return 0;
+}
+
+int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
+{
+    uint64_t h;
+    struct stripe *s = stripe_of(addr, &h);
+    int found = 0;
+    lock(s);
+    if (s->nslots) {
+        size_t mask = s->nslots - 1, i = h & mask;
+        for (; s->slots[i].addr; i = (i + 1) & mask) {
+            if (s->slots[i].addr != addr)
+                continue;
+            *size = s->slots[i].size;
+            *stack = s->slots[i].stack;
+            found = 1;
+            size_t hole = i;
+            for (size_t j = (i + 1) & mask; s->slots[j].addr; j = (j + 1) & mask) {
+                size_t home = mix(s->slots[j].addr) & mask;
+                if (((j - home) & mask) >= ((j - hole) & mask)) {
+                    s->slots[hole] = s->slots[j];
+                    hole = j;
+                }
+            }
+            s->slots[hole].addr = 0;
+            s->used--;
+            __atomic_sub_fetch(live_count, 1, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    unlock(s);
+    return found;
+}
+
+uint64_t ns_live_table_bytes(void)
+{
+    return __atomic_load_n(table_bytes, __ATOMIC_RELAXED);
+}
+
+uint64_t ns_live_count(void)
+{
+    return __atomic_load_n(live_count, __ATOMIC_RELAXED);
+}
+
+void ns_live_prefork(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        lock(&stripes[i]);
+}
+
+void ns_live_postfork(int child)
+{
+    (void)child; /* the forking thread holds every lock, in the parent and in the child */
+    for (int i = 0; i < STRIPES; i++)
+        unlock(&stripes[i]);
+}
