@@ -329,12 +329,19 @@ static size_t queued_size(const struct ns_perf_ring *r, uint64_t pos,
     return *stack_at + *keep;
 }
 
-/* Moves every complete record of kernel ring r into its queue (or counts it dropped). */
+/* Moves every complete record of kernel ring r into its queue. Samples may fill a queue
+ * only up to a reserve below its top, which is kept for the records that describe the
+ * processes (FORK, COMM, EXIT, MMAP2...): the agent never drops one of those, since one
+ * lost is a process or a library lost for the rest of the session. A sample that finds
+ * no room is counted dropped; a process record that finds none stays in the kernel's ring
+ * until the agent has caught up (what the kernel then cannot keep, it counts as LOST). */
 static void capture_ring(struct ns_perf_session *s, int i)
 {
     struct ns_perf_ring *r = &s->rings[i];
+    struct ns_ring *q = &s->queues[i];
     struct perf_event_mmap_page *meta = (void *)r->map;
     uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE), tail = r->tail;
+    size_t sample_limit = q->size - q->size / 16;
     while (tail + sizeof(struct perf_event_header) <= head) {
         struct perf_event_header h;
         copy_out(r, tail, &h, sizeof(h));
@@ -342,10 +349,11 @@ static void capture_ring(struct ns_perf_session *s, int i)
             tail = head; /* cannot happen with a sane kernel: never loop on it */
             break;
         }
-        size_t keep, stack_at;
+        size_t keep = 0, stack_at = 0;
         uint64_t dyn = 0;
         size_t len = queued_size(r, tail, &h, &keep, &stack_at, &dyn);
-        void *dst = ns_ring_reserve(&s->queues[i], len);
+        int sample = h.type == PERF_RECORD_SAMPLE;
+        void *dst = sample && ns_ring_used(q) + len > sample_limit ? NULL : ns_ring_reserve(q, len);
         if (dst) {
             if (len == h.size) {
                 copy_out(r, tail, dst, h.size);
@@ -358,9 +366,11 @@ static void capture_ring(struct ns_perf_session *s, int i)
                 memcpy((uint8_t *)dst + stack_at - sizeof(uint64_t), &kept, sizeof(kept));
                 memcpy((uint8_t *)dst + stack_at + kept, &dyn, sizeof(dyn));
             }
-            ns_ring_commit(&s->queues[i], len);
-        } else {
+            ns_ring_commit(q, len);
+        } else if (sample) {
             __atomic_add_fetch(&s->queue_dropped[i], 1, __ATOMIC_RELAXED);
+        } else {
+            break; /* kept in the kernel's ring: taken at a later round */
         }
         tail += h.size;
     }

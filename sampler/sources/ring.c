@@ -50,18 +50,35 @@ void *ns_ring_reserve(struct ns_ring *r, size_t len)
     /* An empty ring starts again at its beginning: while the consumer keeps up, only the
      * first RECYCLE_AT bytes are ever touched, and a large ring's memory is faulted in only
      * when a backlog needs it (a page fault per 4 KiB costs more than the copy into it). */
-    if (tail == head && off >= RECYCLE_AT)
+    int recycle = tail == head && off >= RECYCLE_AT;
+    if (recycle)
         pad = to_end;
     if (need + pad > r->size || head + pad + need - tail > r->size)
         return NULL;
     if (pad) {
         *(uint64_t *)(r->buf + off) = PAD_BIT | pad;
         head += pad;
-        off = 0;
         /* Publish the pad now so that commit only has to add the record itself. */
         __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+        /* A recycling pad is skipped here, not left to the consumer: until the consumer's
+         * next look (which a busy consumer may not take for a long while) the pad would
+         * count as used, and the ring would hold only its first `off` bytes. Nothing else
+         * is in the ring, so the consumer either skips the pad itself (storing the same
+         * position) or finds it skipped. */
+        if (recycle) {
+            uint64_t expect = head - pad;
+            /* seq_cst: the record written next must not be seen before the skip */
+            __atomic_compare_exchange_n(&r->tail, &expect, head, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED);
+        }
+        off = 0;
     }
     return r->buf + off + HDR;
+}
+
+size_t ns_ring_used(const struct ns_ring *r)
+{
+    return (size_t)(r->head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE));
 }
 
 void ns_ring_commit(struct ns_ring *r, size_t len)
@@ -74,12 +91,20 @@ void ns_ring_commit(struct ns_ring *r, size_t len)
 const void *ns_ring_peek(struct ns_ring *r, size_t *len)
 {
     for (;;) {
+        /* tail first (atomic: the producer may skip a recycling pad for us, see
+         * ns_ring_reserve): a tail moved by the producer is never ahead of the head read
+         * after it. */
+        uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
         uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-        uint64_t tail = r->tail;
         if (tail == head)
             return NULL;
         size_t off = (size_t)(tail & (r->size - 1));
         uint64_t h = *(const uint64_t *)(r->buf + off);
+        /* If the producer skipped the pad at tail meanwhile, it may already have written
+         * over that header: look again from the new position. */
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&r->tail, __ATOMIC_RELAXED) != tail)
+            continue;
         if (h & PAD_BIT) {
             __atomic_store_n(&r->tail, tail + (h & ~PAD_BIT), __ATOMIC_RELEASE);
             continue;
@@ -91,10 +116,11 @@ const void *ns_ring_peek(struct ns_ring *r, size_t *len)
 
 void ns_ring_release(struct ns_ring *r, size_t len)
 {
-    __atomic_store_n(&r->tail, r->tail + HDR + padded(len), __ATOMIC_RELEASE);
+    uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tail, tail + HDR + padded(len), __ATOMIC_RELEASE);
 }
 
 void ns_ring_reset(struct ns_ring *r)
 {
-    r->tail = r->head;
+    __atomic_store_n(&r->tail, __atomic_load_n(&r->head, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 }
