@@ -39,12 +39,14 @@ FREQ = 999
 
 def run(cmd):
     """Runs cmd; returns the workload's wall and process CPU, and the CPU of the whole
-    process tree (the profiler's own processes included, e.g. perf record)."""
-    with tempfile.TemporaryFile(mode="w+") as out:
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, ru = os.wait4(p.pid, 0)
-        out.seek(0)
-        text = out.read()
+    process tree (the profiler's own processes included, e.g. perf record). Output goes
+    through a pipe read to its end: a detached agent holds the program's stderr until its
+    profile is complete, as it does for a user's `app 2>log`."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    text = p.stdout.read().decode(errors="replace")
+    p.stdout.close()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = status  # reaped here (for its rusage), not by Popen
     m = re.search(r"cpu_bound: wall=([\d.]+) cpu=([\d.]+)", text)
     if status != 0 or not m:
         sys.exit("bench_cpu: %s failed (%d):\n%s" % (" ".join(cmd), status, text[-2000:]))
@@ -191,9 +193,9 @@ def main():
             row.update(samples=n, samples_per_cpu_s=n / row["cpu_s"],
                        us_per_sample=(cpu_r - 1) * base_cpu / n * 1e6 if n else None,
                        bytes_per_sample=statistics.median(c.bytes) / n if n else None,
-                       agent_s=statistics.median(c.agent),
-                       agent_us_per_sample=statistics.median(
-                           a / k * 1e6 for a, k in zip(c.agent, c.nsamples) if k) or None)
+                       agent_s=statistics.median(c.agent) if c.agent else 0.0)
+            per = [a / k * 1e6 for a, k in zip(c.agent, c.nsamples) if a and k]
+            row["agent_us_per_sample"] = statistics.median(per) if per else None
         rows.append(row)
     print("unprofiled: median process CPU %.3f s over %d rounds" % (base_cpu, args.reps))
     print()
@@ -217,6 +219,18 @@ def main():
             f("samples_per_cpu_s", "%.0f"), f("tree_us_per_sample", "%.1f"),
             ("%.1f%%" % (r["projected_999hz"] * 100)) if "projected_999hz" in r else "–",
             f("bytes_per_sample", "%.0f"), agent))
+    # The agent's CPU is a fixed start-up (its own loading, the CFI of the modules it meets)
+    # plus a cost per sample: the slope between the lowest and highest nsprof perf rates
+    # separates the two, which one rate's ratio cannot on a 1 s run.
+    perf_rows = [(f, r) for f in args.freqs for r in rows
+                 if r["config"] == "nsprof perf %d Hz" % f and r.get("samples")]
+    if len(perf_rows) >= 2:
+        (f0, lo), (f1, hi) = perf_rows[0], perf_rows[-1]
+        slope = (hi["agent_s"] - lo["agent_s"]) / (hi["samples"] - lo["samples"])
+        fixed = lo["agent_s"] - slope * lo["samples"]
+        print()
+        print("agent (nsprof record): %.1f µs per sample (slope between %d and %d Hz), "
+              "%.1f ms fixed per session" % (slope * 1e6, f0, f1, fixed * 1e3))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
