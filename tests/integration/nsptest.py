@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -96,6 +97,9 @@ class NsprofTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="nsprof-it-")
 
     def tearDown(self):
+        if os.environ.get("NSPROF_TEST_KEEP"):  # for a post-mortem of a failure
+            print("\n(kept %s)" % self.dir, file=sys.stderr)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def record(self, cmd, *flags, env=None, name="p.nsp", check=True, timeout=300):
