@@ -77,7 +77,9 @@ enum ns_setting_type {
       "wall mode: threads signalled per tick at most (round robin; weights keep totals "           \
       "right)")                                                                                    \
     X(FLUSH_MS, "flush_ms", "NSPROF_FLUSH_MS", 0, "flush-ms", NS_TYPE_UINT, "1000", NULL, 50,      \
-      10000, "milliseconds between writes to the profile (what a SIGKILL can lose)")               \
+      10000,                                                                                       \
+      "milliseconds between writes to the profile: what a SIGKILL of nsprof's agent (or, "         \
+      "with agent=off, of the program) can lose")                                                  \
     X(AGENT, "agent", "NSPROF_AGENT", 0, "agent", NS_TYPE_STRING, "auto", NULL, 0, 0,              \
       "the process that samples, unwinds and writes, so that the program runs no thread of "       \
       "nsprof's: auto = the nsprof next to libnsprof.so (nsprof record is its own); PATH = "       \

@@ -11,7 +11,7 @@
 #define NSP_MAGIC           "\x89NSP\r\n\x1a\n"
 #define NSP_MAGIC_LEN       8
 #define NSP_VERSION_MAJOR   1
-#define NSP_VERSION_MINOR   0
+#define NSP_VERSION_MINOR   2
 #define NSP_FILE_HEADER_LEN 16
 
 #define NSP_CHUNK_MAGIC      "NSCK"
