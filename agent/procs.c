@@ -90,6 +90,7 @@ struct ns_athread *ns_procs_add_thread(struct ns_procs *t, struct ns_aproc *p, p
     th->tid = tid;
     th->proc = p;
     th->start_ns = start_ns;
+    ns_tl_start(&th->tl, start_ns, 0);
     memcpy(th->comm, p->comm, sizeof(th->comm));
     size_t h = tid_hash(t, tid);
     th->hash_next = t->tids[h];
@@ -316,12 +317,32 @@ static int open_image(struct ns_procs *t, struct ns_aproc *p)
     return 1;
 }
 
+/* A piece of a thread's time line (timeline.h): its off-CPU time adds up by reason. */
+static void add_piece(void *ctx, const struct ns_piece *piece)
+{
+    struct ns_athread *th = ctx;
+    if (piece->kind != NS_PIECE_OFF_CPU)
+        return;
+    uint64_t d = piece->end_ns - piece->start_ns;
+    if (piece->reason == NS_OFF_BLOCKED)
+        th->off.blocked_ns += d;
+    else if (piece->reason == NS_OFF_PREEMPTED)
+        th->off.runnable_ns += d;
+    else
+        th->off.unknown_ns += d;
+}
+
 static void close_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
 {
     uint64_t end = *(const uint64_t *)ctx;
     (void)t;
     if (th->proc->image_state > 0) {
         ns_image_thread_cpu(&th->proc->image, th->tid, thread_cpu(th, end));
+        if (t->cfg->mech == NS_AGENT_PERF) {
+            if (!th->exited)
+                ns_tl_flush(&th->tl, end, add_piece, th);
+            ns_image_thread_off_cpu(&th->proc->image, th->tid, &th->off);
+        }
         if (th->exited)
             ns_image_thread_exited(&th->proc->image, th->tid);
     }
@@ -565,7 +586,9 @@ static void on_sample(struct ns_procs *t, int cpu, const uint8_t *rec, size_t le
     }
     struct ns_athread *th = ns_procs_thread(t, (pid_t)s.tid);
     if (!th || th->proc != p)
-        ns_procs_add_thread(t, p, (pid_t)s.tid, s.time);
+        th = ns_procs_add_thread(t, p, (pid_t)s.tid, s.time);
+    if (th)
+        ns_tl_sample(&th->tl, s.time, add_piece, th);
     take_sample(t, p, (pid_t)s.tid, s.time, t->period_ns, s.ip, s.regs, s.stack, s.dyn_size);
 }
 
@@ -700,6 +723,8 @@ static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
     if (f[0] == f[1]) { /* a new thread */
         struct ns_aproc *p = proc_of(t, (pid_t)f[0], time_ns);
         struct ns_athread *th = p ? ns_procs_add_thread(t, p, (pid_t)f[2], time_ns) : NULL;
+        if (th)
+            ns_tl_start(&th->tl, time_ns, 1);
         if (th && pth)
             memcpy(th->comm, pth->comm, sizeof(th->comm));
         return;
@@ -717,6 +742,8 @@ static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
         memcpy(p->comm, parent->comm, sizeof(p->comm));
     }
     struct ns_athread *th = ns_procs_add_thread(t, p, (pid_t)f[2], time_ns);
+    if (th)
+        ns_tl_start(&th->tl, time_ns, 1);
     if (th && pth)
         memcpy(th->comm, pth->comm, sizeof(th->comm));
 }
@@ -737,8 +764,10 @@ static void on_task_exit(struct ns_procs *t, const uint8_t *rec, size_t len)
         th->cpu_ns += time_ns - th->on_cpu_since;
     th->on_cpu_since = 0;
     th->exited = 1;
+    ns_tl_end(&th->tl, time_ns, add_piece, th);
     if (p->image_state > 0) {
         ns_image_thread_cpu(&p->image, th->tid, th->cpu_ns);
+        ns_image_thread_off_cpu(&p->image, th->tid, &th->off);
         ns_image_thread_exited(&p->image, th->tid);
     }
     if (p->live_threads && --p->live_threads == 0)
@@ -760,8 +789,11 @@ static void on_switch(struct ns_procs *t, const uint8_t *rec, size_t len, uint16
         if (since && time_ns > since)
             th->cpu_ns += time_ns - since;
         th->on_cpu_since = 0;
+        ns_tl_switch_out(&th->tl, time_ns, (misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0,
+                         add_piece, th);
     } else {
         th->on_cpu_since = time_ns;
+        ns_tl_switch_in(&th->tl, time_ns, add_piece, th);
         if (cpu >= 0 && cpu < 1024)
             t->cpu_pid[cpu] = th->proc->pid;
     }
@@ -807,6 +839,10 @@ void ns_procs_perf_record(void *ctx, int cpu, const uint8_t *rec, size_t len, ui
             uint64_t lost;
             memcpy(&lost, rec + sizeof(*h) + 8, 8);
             ns_procs_count_on_cpu(t, cpu, "dropped_perf_lost", lost);
+            /* The lost records may be any thread's switches: no interval is paired across. */
+            for (size_t i = 0; i < t->tid_slots; i++)
+                for (struct ns_athread *th = t->tids[i]; th; th = th->hash_next)
+                    ns_tl_lost(&th->tl);
         }
         break;
     case PERF_RECORD_THROTTLE:
@@ -827,8 +863,12 @@ static void flush_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
 {
     (void)t;
     const struct flush_ctx *f = ctx;
-    if (!th->exited)
+    if (!th->exited) {
         ns_image_thread_cpu(&th->proc->image, th->tid, thread_cpu(th, f->now));
+        /* an interval still open goes out up to where every record was read */
+        ns_tl_flush(&th->tl, t->horizon_ns, add_piece, th);
+        ns_image_thread_off_cpu(&th->proc->image, th->tid, &th->off);
+    }
 }
 
 void ns_procs_flush(struct ns_procs *t)

@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "image.h"
 #include "maps.h"
+#include "timeline.h"
 #include "view.h"
 
 struct ns_pending_sample {
@@ -32,6 +33,8 @@ struct ns_athread {
     uint64_t start_ns;
     uint64_t on_cpu_since; /* 0: off CPU (or unknown) */
     uint64_t cpu_ns;
+    struct ns_timeline tl;    /* perf: on/off CPU from switch records */
+    struct ns_pw_off_cpu off; /* off-CPU time so far, by reason */
     int exited;
     char comm[16];
     struct ns_athread *hash_next;

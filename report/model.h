@@ -182,6 +182,8 @@ struct ns_thread {
     int matched;      /* passes --thread */
     int has_stats, exited;
     uint64_t cpu_ns, stat_samples; /* THREAD_STATS */
+    int has_times;                 /* off-CPU times (NSP_THREAD_TIMES) */
+    uint64_t blocked_ns, runnable_ns, off_unknown_ns;
 };
 
 /* Kept samples and weight of one thread in one event: thread_events[t * nevents + e]. */

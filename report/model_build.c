@@ -329,6 +329,10 @@ uint32_t nsb_thread_index(struct ns_build *b, uint32_t tid)
         t->cpu_ns = pt->cpu_ns;
         t->stat_samples = pt->samples;
         t->exited = (pt->flags & NSP_THREAD_EXITED) != 0;
+        t->has_times = (pt->flags & NSP_THREAD_TIMES) != 0;
+        t->blocked_ns = pt->blocked_ns;
+        t->runnable_ns = pt->runnable_ns;
+        t->off_unknown_ns = pt->off_unknown_ns;
     }
     t->matched = thread_matches(b->opt->thread, tid, t->name);
     m->nthreads++;

@@ -281,6 +281,9 @@ static void thread_merge(void *older, const void *newer)
         o->cpu_ns = n->cpu_ns;
         o->samples = n->samples;
         o->flags = n->flags;
+        o->blocked_ns = n->blocked_ns;
+        o->runnable_ns = n->runnable_ns;
+        o->off_unknown_ns = n->off_unknown_ns;
     } else {
         o->name = n->name;
         o->start_mono_ns = n->start_mono_ns;

@@ -63,6 +63,8 @@ struct ns_prof_thread {
     uint64_t start_mono_ns;
     int has_stats;
     uint64_t cpu_ns, samples, flags;
+    /* flags & NSP_THREAD_TIMES: off-CPU time from the kernel's switch records */
+    uint64_t blocked_ns, runnable_ns, off_unknown_ns;
 };
 
 struct ns_prof_counter {

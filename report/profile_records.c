@@ -263,6 +263,11 @@ static const char *rec_thread_stats(struct rd *r, struct cur *c)
     e->cpu_ns = get_u(c);
     e->samples = get_u(c);
     e->flags = get_u(c);
+    if (e->flags & NSP_THREAD_TIMES) {
+        e->blocked_ns = get_u(c);
+        e->runnable_ns = get_u(c);
+        e->off_unknown_ns = get_u(c);
+    }
     e->has_stats = 1;
     return NULL;
 }

@@ -214,6 +214,12 @@ static int add_to_group(struct ns_thread_group *g, const struct ns_thread *t,
         g->cpu_ns = sat_add(g->cpu_ns, t->cpu_ns);
         g->stat_samples = sat_add(g->stat_samples, t->stat_samples);
     }
+    if (t->has_times) {
+        g->has_times = 1;
+        g->blocked_ns = sat_add(g->blocked_ns, t->blocked_ns);
+        g->runnable_ns = sat_add(g->runnable_ns, t->runnable_ns);
+        g->off_unknown_ns = sat_add(g->off_unknown_ns, t->off_unknown_ns);
+    }
     return 0;
 }
 

@@ -38,6 +38,8 @@ struct ns_thread_group {
     uint64_t count, weight; /* kept samples of `event` */
     int has_stats;          /* at least one thread has THREAD_STATS */
     uint64_t cpu_ns, stat_samples;
+    int has_times; /* at least one thread has off-CPU times */
+    uint64_t blocked_ns, runnable_ns, off_unknown_ns;
 };
 
 /* Threads that passed the filters and have samples or CPU time, grouped by name, sorted by

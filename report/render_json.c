@@ -414,6 +414,10 @@ static json_t *threads_json(struct jctx *c, uint32_t e)
         nsj_set(c, o, "pct", nsj_pct(g[i].weight, ev->weight));
         nsj_set(c, o, "cpu_ns", g[i].has_stats ? nsj_u64(g[i].cpu_ns) : json_null());
         nsj_set(c, o, "stat_samples", g[i].has_stats ? nsj_u64(g[i].stat_samples) : json_null());
+        nsj_set(c, o, "blocked_ns", g[i].has_times ? nsj_u64(g[i].blocked_ns) : json_null());
+        nsj_set(c, o, "runnable_ns", g[i].has_times ? nsj_u64(g[i].runnable_ns) : json_null());
+        nsj_set(c, o, "off_cpu_unknown_ns",
+                g[i].has_times ? nsj_u64(g[i].off_unknown_ns) : json_null());
         struct ns_rate r = ns_facts_rate_of(g[i].stat_samples, g[i].cpu_ns);
         nsj_set(c, o, "achieved_hz",
                 cpu && g[i].has_stats && r.valid ? json_real(r.hz) : json_null());

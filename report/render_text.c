@@ -191,19 +191,35 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
                         const struct ns_render_options *o)
 {
     const struct ns_event *ev = &m->events[e];
-    const char *const sampled[] = {"r%",    weight_header(ev), "rsamples", "rthreads",
-                                   "rrate", "lthread",         "ltids"};
-    const char *const aggregate[] = {"r%", weight_header(ev), "rthreads", "lthread", "ltids"};
     int agg = ns_event_is_aggregate(ev);
     struct ns_thread_group *g;
     size_t n;
     if (ns_rank_thread_groups(m, e, &g, &n) < 0)
         return;
+    /* Off-CPU times come with the agent's perf mechanism (the kernel's switch records). */
+    int times = 0;
+    for (size_t i = 0; i < n; i++)
+        times |= g[i].has_times;
+    const char *cols[9];
+    size_t ncols = 0;
+    cols[ncols++] = "r%";
+    cols[ncols++] = weight_header(ev);
+    if (!agg)
+        cols[ncols++] = "rsamples";
+    cols[ncols++] = "rthreads";
+    if (!agg)
+        cols[ncols++] = "rrate";
+    if (times) {
+        cols[ncols++] = "rblocked";
+        cols[ncols++] = "rwaiting for CPU";
+    }
+    cols[ncols++] = "lthread";
+    cols[ncols++] = "ltids";
     int cpu = strcmp(ev->name, "cpu") == 0;
     size_t rows = nsr_shown(n, o);
     section_title(b, o, "Threads by name", ev, rows, n);
     struct ns_table t;
-    ns_table_init(&t, agg ? 5 : 7, agg ? aggregate : sampled);
+    ns_table_init(&t, ncols, cols);
     for (size_t i = 0; i < rows; i++) {
         char num[32];
         share_cells(&t, ev, g[i].weight);
@@ -219,6 +235,15 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
             snprintf(num, sizeof(num), "-");
         if (!agg)
             ns_table_cell(&t, num);
+        if (times) {
+            char blocked[32] = "-", waiting[32] = "-";
+            if (g[i].has_times) {
+                ns_fmt_duration(blocked, sizeof(blocked), g[i].blocked_ns);
+                ns_fmt_duration(waiting, sizeof(waiting), g[i].runnable_ns);
+            }
+            ns_table_cell(&t, blocked);
+            ns_table_cell(&t, waiting);
+        }
         ns_table_cell_text(&t, g[i].name[0] ? g[i].name : "(unnamed)", 32);
         struct ns_buf tids = {0};
         put_tids(&tids, g[i].tids, g[i].ntids);
@@ -229,6 +254,10 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
     if (cpu)
         ns_buf_puts(b, "  (rate: samples per second of the threads' CPU time, from their "
                        "statistics)\n");
+    if (times)
+        ns_buf_puts(b, "  (blocked: off the CPU waiting for something; waiting for CPU: "
+                       "runnable but preempted or not yet run; from the kernel's context "
+                       "switches)\n");
     ns_table_free(&t);
     ns_rank_thread_groups_free(g, n);
 }

@@ -31,7 +31,9 @@ struct tid_stats {
     uint32_t flags; /* NSP_THREAD_* */
     uint64_t samples, cpu_ns;
     uint64_t name_id;
-    int dirty; /* THREAD_STATS to write */
+    int dirty;     /* THREAD_STATS to write */
+    int has_times; /* off-CPU times measured (the agent's switch records) */
+    struct ns_pw_off_cpu off;
 };
 
 struct ns_image_threads {
@@ -261,6 +263,16 @@ void ns_image_thread_cpu(struct ns_image *im, pid_t tid, uint64_t cpu_ns)
     }
 }
 
+void ns_image_thread_off_cpu(struct ns_image *im, pid_t tid, const struct ns_pw_off_cpu *off)
+{
+    struct tid_stats *e = tid_entry(im, tid);
+    if (e && (!e->has_times || memcmp(&e->off, off, sizeof(*off)) != 0)) {
+        e->off = *off;
+        e->has_times = 1;
+        e->dirty = 1;
+    }
+}
+
 void ns_image_thread_exited(struct ns_image *im, pid_t tid)
 {
     struct tid_stats *e = tid_entry(im, tid);
@@ -282,7 +294,11 @@ static void write_thread_stats(struct ns_image *im)
     for (size_t i = 0; i < th->slots; i++) {
         struct tid_stats *e = &th->t[i];
         if (e->tid && e->dirty) {
-            ns_pw_thread_stats(&im->pw, (uint64_t)e->tid, e->cpu_ns, e->samples, e->flags);
+            if (e->has_times)
+                ns_pw_thread_times(&im->pw, (uint64_t)e->tid, e->cpu_ns, e->samples, e->flags,
+                                   &e->off);
+            else
+                ns_pw_thread_stats(&im->pw, (uint64_t)e->tid, e->cpu_ns, e->samples, e->flags);
             e->dirty = 0;
         }
     }

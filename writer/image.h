@@ -123,6 +123,8 @@ void ns_image_note(struct ns_image *im, unsigned level, const char *code, const 
 /* Threads: a name (THREAD record when new or changed), CPU time while profiled, exit. */
 void ns_image_thread_name(struct ns_image *im, pid_t tid, const char *name, uint64_t start_ns);
 void ns_image_thread_cpu(struct ns_image *im, pid_t tid, uint64_t cpu_ns);
+/* Off-CPU times (cumulative) from the kernel's switch records: the agent's perf mechanism. */
+void ns_image_thread_off_cpu(struct ns_image *im, pid_t tid, const struct ns_pw_off_cpu *off);
 void ns_image_thread_exited(struct ns_image *im, pid_t tid);
 uint64_t ns_image_thread_samples(struct ns_image *im, pid_t tid);
 

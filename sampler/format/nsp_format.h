@@ -11,7 +11,7 @@
 #define NSP_MAGIC           "\x89NSP\r\n\x1a\n"
 #define NSP_MAGIC_LEN       8
 #define NSP_VERSION_MAJOR   1
-#define NSP_VERSION_MINOR   2
+#define NSP_VERSION_MINOR   3
 #define NSP_FILE_HEADER_LEN 16
 
 #define NSP_CHUNK_MAGIC      "NSCK"
@@ -84,6 +84,7 @@ enum nsp_stack_end {
 
 enum nsp_thread_flags {
     NSP_THREAD_EXITED = 1,
+    NSP_THREAD_TIMES = 2, /* off-CPU times follow: blocked_ns, runnable_ns, unknown_ns */
 };
 
 enum nsp_note_level {

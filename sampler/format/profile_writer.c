@@ -396,6 +396,14 @@ int ns_pw_thread_stats(struct ns_pw *pw, uint64_t tid, uint64_t cpu_ns, uint64_t
     return PUT_FIELDS(pw, NSP_REC_THREAD_STATS, FU(tid), FU(cpu_ns), FU(samples), FU(flags));
 }
 
+int ns_pw_thread_times(struct ns_pw *pw, uint64_t tid, uint64_t cpu_ns, uint64_t samples,
+                       uint64_t flags, const struct ns_pw_off_cpu *off)
+{
+    return PUT_FIELDS(pw, NSP_REC_THREAD_STATS, FU(tid), FU(cpu_ns), FU(samples),
+                      FU(flags | NSP_THREAD_TIMES), FU(off->blocked_ns), FU(off->runnable_ns),
+                      FU(off->unknown_ns));
+}
+
 int ns_pw_note(struct ns_pw *pw, unsigned level, const char *code, const char *text)
 {
     return PUT_FIELDS(pw, NSP_REC_NOTE, FU(level), FS(code), FS(text));

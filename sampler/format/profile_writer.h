@@ -104,6 +104,15 @@ int ns_pw_series(struct ns_pw *pw, const char *name, const char *unit,
                  const struct ns_pw_point *points, size_t count);
 int ns_pw_thread_stats(struct ns_pw *pw, uint64_t tid, uint64_t cpu_ns, uint64_t samples,
                        uint64_t flags);
+/* Off-CPU time of a thread, from the kernel's switch records (cumulative, like cpu_ns):
+ * blocked (it waited for something), runnable (preempted: it waited for a CPU), unknown
+ * (records were lost around it). */
+struct ns_pw_off_cpu {
+    uint64_t blocked_ns, runnable_ns, unknown_ns;
+};
+/* THREAD_STATS with the NSP_THREAD_TIMES fields. */
+int ns_pw_thread_times(struct ns_pw *pw, uint64_t tid, uint64_t cpu_ns, uint64_t samples,
+                       uint64_t flags, const struct ns_pw_off_cpu *off);
 int ns_pw_counters(struct ns_pw *pw, const char *const *names, const uint64_t *values,
                    size_t count);
 int ns_pw_note(struct ns_pw *pw, unsigned level, const char *code, const char *text);

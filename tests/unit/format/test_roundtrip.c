@@ -98,6 +98,9 @@ static void write_threads_and_rest(struct ns_pw *pw)
     ok(ns_pw_thread(pw, 4242, 1, 20));
     ok(ns_pw_thread_stats(pw, 4243, 2000000, 2, NSP_THREAD_EXITED));
     ok(ns_pw_thread(pw, 4243, 2, 30));
+    /* Off-CPU times (format 1.3): the flag is set by the writer, the fields read back. */
+    const struct ns_pw_off_cpu off = {123456789, 1, UINT64_MAX};
+    ok(ns_pw_thread_times(pw, 7, 5000, 5, NSP_THREAD_EXITED, &off));
     ok(ns_pw_thread(pw, 7, 0, 0));
     ok(ns_pw_samples(pw, 1, samples, 2));
     ok(ns_pw_samples(pw, 2, samples + 2, 2));
@@ -236,7 +239,14 @@ static void check_threads(const struct ns_profile *p)
     cr_assert(t->has_stats);
     cr_assert_eq(t->cpu_ns, 2000000);
     cr_assert_eq(t->samples, 2);
-    cr_assert_eq(t->flags, NSP_THREAD_EXITED);
+    cr_assert_eq(t->flags, NSP_THREAD_EXITED, "no times unless written");
+    t = ns_profile_thread(p, 7);
+    cr_assert(t->has_stats);
+    cr_assert_eq(t->cpu_ns, 5000);
+    cr_assert_eq(t->flags, NSP_THREAD_EXITED | NSP_THREAD_TIMES);
+    cr_assert_eq(t->blocked_ns, 123456789);
+    cr_assert_eq(t->runnable_ns, 1);
+    cr_assert_eq(t->off_unknown_ns, UINT64_MAX);
     t = ns_profile_thread(p, 4242);
     cr_assert_eq(t->name, 1);
     cr_assert_eq(t->start_mono_ns, 20);
