@@ -23,14 +23,14 @@ ns per operation, and the threads and flag every configuration showed.
 import argparse
 import json
 import os
-import random
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from benchlib import clean_env, nsprof_preload, nsprof_record, perf_record, quartiles, unprofiled
+from benchlib import (clean_env, interleaved_rounds, nsprof_preload, nsprof_record, perf_record,
+                      quartiles, unprofiled)
 
 LINE = re.compile(r"lock_ns=([\d.]+) write_ns=([\d.]+) tasks=(-?\d+) single_threaded=(\d)")
 
@@ -77,16 +77,8 @@ def main():
                 str(args.writes)]
     with tempfile.TemporaryDirectory() as tmp:
         cs = configs(args.build, tmp)
-        runs = {name: [] for name in cs}
-        for r in range(args.reps):
-            order = list(cs)
-            random.shuffle(order)
-            for name in order:
-                wrap, env = cs[name]
-                runs[name].append(run(wrap(workload), env))
-                for f in os.listdir(tmp):
-                    os.unlink(os.path.join(tmp, f))
-            print("round %d/%d done" % (r + 1, args.reps), file=sys.stderr)
+        runs = interleaved_rounds(cs, args.reps, lambda wrap, env: run(wrap(workload), env), tmp,
+                                  "bench_single_thread")
     base = runs["unprofiled"]
     rows = []
     for name, rs in runs.items():

@@ -4,8 +4,10 @@ A configuration is (wrap, env): wrap(cmd) gives the command line to run, env its
 environment (no NSPROF_ variable of the caller's leaks into it).
 """
 import os
+import random
 import shutil
 import statistics
+import sys
 
 
 def clean_env():
@@ -45,3 +47,20 @@ def quartiles(xs):
         return xs[0], statistics.median(xs), xs[-1]
     q = statistics.quantiles(xs, n=4)
     return q[0], q[1], q[2]
+
+
+def interleaved_rounds(cs, reps, run_one, tmp, label):
+    """Runs every configuration of cs ({name: (wrap, env)}) once per round, in a fresh random
+    order each round (these VMs drift: neighbours in time share the drift), emptying tmp
+    after each run; returns {name: [run_one(wrap, env) per round]}."""
+    runs = {name: [] for name in cs}
+    for r in range(reps):
+        order = list(cs)
+        random.shuffle(order)
+        for name in order:
+            wrap, env = cs[name]
+            runs[name].append(run_one(wrap, env))
+            for f in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, f))
+        print("%s: round %d/%d done" % (label, r + 1, reps), file=sys.stderr)
+    return runs
