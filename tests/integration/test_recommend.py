@@ -153,6 +153,19 @@ class LockContention(RuleTest):
                                         "--event", "wall"))
 
 
+class WaitingForCpu(RuleTest):
+    def test_fires_when_threads_outnumber_the_cpus(self):
+        # Three busy threads per CPU: each waits for a CPU about twice as long as it runs.
+        f = self.the_one(self.findings([workload("rule_threads"), "fire"]), "waiting_for_cpu")
+        self.assertIsNone(f["function"])  # a property of the whole program, not of a line
+        self.assertEqual(f["event"], "cpu")
+        self.assertGreater(f["share"], 0.35)
+        self.assertIn("waited", f["evidence"])
+
+    def test_silent_when_every_thread_has_a_cpu(self):
+        self.assert_clean(self.findings([workload("rule_threads"), "fixed"]))
+
+
 class TextReport(RuleTest):
     def test_text_report_lists_the_finding(self):
         import subprocess
