@@ -585,8 +585,11 @@ static void on_sample(struct ns_procs *t, int cpu, const uint8_t *rec, size_t le
         return;
     }
     struct ns_athread *th = ns_procs_thread(t, (pid_t)s.tid);
-    if (!th || th->proc != p)
+    if (!th || th->proc != p) {
         th = ns_procs_add_thread(t, p, (pid_t)s.tid, s.time);
+        if (th && p->image_state > 0)
+            name_thread(t, th, NULL);
+    }
     if (th)
         ns_tl_sample(&th->tl, s.time, add_piece, th);
     take_sample(t, p, (pid_t)s.tid, s.time, t->period_ns, s.ip, s.regs, s.stack, s.dyn_size);
@@ -727,6 +730,9 @@ static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
             ns_tl_start(&th->tl, time_ns, 1);
         if (th && pth)
             memcpy(th->comm, pth->comm, sizeof(th->comm));
+        /* A thread keeps its creator's name until it sets its own (a COMM record then). */
+        if (th && p->image_state > 0)
+            name_thread(t, th, NULL);
         return;
     }
     struct ns_aproc *old = ns_procs_find(t, (pid_t)f[0]);

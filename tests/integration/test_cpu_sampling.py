@@ -83,6 +83,15 @@ class CpuSampling(NsprofTest):
             doc = self.report(rec.files(), "--thread", name)
             self.check_split(event(doc), "signal thread " + name)
 
+    def test_threads_without_a_name_of_their_own_carry_the_programs(self):
+        # rule_threads' workers never set a name: like perf, the report names them after
+        # the thread that created them (they used to be "(unnamed)" when created after the
+        # profile was opened).
+        rec = self.record([workload("rule_threads"), "fire"])
+        groups = event(self.report(rec.files()))["threads"]
+        self.assertEqual([g["name"] for g in groups], ["rule_threads"], groups)
+        self.assertGreaterEqual(len(groups[0]["tids"]), 4)
+
     def test_deep_recursion(self):
         rec = self.record([workload("deep_recursion"), "300", "1"], "--max-depth=1024")
         ev = event(self.report(rec.files()))
