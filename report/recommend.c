@@ -15,7 +15,8 @@
  * rules (n_plus_one, reprepare, ...) will be added here as rules_db.c. */
 static const ns_rule_fn rules[] = {
     ns_rule_hot_function,    ns_rule_alloc_churn, /* before alloc_cpu: the site form wins */
-    ns_rule_alloc_cpu,       ns_rule_leak,        ns_rule_small_io, ns_rule_io_bound,
+    ns_rule_alloc_cpu,       ns_rule_leak,
+    ns_rule_small_io,        ns_rule_io_bound,
     ns_rule_lock_contention, ns_rule_waiting_for_cpu,
 };
 
