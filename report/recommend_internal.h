@@ -41,8 +41,8 @@ int ns_rule_leak(const struct ns_model *m, struct ns_findings *out);            
 int ns_rule_small_io(const struct ns_model *m, struct ns_findings *out);        /* rules_io.c */
 int ns_rule_io_bound(const struct ns_model *m, struct ns_findings *out);        /* rules_io.c */
 int ns_rule_lock_contention(const struct ns_model *m, struct ns_findings *out); /* rules_io.c */
-int ns_rule_waiting_for_cpu(const struct ns_model *m,
-                            struct ns_findings *out); /* rules_threads.c */
+/* rules_threads.c */
+int ns_rule_waiting_for_cpu(const struct ns_model *m, struct ns_findings *out);
 
 /* 1 if name is a function of the C/C++ heap allocator (malloc, free, their glibc internals,
  * operator new/delete in mangled or demangled form). */
