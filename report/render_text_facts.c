@@ -330,6 +330,38 @@ static void put_rate(struct ns_buf *b, const struct ns_model *m, int color)
                   cpu, low ? ": below the requested rate" : "");
 }
 
+/* The threads' time on and off the CPU, where the agent measured it from the kernel's context
+ * switches (the perf mechanism). */
+static void put_thread_times(struct ns_buf *b, const struct ns_model *m)
+{
+    uint64_t cpu = 0, blocked = 0, runnable = 0, unknown = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nthreads; i++) {
+        const struct ns_thread *t = &m->threads[i];
+        if (!t->matched || !t->has_times)
+            continue;
+        n++;
+        cpu += t->cpu_ns;
+        blocked += t->blocked_ns;
+        runnable += t->runnable_ns;
+        unknown += t->off_unknown_ns;
+    }
+    if (!n)
+        return;
+    char c[32], bl[32], r[32], u[32];
+    ns_fmt_duration(c, sizeof(c), cpu);
+    ns_fmt_duration(bl, sizeof(bl), blocked);
+    ns_fmt_duration(r, sizeof(r), runnable);
+    nsr_label(b, "threads");
+    ns_buf_printf(b, "%zu thread%s ran %s, were blocked %s and waited %s for a CPU", n,
+                  n == 1 ? "" : "s", c, bl, r);
+    if (unknown) {
+        ns_fmt_duration(u, sizeof(u), unknown);
+        ns_buf_printf(b, " (%s off the CPU around lost records)", u);
+    }
+    ns_buf_puts(b, " (from the kernel's context switches)\n");
+}
+
 static void put_quality_detail(struct ns_buf *b, const struct ns_event *ev, unsigned lo,
                                unsigned hi)
 {
@@ -657,6 +689,7 @@ void nsr_text_sampling(struct ns_buf *b, const struct ns_model *m,
     nsr_heading(b, o->color, "Sampling");
     put_mechanism(b, m);
     put_rate(b, m, o->color);
+    put_thread_times(b, m);
     put_stacks(b, m, o->color);
     put_drops(b, m, o->color);
     put_kernel(b, m);

@@ -8,9 +8,10 @@ while the kernel's records start at its creation (it waits for a CPU before it f
 and end at its exit; that window is at most a scheduling delay or two (a few ms here)."""
 import os
 import re
+import subprocess
 import unittest
 
-from nsptest import NsprofTest, event, workload
+from nsptest import NSPROF, NsprofTest, event, workload
 
 BURN_S = 0.4
 
@@ -63,12 +64,24 @@ class OffCpu(NsprofTest):
                         "main: blocked %.1f ms, the slowest thread ran %.1f ms"
                         % (main[0]["blocked_ns"] / 1e6, slowest / 1e6))
 
+    def text_report(self, rec):
+        return subprocess.run([NSPROF, "report", *rec.files()], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout
+
+    def test_text_report_sums_the_threads_times(self):
+        rec = self.record([workload("run_queue"), "0.05", "1"])
+        line = next((l for l in self.text_report(rec).splitlines()
+                     if l.strip().startswith("threads ")), None)
+        self.assertIsNotNone(line, "no threads line in the Sampling section")
+        self.assertRegex(line, r"3 threads ran .*, were blocked .* and waited .* for a CPU")
+
     def test_signal_mechanism_says_not_measured(self):
         # CPU timers see no context switch: the times are unknown (null), never zero.
         rec = self.record([workload("run_queue"), "0.05", "1"], "--mechanism=signal")
         for t in self.threads(rec).values():
             self.assertIsNone(t["runnable_ns"], t)
             self.assertIsNone(t["blocked_ns"], t)
+        self.assertNotIn("for a CPU", self.text_report(rec))
 
 
 if __name__ == "__main__":
