@@ -102,7 +102,11 @@ class CpuSampling(NsprofTest):
     def test_depth_limit_is_counted(self):
         rec = self.record([workload("deep_recursion"), "300", "0.5"], "--max-depth=64")
         ev = event(self.report(rec.files()))
-        self.assertGreaterEqual(ev["stacks"]["by_end"].get("depth", 0), 0.99 * ev["samples"])
+        # Every sample at the bottom of the 300-deep recursion is cut at 64 frames and counted
+        # so; the few taken while the program starts (the loader, main) are not that deep.
+        bottom = samples(ev, "leaf_work")
+        self.assertGreater(bottom, 0.9 * ev["samples"])
+        self.assertGreaterEqual(ev["stacks"]["by_end"].get("depth", 0), 0.99 * bottom)
 
     def test_small_stack_copy_is_counted(self):
         rec = self.record([workload("deep_recursion"), "300", "0.5"], "--mechanism=perf",
