@@ -51,6 +51,11 @@ struct ns_rate ns_facts_rate_of(uint64_t samples, uint64_t cpu_ns)
     return r;
 }
 
+int ns_facts_thread_rate_shown(uint64_t samples, uint64_t cpu_ns)
+{
+    return cpu_ns > 0 && (samples > 0 || cpu_ns >= 20000000ull);
+}
+
 struct ns_rate ns_facts_rate(const struct ns_model *m, uint32_t process)
 {
     uint64_t samples = 0, cpu_ns = 0;

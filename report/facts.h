@@ -35,6 +35,10 @@ struct ns_rate {
 /* process: one process, or NS_NONE for all. */
 struct ns_rate ns_facts_rate(const struct ns_model *m, uint32_t process);
 struct ns_rate ns_facts_rate_of(uint64_t samples, uint64_t cpu_ns);
+/* Whether a thread's achieved rate means something: it has samples, or enough CPU time
+ * (20 ms) that having none is a failure. A thread that only waited has neither, and "0 Hz"
+ * would read as a sampling failure. */
+int ns_facts_thread_rate_shown(uint64_t samples, uint64_t cpu_ns);
 
 /* The distinct values a setting takes across processes (value NULL: not recorded). */
 struct ns_setting_group {

@@ -420,7 +420,9 @@ static json_t *threads_json(struct jctx *c, uint32_t e)
                 g[i].has_times ? nsj_u64(g[i].off_unknown_ns) : json_null());
         struct ns_rate r = ns_facts_rate_of(g[i].stat_samples, g[i].cpu_ns);
         nsj_set(c, o, "achieved_hz",
-                cpu && g[i].has_stats && r.valid ? json_real(r.hz) : json_null());
+                cpu && g[i].has_stats && ns_facts_thread_rate_shown(g[i].stat_samples, g[i].cpu_ns)
+                    ? json_real(r.hz)
+                    : json_null());
         nsj_append(c, arr, o);
     }
     ns_rank_thread_groups_free(g, n);

@@ -229,7 +229,7 @@ static void put_threads(struct ns_buf *b, const struct ns_model *m, uint32_t e,
         snprintf(num, sizeof(num), "%zu", g[i].ntids);
         ns_table_cell(&t, num);
         struct ns_rate r = ns_facts_rate_of(g[i].stat_samples, g[i].cpu_ns);
-        if (cpu && g[i].has_stats && r.valid)
+        if (cpu && g[i].has_stats && ns_facts_thread_rate_shown(g[i].stat_samples, g[i].cpu_ns))
             snprintf(num, sizeof(num), "%.0f Hz", r.hz);
         else
             snprintf(num, sizeof(num), "-");
