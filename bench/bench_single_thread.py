@@ -25,23 +25,16 @@ import json
 import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 
 from benchlib import (clean_env, interleaved_rounds, nsprof_preload, nsprof_record, perf_record,
-                      quartiles, unprofiled)
+                      quartiles, run_matching, unprofiled)
 
 LINE = re.compile(r"lock_ns=([\d.]+) write_ns=([\d.]+) tasks=(-?\d+) single_threaded=(\d)")
 
 
 def run(cmd, env):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    m = LINE.search(p.stdout)
-    if p.returncode != 0 or not m:
-        sys.exit("bench_single_thread: %s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
-                                                                p.stdout[-2000:]))
+    m = run_matching(cmd, env, LINE, "bench_single_thread")
     return float(m.group(1)), float(m.group(2)), int(m.group(3)), int(m.group(4))
 
 

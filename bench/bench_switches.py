@@ -17,22 +17,17 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
-import sys
+import shutil
 import tempfile
 
-from benchlib import clean_env, interleaved_rounds, nsprof_record, quartiles, unprofiled
+from benchlib import (clean_env, interleaved_rounds, nsprof_record, quartiles, run_matching,
+                      unprofiled)
 
 LINE = re.compile(r"round_trips=(\d+) wall=([\d.]+) switches_per_s=(\d+)")
 
 
 def run(cmd, env):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    m = LINE.search(p.stdout)
-    if p.returncode != 0 or not m:
-        sys.exit("bench_switches: %s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
-                                                           p.stdout[-2000:]))
+    m = run_matching(cmd, env, LINE, "bench_switches")
     return float(m.group(2)), float(m.group(3))
 
 
@@ -49,7 +44,7 @@ def configs(build, tmp):
           "nsprof record -e cpu --mechanism=signal (CPU timers)":
               nsprof_record(build, out, "--mechanism=signal"),
           "nsprof record -e wall": nsprof_record(build, out, "-e", "wall")}
-    if subprocess.run(["sh", "-c", "command -v perf"], stdout=subprocess.DEVNULL).returncode == 0:
+    if shutil.which("perf"):
         cs["perf record -e cpu-clock -F 999 --call-graph dwarf --switch-events"] = perf(
             tmp, "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf", "--switch-events")
         cs["perf record -e cpu-clock -F 999 (no stacks, no switch records)"] = perf(

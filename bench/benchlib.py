@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 
 
@@ -64,3 +65,16 @@ def interleaved_rounds(cs, reps, run_one, tmp, label):
                 os.unlink(os.path.join(tmp, f))
         print("%s: round %d/%d done" % (label, r + 1, reps), file=sys.stderr)
     return runs
+
+
+def run_matching(cmd, env, pattern, label):
+    """Runs cmd (output read to its end: a detached agent holds it until its profile is
+    complete) and returns the match of pattern in its output; exits naming the command
+    when it fails or prints no such line."""
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    m = pattern.search(p.stdout)
+    if p.returncode != 0 or not m:
+        sys.exit("%s: %s failed (%d):\n%s" % (label, " ".join(cmd), p.returncode,
+                                              p.stdout[-2000:]))
+    return m
