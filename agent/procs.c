@@ -1,19 +1,15 @@
 /*
- * procs — see procs.h. The records of perf_session arrive in time order across CPUs, so a
- * process's MMAP2 records come before the samples taken in what they mapped, a FORK before
- * the child's first sample, a COMM(exec) between the old program's samples and the new one's.
+ * procs — see procs.h: the table of processes and threads, their images' lives (open, exec,
+ * end, finalize) and flushes. What each perf record does to them is in perf_records.c.
  */
 #include "procs.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +94,15 @@ struct ns_athread *ns_procs_add_thread(struct ns_procs *t, struct ns_aproc *p, p
     p->live_threads++;
     p->have_threads = 1;
     return th;
+}
+
+void ns_procs_rekey_thread(struct ns_procs *t, struct ns_athread *th, pid_t tid)
+{
+    thread_unlink(t, th);
+    th->tid = tid;
+    size_t h = tid_hash(t, tid);
+    th->hash_next = t->tids[h];
+    t->tids[h] = th;
 }
 
 /* Every thread of p (the hash is small enough to walk at an image's start and end). */
@@ -197,7 +202,7 @@ static int alive(const struct ns_aproc *p)
     return p->state == NS_AP_ALIVE;
 }
 
-static void name_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
+void ns_procs_name_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
 {
     (void)t;
     (void)ctx;
@@ -206,7 +211,7 @@ static void name_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
 }
 
 /* Opens the file of p's current image (when there is something to write). 1 if open. */
-static int open_image(struct ns_procs *t, struct ns_aproc *p)
+int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p)
 {
     static char cmdline[65536];
     if (p->image_state)
@@ -291,7 +296,7 @@ static int open_image(struct ns_procs *t, struct ns_aproc *p)
     if (p->region.hdr)
         ns_image_set_region(&p->image, &p->region.view);
     p->image_state = 1;
-    each_thread(t, p, name_thread, NULL);
+    each_thread(t, p, ns_procs_name_thread, NULL);
     if (c->mech == NS_AGENT_SIGNAL && c->cfg.value[NS_SET_EVENT] == NS_EVENT_CPU) {
         if (c->perf_refused)
             ns_image_note(&p->image, NSP_NOTE_WARNING, "perf_refused",
@@ -318,7 +323,7 @@ static int open_image(struct ns_procs *t, struct ns_aproc *p)
 }
 
 /* A piece of a thread's time line (timeline.h): its off-CPU time adds up by reason. */
-static void add_piece(void *ctx, const struct ns_piece *piece)
+void ns_procs_add_piece(void *ctx, const struct ns_piece *piece)
 {
     struct ns_athread *th = ctx;
     if (piece->kind != NS_PIECE_OFF_CPU)
@@ -340,7 +345,7 @@ static void close_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
         ns_image_thread_cpu(&th->proc->image, th->tid, thread_cpu(th, end));
         if (t->cfg->mech == NS_AGENT_PERF) {
             if (!th->exited)
-                ns_tl_flush(&th->tl, end, add_piece, th);
+                ns_tl_flush(&th->tl, end, ns_procs_add_piece, th);
             ns_image_thread_off_cpu(&th->proc->image, th->tid, &th->off);
         }
         if (th->exited)
@@ -406,7 +411,7 @@ static void end_image(struct ns_procs *t, struct ns_aproc *p, unsigned reason, u
         ns_regions_attach(t, p, ns_now_ns(), 1, p->region_before_ns) && p->image_state > 0)
         ns_image_set_region(&p->image, &p->region.view);
     if (p->image_state == 0 && image_wanted(p, last))
-        open_image(t, p);
+        ns_procs_open_image(t, p);
     p->region_before_ns = 0;
     if (p->image_state > 0) {
         each_thread(t, p, close_thread, &end_ns);
@@ -516,9 +521,9 @@ static int hold(struct ns_aproc *p, pid_t tid, uint64_t time_ns, uint64_t weight
     return 1;
 }
 
-static void take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint64_t time_ns,
-                        uint64_t weight, uint64_t ip, const uint64_t regs3[3], const uint8_t *stack,
-                        size_t stack_len)
+void ns_procs_take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint64_t time_ns,
+                          uint64_t weight, uint64_t ip, const uint64_t regs3[3],
+                          const uint8_t *stack, size_t stack_len)
 {
     if (p->image_state < 0)
         return;
@@ -544,7 +549,7 @@ static void take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint6
                                alive(p) ? p->pid : 0))
             break;
     }
-    if (hold(p, tid, time_ns, weight, end, frames, n) || !open_image(t, p))
+    if (hold(p, tid, time_ns, weight, end, frames, n) || !ns_procs_open_image(t, p))
         return;
     if (end == NSP_END_STACK_END && stack_len)
         ns_image_count(&p->image, "stack_copy_truncated", 1);
@@ -556,307 +561,7 @@ void ns_procs_raw_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint
                          uint64_t weight, const uint64_t regs[3], const uint8_t *stack,
                          size_t stack_len)
 {
-    take_sample(t, p, tid, time_ns, weight, regs[2], regs, stack, stack_len);
-}
-
-/* --- perf records -------------------------------------------------------------------- */
-
-static struct ns_aproc *proc_of(struct ns_procs *t, pid_t pid, uint64_t time_ns)
-{
-    struct ns_aproc *p = ns_procs_find(t, pid);
-    if (!p) /* its FORK record was lost (or it is older than the events): adopt it */
-        p = ns_procs_add(t, pid, 0, time_ns, 0);
-    return p;
-}
-
-static void on_sample(struct ns_procs *t, int cpu, const uint8_t *rec, size_t len)
-{
-    struct ns_perf_sample s;
-    if (ns_perf_parse_sample(rec, len, &s) < 0)
-        return;
-    struct ns_aproc *p = proc_of(t, (pid_t)s.pid, s.time);
-    if (!p)
-        return;
-    if (cpu >= 0 && cpu < 1024)
-        t->cpu_pid[cpu] = p->pid;
-    if (s.abi == PERF_SAMPLE_REGS_ABI_NONE) {
-        if (open_image(t, p))
-            ns_image_count(&p->image, "dropped_no_user_regs", 1);
-        return;
-    }
-    struct ns_athread *th = ns_procs_thread(t, (pid_t)s.tid);
-    if (!th || th->proc != p) {
-        th = ns_procs_add_thread(t, p, (pid_t)s.tid, s.time);
-        if (th && p->image_state > 0)
-            name_thread(t, th, NULL);
-    }
-    if (th)
-        ns_tl_sample(&th->tl, s.time, add_piece, th);
-    take_sample(t, p, (pid_t)s.tid, s.time, t->period_ns, s.ip, s.regs, s.stack, s.dyn_size);
-}
-
-/* MMAP2: pid, tid, addr, len, pgoff, then maj/min/ino/ino_generation or a build-id, prot,
- * flags, filename, then sample_id. */
-static void on_mmap2(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc,
-                     uint64_t time_ns)
-{
-    struct {
-        uint32_t pid, tid;
-        uint64_t addr, len, pgoff;
-        union {
-            struct {
-                uint32_t maj, min;
-                uint64_t ino, ino_generation;
-            } file;
-            struct {
-                uint8_t size, reserved1;
-                uint16_t reserved2;
-                uint8_t build_id[20];
-            } bid;
-        } u;
-        uint32_t prot, flags;
-    } m;
-    size_t fixed = sizeof(struct perf_event_header) + sizeof(m);
-    if (len < fixed + 1 + 16)
-        return;
-    memcpy(&m, rec + sizeof(struct perf_event_header), sizeof(m));
-    if (!(m.prot & PROT_EXEC))
-        return;
-    char name[4096];
-    size_t name_max = len - fixed - 16; /* the name ends before the sample_id */
-    size_t nlen =
-        strnlen((const char *)rec + fixed, name_max < sizeof(name) ? name_max : sizeof(name) - 1);
-    memcpy(name, rec + fixed, nlen);
-    name[nlen] = '\0';
-    struct ns_aproc *p = proc_of(t, (pid_t)m.pid, time_ns);
-    if (!p)
-        return;
-    struct ns_elf_file *file;
-    uint32_t flags = 0;
-    if (strcmp(name, "[vdso]") == 0) {
-        file = ns_elf_vdso();
-        flags = NSP_MAP_VDSO;
-    } else if (name[0] == '/') {
-        struct ns_elf_identity id = {name, NULL, 0, 0, 0};
-        if (misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-            id.build_id = m.u.bid.build_id;
-            id.build_id_len = m.u.bid.size <= 20 ? m.u.bid.size : 20;
-        } else {
-            id.dev = (uint64_t)makedev(m.u.file.maj, m.u.file.min);
-            id.ino = m.u.file.ino;
-        }
-        file = ns_elf_file_get(alive(p) ? p->pid : 0, &id);
-        if (!p->maps.saw_main) {
-            flags = NSP_MAP_MAIN; /* the kernel maps the program before its interpreter */
-            p->maps.saw_main = 1;
-            snprintf(p->exe, sizeof(p->exe), "%s", name);
-        }
-    } else {
-        return; /* anonymous code (a JIT): nothing to name or unwind with */
-    }
-    if (!file)
-        return;
-    ns_maps_add(&p->maps, m.addr, m.len, m.pgoff, file, flags);
-    size_t plen = strlen(name);
-    if (plen >= 13 && strcmp(name + plen - 13, "/libnsprof.so") == 0) {
-        const struct ns_map_entry *e = ns_maps_find(&p->maps, m.addr);
-        if (e)
-            p->maps.self_id = e->id;
-        if (p->image_state > 0) {
-            struct ns_image_agent_maps maps = {ns_maps_describe, NULL};
-            ns_image_set_agent_maps(&p->image, &maps, p->maps.self_id);
-        }
-    }
-}
-
-static void on_comm(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc,
-                    uint64_t time_ns)
-{
-    uint32_t ids[2];
-    char comm[16] = "";
-    size_t hdr = sizeof(struct perf_event_header);
-    if (len < hdr + 8 + 16)
-        return;
-    memcpy(ids, rec + hdr, 8);
-    size_t n = strnlen((const char *)rec + hdr + 8, len - hdr - 8 - 16);
-    memcpy(comm, rec + hdr + 8, n < 15 ? n : 15);
-    struct ns_aproc *p = proc_of(t, (pid_t)ids[0], time_ns);
-    if (!p)
-        return;
-    if (misc & PERF_RECORD_MISC_COMM_EXEC) {
-        ns_procs_next_image(t, p, time_ns, p->exec_index + 1);
-        memcpy(p->comm, comm, sizeof(p->comm));
-        /* exec leaves one thread, whose tid becomes the pid */
-        struct ns_athread *th = ns_procs_thread(t, (pid_t)ids[1]);
-        if (th && th->proc == p && ids[1] != ids[0]) {
-            thread_unlink(t, th);
-            th->tid = (pid_t)ids[0];
-            size_t h = tid_hash(t, th->tid);
-            th->hash_next = t->tids[h];
-            t->tids[h] = th;
-        }
-        if (!th) {
-            th = ns_procs_add_thread(t, p, (pid_t)ids[0], time_ns);
-            if (th)
-                th->on_cpu_since = time_ns; /* it is running: it is exec'ing */
-        }
-    }
-    struct ns_athread *th = ns_procs_thread(t, (pid_t)ids[1]);
-    if (!th)
-        th = ns_procs_thread(t, (pid_t)ids[0]);
-    if (th && th->proc == p) {
-        memcpy(th->comm, comm, sizeof(th->comm));
-        if (p->image_state > 0)
-            ns_image_thread_name(&p->image, th->tid, comm, th->start_ns);
-    }
-    if (ids[0] == ids[1] || (misc & PERF_RECORD_MISC_COMM_EXEC))
-        memcpy(p->comm, comm, sizeof(p->comm));
-}
-
-static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
-{
-    uint32_t f[4]; /* pid, ppid, tid, ptid */
-    uint64_t time_ns;
-    if (len < sizeof(struct perf_event_header) + 24)
-        return;
-    memcpy(f, rec + sizeof(struct perf_event_header), 16);
-    memcpy(&time_ns, rec + sizeof(struct perf_event_header) + 16, 8);
-    struct ns_aproc *parent = ns_procs_find(t, (pid_t)f[1]);
-    struct ns_athread *pth = ns_procs_thread(t, (pid_t)f[3]);
-    if (f[0] == f[1]) { /* a new thread */
-        struct ns_aproc *p = proc_of(t, (pid_t)f[0], time_ns);
-        struct ns_athread *th = p ? ns_procs_add_thread(t, p, (pid_t)f[2], time_ns) : NULL;
-        if (th)
-            ns_tl_start(&th->tl, time_ns, 1);
-        if (th && pth)
-            memcpy(th->comm, pth->comm, sizeof(th->comm));
-        /* A thread keeps its creator's name until it sets its own (a COMM record then). */
-        if (th && p->image_state > 0)
-            name_thread(t, th, NULL);
-        return;
-    }
-    struct ns_aproc *old = ns_procs_find(t, (pid_t)f[0]);
-    if (old) /* a pid reused before we saw the end of its last holder */
-        ns_procs_ended(t, old, time_ns);
-    struct ns_aproc *p = ns_procs_add(t, (pid_t)f[0], (pid_t)f[1], time_ns, 0);
-    if (!p)
-        return;
-    if (parent) {
-        ns_maps_copy(&p->maps, &parent->maps);
-        p->maps.self_id = parent->maps.self_id;
-        memcpy(p->exe, parent->exe, sizeof(p->exe));
-        memcpy(p->comm, parent->comm, sizeof(p->comm));
-    }
-    struct ns_athread *th = ns_procs_add_thread(t, p, (pid_t)f[2], time_ns);
-    if (th)
-        ns_tl_start(&th->tl, time_ns, 1);
-    if (th && pth)
-        memcpy(th->comm, pth->comm, sizeof(th->comm));
-}
-
-static void on_task_exit(struct ns_procs *t, const uint8_t *rec, size_t len)
-{
-    uint32_t f[4];
-    uint64_t time_ns;
-    if (len < sizeof(struct perf_event_header) + 24)
-        return;
-    memcpy(f, rec + sizeof(struct perf_event_header), 16);
-    memcpy(&time_ns, rec + sizeof(struct perf_event_header) + 16, 8);
-    struct ns_athread *th = ns_procs_thread(t, (pid_t)f[2]);
-    if (!th || th->exited)
-        return;
-    struct ns_aproc *p = th->proc;
-    if (th->on_cpu_since && time_ns > th->on_cpu_since)
-        th->cpu_ns += time_ns - th->on_cpu_since;
-    th->on_cpu_since = 0;
-    th->exited = 1;
-    ns_tl_end(&th->tl, time_ns, add_piece, th);
-    if (p->image_state > 0) {
-        ns_image_thread_cpu(&p->image, th->tid, th->cpu_ns);
-        ns_image_thread_off_cpu(&p->image, th->tid, &th->off);
-        ns_image_thread_exited(&p->image, th->tid);
-    }
-    if (p->live_threads && --p->live_threads == 0)
-        ns_procs_ended(t, p, time_ns);
-}
-
-static void on_switch(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc, int cpu)
-{
-    uint32_t pid, tid;
-    uint64_t time_ns;
-    if (ns_perf_record_ids(rec, len, &pid, &tid, &time_ns) < 0)
-        return;
-    struct ns_athread *th = ns_procs_thread(t, (pid_t)tid);
-    if (!th || th->exited)
-        return;
-    if (misc & PERF_RECORD_MISC_SWITCH_OUT) {
-        /* A thread first seen leaving the CPU was on it since we started watching it. */
-        uint64_t since = th->on_cpu_since ? th->on_cpu_since : (th->cpu_ns ? 0 : th->start_ns);
-        if (since && time_ns > since)
-            th->cpu_ns += time_ns - since;
-        th->on_cpu_since = 0;
-        ns_tl_switch_out(&th->tl, time_ns, (misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0,
-                         add_piece, th);
-    } else {
-        th->on_cpu_since = time_ns;
-        ns_tl_switch_in(&th->tl, time_ns, add_piece, th);
-        if (cpu >= 0 && cpu < 1024)
-            t->cpu_pid[cpu] = th->proc->pid;
-    }
-}
-
-/* LOST and THROTTLE are the CPU's: charged to the process that ran there last. */
-void ns_procs_count_on_cpu(struct ns_procs *t, int cpu, const char *what, uint64_t n)
-{
-    struct ns_aproc *p = cpu >= 0 && cpu < 1024 ? ns_procs_find(t, t->cpu_pid[cpu]) : NULL;
-    if (!p)
-        p = ns_procs_find(t, t->cfg->root);
-    if (p && open_image(t, p))
-        ns_image_count(&p->image, what, n);
-}
-
-void ns_procs_perf_record(void *ctx, int cpu, const uint8_t *rec, size_t len, uint64_t time_ns)
-{
-    struct ns_procs *t = ctx;
-    if (time_ns > t->horizon_ns)
-        t->horizon_ns = time_ns;
-    const struct perf_event_header *h = (const void *)rec;
-    switch (h->type) {
-    case PERF_RECORD_SAMPLE:
-        on_sample(t, cpu, rec, len);
-        break;
-    case PERF_RECORD_MMAP2:
-        on_mmap2(t, rec, len, h->misc, time_ns);
-        break;
-    case PERF_RECORD_COMM:
-        on_comm(t, rec, len, h->misc, time_ns);
-        break;
-    case PERF_RECORD_FORK:
-        on_fork(t, rec, len);
-        break;
-    case PERF_RECORD_EXIT:
-        on_task_exit(t, rec, len);
-        break;
-    case PERF_RECORD_SWITCH:
-        on_switch(t, rec, len, h->misc, cpu);
-        break;
-    case PERF_RECORD_LOST:
-        if (len >= sizeof(*h) + 16) {
-            uint64_t lost;
-            memcpy(&lost, rec + sizeof(*h) + 8, 8);
-            ns_procs_count_on_cpu(t, cpu, "dropped_perf_lost", lost);
-            /* The lost records may be any thread's switches: no interval is paired across. */
-            for (size_t i = 0; i < t->tid_slots; i++)
-                for (struct ns_athread *th = t->tids[i]; th; th = th->hash_next)
-                    ns_tl_lost(&th->tl);
-        }
-        break;
-    case PERF_RECORD_THROTTLE:
-        ns_procs_count_on_cpu(t, cpu, "throttled", 1);
-        break;
-    default:
-        break;
-    }
+    ns_procs_take_sample(t, p, tid, time_ns, weight, regs[2], regs, stack, stack_len);
 }
 
 /* --- flush --------------------------------------------------------------------------- */
@@ -872,7 +577,7 @@ static void flush_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
     if (!th->exited) {
         ns_image_thread_cpu(&th->proc->image, th->tid, thread_cpu(th, f->now));
         /* an interval still open goes out up to where every record was read */
-        ns_tl_flush(&th->tl, t->horizon_ns, add_piece, th);
+        ns_tl_flush(&th->tl, t->horizon_ns, ns_procs_add_piece, th);
         ns_image_thread_off_cpu(&th->proc->image, th->tid, &th->off);
     }
 }
@@ -883,7 +588,7 @@ void ns_procs_flush(struct ns_procs *t)
     for (struct ns_aproc *p = t->list; p; p = p->next) {
         if (p->image_state == 0 &&
             (p->region.hdr || (p->npending && f.now >= p->image_start_ns + HOLD_NS)))
-            open_image(t, p);
+            ns_procs_open_image(t, p);
         if (p->image_state <= 0)
             continue;
         if (t->cfg->mech == NS_AGENT_PERF)
@@ -958,7 +663,7 @@ void ns_procs_attach_regions(struct ns_procs *t, uint64_t now_ns)
         if (p->image_state > 0)
             ns_image_set_region(&p->image, &p->region.view);
         else if (p->npending)
-            open_image(t, p); /* what was held can be written now */
+            ns_procs_open_image(t, p); /* what was held can be written now */
     }
 }
 

@@ -130,6 +130,18 @@ void ns_procs_raw_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint
                          uint64_t weight, const uint64_t regs[3], const uint8_t *stack,
                          size_t stack_len);
 
+/* For procs.c and perf_records.c only: opens the file of p's current image when there is
+ * something to write (1 if open); names a thread in its image after its comm; adds a piece
+ * of a thread's time line (timeline.h) to its off-CPU totals (ctx: the thread); unwinds and
+ * writes (or holds) one sample; gives a thread a new tid (exec: its tid becomes the pid). */
+int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p);
+void ns_procs_name_thread(struct ns_procs *t, struct ns_athread *th, void *ctx);
+void ns_procs_add_piece(void *ctx, const struct ns_piece *piece);
+void ns_procs_take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uint64_t time_ns,
+                          uint64_t weight, uint64_t ip, const uint64_t regs3[3],
+                          const uint8_t *stack, size_t stack_len);
+void ns_procs_rekey_thread(struct ns_procs *t, struct ns_athread *th, pid_t tid);
+
 /* The thread with this tid, or NULL. */
 struct ns_athread *ns_procs_thread(struct ns_procs *t, pid_t tid);
 /* p exec'd at time_ns: its image ends (END exec) and image exec_index begins. */
