@@ -214,15 +214,7 @@ int ns_agent_run(int *root_status)
     l->next_flush_ns = now + flush_ns;
     for (;;) {
         build_poll_set(l);
-        int timeout = POLL_MS;
-        uint64_t next_tick = ns_self_tick(&l->procs, ns_now_ns());
-        if (next_tick != UINT64_MAX) {
-            uint64_t t0 = ns_now_ns();
-            timeout = next_tick <= t0 ? 0 : (int)((next_tick - t0) / 1000000);
-            if (timeout > POLL_MS)
-                timeout = POLL_MS;
-        }
-        int r = poll(l->fds, l->nfds, timeout);
+        int r = poll(l->fds, l->nfds, POLL_MS);
         now = ns_now_ns();
         if (r > 0)
             check_ends(l, now);

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "fdutil.h"
 #include "nsp_format.h"
+#include "off_cpu.h"
 #include "perf_session.h"
 #include "regions.h"
 #include "shm.h"
@@ -78,8 +79,11 @@ struct ns_athread *ns_procs_add_thread(struct ns_procs *t, struct ns_aproc *p, p
     struct ns_athread *th = ns_procs_thread(t, tid);
     if (th && th->proc == p && !th->exited)
         return th;
-    if (th) /* a tid reused: the old thread is gone */
-        thread_unlink(t, th), free(th);
+    if (th) { /* a tid reused: the old thread is gone */
+        thread_unlink(t, th);
+        ns_offcpu_forget(th);
+        free(th);
+    }
     th = calloc(1, sizeof(*th));
     if (!th)
         return NULL;
@@ -278,11 +282,13 @@ int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p)
         .cmdline = cmdline,
         .cmdline_len = cmdlen,
         .settings = t->settings,
-        .event_id = c->mech == NS_AGENT_NONE                      ? 0
-                    : c->cfg.value[NS_SET_EVENT] == NS_EVENT_WALL ? NS_EVID_WALL
-                                                                  : NS_EVID_CPU,
+        .event_id = c->mech == NS_AGENT_NONE ? 0 : NS_EVID_CPU,
         .period_ns = t->period_ns,
         .extra_events = t->extra_events,
+        .wall = c->mech == NS_AGENT_NONE || c->cfg.value[NS_SET_EVENT] != NS_EVENT_WALL
+                    ? NS_WALL_NONE
+                : c->mech == NS_AGENT_PERF ? NS_WALL_KERNEL
+                                           : NS_WALL_INTERPOSED,
     };
     if (ns_image_open(&p->image, &s, err, sizeof(err)) < 0) {
         close(fd);
@@ -326,6 +332,7 @@ int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p)
 void ns_procs_add_piece(void *ctx, const struct ns_piece *piece)
 {
     struct ns_athread *th = ctx;
+    ns_offcpu_piece(th, piece);
     if (piece->kind != NS_PIECE_OFF_CPU)
         return;
     uint64_t d = piece->end_ns - piece->start_ns;
@@ -460,6 +467,7 @@ static void free_thread(struct ns_procs *t, struct ns_athread *th, void *ctx)
 {
     (void)ctx;
     thread_unlink(t, th);
+    ns_offcpu_forget(th);
     free(th);
 }
 
@@ -553,7 +561,10 @@ void ns_procs_take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uin
         return;
     if (end == NSP_END_STACK_END && stack_len)
         ns_image_count(&p->image, "stack_copy_truncated", 1);
-    ns_image_sample(&p->image, tid, time_ns, weight, end, frames, n);
+    uint64_t stack_id = ns_image_sample(&p->image, tid, time_ns, weight, end, frames, n);
+    struct ns_athread *th = ns_procs_thread(t, tid);
+    if (th && th->proc == p)
+        ns_offcpu_sampled(th, stack_id, time_ns, end, frames, n);
     p->samples_since_flush++;
 }
 

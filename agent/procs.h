@@ -20,6 +20,9 @@
 #include "timeline.h"
 #include "view.h"
 
+struct ns_thread;
+struct ns_block_history;
+
 struct ns_pending_sample {
     pid_t tid;
     uint32_t end, nframes;
@@ -35,6 +38,13 @@ struct ns_athread {
     uint64_t cpu_ns;
     struct ns_timeline tl;    /* perf: on/off CPU from switch records */
     struct ns_pw_off_cpu off; /* off-CPU time so far, by reason */
+    /* wall mode (off_cpu.c) */
+    uint64_t wall_pending_ns;     /* the time of the sample being taken */
+    uint64_t last_stack;          /* file id of its last sampled stack, 0: none yet */
+    struct ns_frame *last_frames; /* its frames (up to NS_OFFCPU_FRAMES) */
+    uint32_t nlast_frames, last_end;
+    const struct ns_thread *slot;  /* its slot in the region (remote address), if found */
+    struct ns_block_history *kept; /* the slot's history, kept when the slot was freed */
     int exited;
     char comm[16];
     struct ns_athread *hash_next;
@@ -66,7 +76,6 @@ struct ns_aproc {
     int is_root;
     struct ns_proc_maps maps;
     uint64_t maps_generation; /* self-sampled: the region's dlopen/dlclose count at the read */
-    uint64_t tick_cursor;     /* wall ticks: the next slot to signal */
     char exe[4096];
     char comm[16];
     size_t live_threads;
@@ -106,7 +115,7 @@ struct ns_procs {
     uint64_t horizon_ns;
     /* self-sampled sessions (self_sampled.c) */
     uint64_t last_activity_ns; /* a region appeared, or a process ended */
-    uint64_t next_scan_ns, next_tick_ns;
+    uint64_t next_scan_ns;
     struct ns_frame frames[4097];
 };
 
@@ -154,10 +163,9 @@ void ns_procs_ended(struct ns_procs *t, struct ns_aproc *p, uint64_t end_ns);
  * given back (threads_region.c). */
 void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_sampled);
 
-/* Sessions without perf (self_sampled.c): processes learnt from their regions, wall ticks
- * (returns when the next is due, UINT64_MAX without wall time), live threads' CPU time. */
+/* Sessions without perf (self_sampled.c): processes learnt from their regions, live
+ * threads' CPU time. */
 void ns_self_discover(struct ns_procs *t, uint64_t now_ns);
-uint64_t ns_self_tick(struct ns_procs *t, uint64_t now_ns);
 void ns_self_thread_cpu(struct ns_procs *t, struct ns_aproc *p);
 
 /* Ends the processes without a pidfd that are gone (see procs.c). */

@@ -1,12 +1,11 @@
 /*
  * self_sampled — the agent's side of a session whose processes sample themselves (perf
- * refused, wall time) or are not sampled at all (event=none): without perf's records the
+ * refused, mechanism=signal) or are not sampled at all (event=none): without perf's records the
  * agent learns of a process when its region appears in the session directory (a fork
  * child's is made by its atfork handler, an exec'd image's by its constructor), of its end
  * through its pidfd, and of its mapped files from /proc/PID/maps (again after each
- * dlopen/dlclose, which the process counts in its region). In wall mode the agent is the
- * ticker: it sends each process's threads their SIGPROF, round robin, so that no process
- * runs a thread of nsprof's.
+ * dlopen/dlclose, which the process counts in its region). No signal is sent: threads
+ * sample themselves with CPU timers, which never interrupt a blocked call.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -113,63 +112,6 @@ void ns_self_discover(struct ns_procs *t, uint64_t now_ns)
             learn_maps(p);
         }
     }
-}
-
-/* Sends a wall tick to one thread: the handler knows it by the magic and the agent's pid. */
-static void send_tick(pid_t pid, pid_t tid)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof(si));
-    si.si_signo = SIGPROF;
-    si.si_code = SI_QUEUE;
-    si.si_errno = NS_TICK_MAGIC;
-    si.si_pid = getpid();
-    si.si_uid = getuid();
-    syscall(SYS_rt_tgsigqueueinfo, pid, tid, SIGPROF, &si);
-}
-
-/* Each process: the next wall_threads running threads after its cursor. A process about to
- * exec gets none (a tick must not reach the new image before it has a handler). */
-static void tick(struct ns_procs *t)
-{
-    uint32_t per_tick = (uint32_t)t->cfg->cfg.value[NS_SET_WALL_THREADS];
-    for (struct ns_aproc *p = t->list; p; p = p->next) {
-        const struct ns_shm_header *h = p->region.hdr;
-        if (!h || p->state != NS_AP_ALIVE ||
-            __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != NS_SHM_RUNNING)
-            continue;
-        const struct ns_thread_dir *dir = ns_view_at(&p->region.view, h->threads, sizeof(*dir));
-        uint64_t n = dir ? __atomic_load_n(&dir->n, __ATOMIC_ACQUIRE) : 0;
-        if (n > NS_THREADS_MAX)
-            n = NS_THREADS_MAX;
-        uint32_t sent = 0;
-        uint64_t k;
-        for (k = 0; k < n && sent < per_tick; k++) {
-            const struct ns_thread *th =
-                ns_view_at(&p->region.view, dir->slot[(p->tick_cursor + k) % n], sizeof(*th));
-            if (th && __atomic_load_n(&th->state, __ATOMIC_ACQUIRE) == NS_TH_ACTIVE) {
-                send_tick(p->pid, th->tid);
-                sent++;
-            }
-        }
-        p->tick_cursor = n ? (p->tick_cursor + k) % n : 0;
-    }
-}
-
-uint64_t ns_self_tick(struct ns_procs *t, uint64_t now_ns)
-{
-    uint64_t period = t->period_ns;
-    if (t->cfg->cfg.value[NS_SET_EVENT] != NS_EVENT_WALL || !period)
-        return UINT64_MAX;
-    if (!t->next_tick_ns)
-        t->next_tick_ns = now_ns;
-    if (now_ns >= t->next_tick_ns) {
-        tick(t);
-        t->next_tick_ns += period;
-        if (now_ns > t->next_tick_ns + period)
-            t->next_tick_ns = now_ns + period; /* we were late: skip, the weights carry it */
-    }
-    return t->next_tick_ns;
 }
 
 void ns_self_thread_cpu(struct ns_procs *t, struct ns_aproc *p)

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "nsp_format.h"
+#include "off_cpu.h"
 #include "procs.h"
 #include "ring.h"
 #include "shm.h"
@@ -126,6 +127,9 @@ void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_samp
         }
         if (state == NS_TH_EXITED) {
             ns_image_emit_thread_sites(&p->image, dir->slot[i]);
+            struct ns_athread *owner = ns_procs_thread(t, th->tid);
+            if (owner && owner->proc == p)
+                ns_offcpu_slot_gone(owner, th);
             int expected = NS_TH_EXITED;
             __atomic_compare_exchange_n(&th->state, &expected, NS_TH_FREE, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED);

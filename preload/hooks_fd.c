@@ -463,11 +463,15 @@ int ns_hook_pipe2(int fds[2], int flags)
 int ns_hook_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     __typeof__(&connect) real = REAL(connect);
-    if (!ns_io_on())
+    if (!ns_io_on() && !ns_hooks_block_on())
         return real(fd, addr, len);
     CALLER(r);
+    IO_BLOCK_BEGIN(b, r, "connect");
     uint64_t t0 = ns_now_ns();
     int ret = real(fd, addr, len);
+    ns_block_end(b, 0);
+    if (!ns_io_on())
+        return ret;
     ns_io_fd_forget(fd); /* named again by its peer */
     static uint32_t name_id;
     struct ns_io_call c = {"connect", &name_id, NS_SITE_IO, fd, 0, 0, 0, t0};
@@ -479,11 +483,15 @@ int ns_hook_connect(int fd, const struct sockaddr *addr, socklen_t len)
 int ns_hook_accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
     __typeof__(&accept) real = REAL(accept);
-    if (!ns_io_on())
+    if (!ns_io_on() && !ns_hooks_block_on())
         return real(fd, addr, len);
     CALLER(r);
+    IO_BLOCK_BEGIN(b, r, "accept");
     uint64_t t0 = ns_now_ns();
     int ret = real(fd, addr, len);
+    ns_block_end(b, 0);
+    if (!ns_io_on())
+        return ret;
     ns_io_fd_forget(ret);
     IO_DONE(r, "accept", fd, 0, t0, 0);
     return ret;
@@ -492,11 +500,15 @@ int ns_hook_accept(int fd, struct sockaddr *addr, socklen_t *len)
 int ns_hook_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     __typeof__(&accept4) real = REAL(accept4);
-    if (!ns_io_on())
+    if (!ns_io_on() && !ns_hooks_block_on())
         return real(fd, addr, len, flags);
     CALLER(r);
+    IO_BLOCK_BEGIN(b, r, "accept");
     uint64_t t0 = ns_now_ns();
     int ret = real(fd, addr, len, flags);
+    ns_block_end(b, 0);
+    if (!ns_io_on())
+        return ret;
     ns_io_fd_forget(ret);
     IO_DONE(r, "accept", fd, 0, t0, 0);
     return ret;

@@ -25,17 +25,23 @@ void *ns_io_real(void **slot, const char *name)
     return p;
 }
 
+uint32_t ns_io_name_id(uint32_t *cache, const char *name)
+{
+    uint32_t id = __atomic_load_n(cache, __ATOMIC_RELAXED);
+    if (!id) {
+        id = ns_pseudo_name(name);
+        __atomic_store_n(cache, id, __ATOMIC_RELAXED);
+    }
+    return id;
+}
+
 void ns_io_done(const struct ns_regs *caller, const struct ns_io_call *c)
 {
     uint64_t t1 = ns_now_ns();
     int saved = errno;
     struct ns_thread *th = ns_hook_enter(NS_HOOK_IO);
     if (th) {
-        uint32_t name_id = __atomic_load_n(c->name_id, __ATOMIC_RELAXED);
-        if (!name_id) {
-            name_id = ns_pseudo_name(c->name);
-            __atomic_store_n(c->name_id, name_id, __ATOMIC_RELAXED);
-        }
+        uint32_t name_id = ns_io_name_id(c->name_id, c->name);
         uint32_t resource = c->fd >= 0 ? ns_io_fd_resource(c->fd) : c->resource;
         struct ns_stack_entry *stack = ns_capture(th, caller, name_id);
         struct ns_site *site = stack ? ns_site_get(th, c->family, stack, resource) : NULL;
@@ -50,16 +56,19 @@ void ns_io_done(const struct ns_regs *caller, const struct ns_io_call *c)
  * A hook `hook` exported as libc's `fn`: the real call, then its accounting under the name
  * `label` (the fortified __read_chk is "read": what the source called) to descriptor `fdv`,
  * with the result as the bytes moved. `hist`: the call moves data (its size is counted).
+ * In wall mode the call is also published while it may block (blocking.h).
  */
 #define IO_HOOK(rtype, hook, fn, label, fdv, hist, params, args)                                   \
     rtype hook params                                                                              \
     {                                                                                              \
         __typeof__(&fn) real = REAL(fn);                                                           \
-        if (!ns_io_on())                                                                           \
+        if (!ns_io_on() && !ns_hooks_block_on())                                                   \
             return real args;                                                                      \
         CALLER(r);                                                                                 \
+        IO_BLOCK_BEGIN(b, r, label);                                                               \
         uint64_t t0 = ns_now_ns();                                                                 \
         rtype ret = real args;                                                                     \
+        ns_block_end(b, 0);                                                                        \
         IO_DONE(r, label, fdv, ret, t0, hist);                                                     \
         return ret;                                                                                \
     }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../sampler/interposed/blocking.h"
 #include "../sampler/interposed/capture.h"
 #include "../sampler/clock.h"
 #include "../sampler/interposed/hooks.h"
@@ -39,6 +40,16 @@ static inline int ns_io_on(void)
 {
     return ns_hooks_enabled() & NS_HOOK_IO;
 }
+
+/* The pseudo-frame id of a hook's name, kept in *cache after the first call. */
+uint32_t ns_io_name_id(uint32_t *cache, const char *name);
+
+/* Declares `tok`, the blocking entry (blocking.h) of an I/O call about to be made from the
+ * hook whose caller's registers are `regs`, under the name `fname`. */
+#define IO_BLOCK_BEGIN(tok, regs, fname)                                                           \
+    static uint32_t tok##_name_id;                                                                 \
+    struct ns_block_token tok =                                                                    \
+        ns_block_begin(&(regs), ns_io_name_id(&tok##_name_id, fname), NS_BLOCK_IO)
 
 /* One finished call, as seen by its hook. */
 struct ns_io_call {

@@ -36,6 +36,7 @@
 #include <sys/single_threaded.h>
 #include <time.h>
 
+#include "../sampler/interposed/blocking.h"
 #include "../sampler/interposed/capture.h"
 #include "../sampler/clock.h"
 #include "../sampler/interposed/hooks.h"
@@ -124,6 +125,12 @@ static void *real_fn(void **slot, const char *name)
 static int locks_on(void)
 {
     return ns_hooks_enabled() & NS_HOOK_LOCKS;
+}
+
+/* Lock waits are recorded (--locks), or published as blocking calls (wall time), or both. */
+static int waits_watched(void)
+{
+    return ns_hooks_enabled() & (NS_HOOK_LOCKS | NS_HOOK_BLOCK);
 }
 
 /* ---- pseudo frames: the called function, as the leaf of a stack ---- */
@@ -398,14 +405,16 @@ static int timeout_accepted(const struct timespec *t)
 #define ACQUIRE(lock, kind, fn, try, block)                                                        \
     do {                                                                                           \
         PSEUDO(p_, fn);                                                                            \
-        if (!locks_on())                                                                           \
+        if (!waits_watched())                                                                      \
             return block;                                                                          \
         int r_ = try;                                                                              \
         if (LIKELY(r_ != EBUSY))                                                                   \
             return r_;                                                                             \
         CALLER(c_);                                                                                \
+        struct ns_block_token b_ = ns_block_begin(&c_, pseudo_id(&p_), NS_BLOCK_LOCK);             \
         uint64_t t0_ = ns_now_ns();                                                                \
         r_ = block;                                                                                \
+        ns_block_end(b_, 0);                                                                       \
         if (waited_for_lock(r_))                                                                   \
             charge(&c_, &p_, (const void *)(uintptr_t)(lock), (kind), t0_);                        \
         return r_;                                                                                 \
@@ -566,14 +575,16 @@ static int mtx_waited(int r)
 #define MTX_ACQUIRE(m, fn, block)                                                                  \
     do {                                                                                           \
         PSEUDO(p_, fn);                                                                            \
-        if (!locks_on())                                                                           \
+        if (!waits_watched())                                                                      \
             return block;                                                                          \
         int r_ = REAL(mtx_trylock)(m);                                                             \
         if (LIKELY(r_ != thrd_busy))                                                               \
             return r_;                                                                             \
         CALLER(c_);                                                                                \
+        struct ns_block_token b_ = ns_block_begin(&c_, pseudo_id(&p_), NS_BLOCK_LOCK);             \
         uint64_t t0_ = ns_now_ns();                                                                \
         r_ = block;                                                                                \
+        ns_block_end(b_, 0);                                                                       \
         if (mtx_waited(r_))                                                                        \
             charge(&c_, &p_, (m), LOCK_MTX, t0_);                                                  \
         return r_;                                                                                 \
@@ -610,17 +621,20 @@ void ns_hook_mtx_destroy(mtx_t *m)
 /* ---- condition variables: idle time, all of it ---- */
 
 /*
- * The real wait runs before ns_hook_enter: it is a cancellation point, and a thread
- * cancelled inside it unwinds through this frame with nothing of nsprof's to undo.
+ * The real wait runs outside ns_hook_enter: it is a cancellation point, and a thread
+ * cancelled inside it unwinds through this frame with nothing of nsprof's to undo (its
+ * blocking entry stays open; the agent ends it at the thread's next call, blocking.h).
  */
 #define COND_WAIT(fn, call)                                                                        \
     do {                                                                                           \
         PSEUDO(p_, fn);                                                                            \
-        if (!locks_on())                                                                           \
+        if (!waits_watched())                                                                      \
             return call;                                                                           \
         CALLER(c_);                                                                                \
+        struct ns_block_token b_ = ns_block_begin(&c_, pseudo_id(&p_), NS_BLOCK_COND);             \
         uint64_t t0_ = ns_now_ns();                                                                \
         int r_ = call;                                                                             \
+        ns_block_end(b_, 0);                                                                       \
         charge(&c_, &p_, NULL, LOCK_MUTEX, t0_);                                                   \
         return r_;                                                                                 \
     } while (0)

@@ -150,7 +150,7 @@ void ns_config_resolve(struct ns_config *c)
 {
     if (c->value[NS_SET_FREQ] == 0) {
         /* Wall mode signals blocked threads too: a lower rate bounds that cost. */
-        c->value[NS_SET_FREQ] = c->value[NS_SET_EVENT] == NS_EVENT_WALL ? 99 : 999;
+        c->value[NS_SET_FREQ] = 999; /* wall's on-CPU part is sampled as cpu is */
         snprintf(c->text[NS_SET_FREQ], NS_SETTING_TEXT_MAX, "%llu",
                  (unsigned long long)c->value[NS_SET_FREQ]);
     }

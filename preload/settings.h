@@ -48,7 +48,7 @@ enum ns_setting_type {
       "time spent waiting for pthread mutexes, rwlocks and spinlocks per call site and per "       \
       "lock, and idle time in condition-variable waits")                                           \
     X(FREQ, "freq", "NSPROF_FREQ", 'F', "freq", NS_TYPE_UINT, "auto", NULL, 1, 20000,              \
-      "samples per second per thread; auto = 999 for cpu, 99 for wall")                            \
+      "samples per second of CPU time per thread; auto = 999")                                     \
     X(OUTPUT, "output", "NSPROF_OUTPUT", 'o', "output", NS_TYPE_STRING, "nsprof.%s.%p.%e.nsp",     \
       NULL, 0, 0,                                                                                  \
       "profile file name or pattern: %p pid, %s session, %e exec index, %n program, %% "           \
@@ -72,10 +72,6 @@ enum ns_setting_type {
       "truncated and counted)")                                                                    \
     X(MAX_DEPTH, "max_depth", "NSPROF_MAX_DEPTH", 0, "max-depth", NS_TYPE_UINT, "256", NULL, 8,    \
       2048, "frames kept per stack (deeper stacks are truncated and counted)")                     \
-    X(WALL_THREADS, "wall_threads", "NSPROF_WALL_THREADS", 0, "wall-threads", NS_TYPE_UINT, "16",  \
-      NULL, 1, 4096,                                                                               \
-      "wall mode: threads signalled per tick at most (round robin; weights keep totals "           \
-      "right)")                                                                                    \
     X(FLUSH_MS, "flush_ms", "NSPROF_FLUSH_MS", 0, "flush-ms", NS_TYPE_UINT, "1000", NULL, 50,      \
       10000,                                                                                       \
       "milliseconds between writes to the profile: what a SIGKILL of nsprof's agent (or, "         \
@@ -111,7 +107,7 @@ enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
  */
 #define NS_EVENTS(X)                                                                               \
     X(CPU, "cpu", "ns", 0, "CPU time of each thread")                                              \
-    X(WALL, "wall", "ns", 0, "wall-clock time of each thread, running or blocked")                 \
+    X(WALL, "wall", "ns", 1, "wall-clock time of each thread: on its CPU and off it")              \
     X(ALLOC_BYTES, "alloc_bytes", "bytes", 1, "bytes allocated")                                   \
     X(ALLOC_COUNT, "alloc_count", "count", 1, "allocations made")                                  \
     X(LEAK_BYTES, "leak_bytes", "bytes", 3, "bytes still allocated when the process ended")        \
@@ -123,7 +119,8 @@ enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
     X(STDIO_BYTES, "stdio_bytes", "bytes", 1, "bytes of stdio calls served from the buffer")       \
     X(STDIO_CALLS, "stdio_calls", "count", 1, "stdio calls served from the buffer")                \
     X(LOCK_WAIT, "lock_wait", "ns", 1, "time spent waiting for a contended lock")                  \
-    X(COND_WAIT, "cond_wait", "ns", 1, "time spent idle in condition-variable waits")
+    X(COND_WAIT, "cond_wait", "ns", 1, "time spent idle in condition-variable waits")              \
+    X(OFF_CPU, "off_cpu", "ns", 1, "time threads spent off their CPU, under a frame naming why")
 
 enum ns_event_id {
     NS_EVID__NONE = 0,

@@ -1,8 +1,7 @@
 /*
  * sampler — see sampler.h.
  *
- * Mechanism choice: wall mode needs signals (blocked threads can only be sampled by
- * interrupting them). CPU mode prefers perf rings — about 1-4% at 1 kHz, no signal in the
+ * Mechanism choice: sampling prefers perf rings — about 1-4% at 1 kHz, no signal in the
  * program, a true 1 kHz — and falls back to per-thread CPU timers (signals, at most the
  * kernel tick, 250 Hz here) where perf_event_open is refused; the profile says which ran
  * and why, and the user is told how to enable perf.
@@ -26,6 +25,7 @@
 #include "interposed/capture.h"
 #include "clock.h"
 #include "interposed/hooks.h"
+#include "image.h"
 #include "unwind/modules.h"
 #include "format/nsp_format.h"
 #include "real.h"
@@ -144,11 +144,9 @@ void ns_sampler_thread_begin(void)
 static void set_params(void)
 {
     const struct ns_config *c = &S.cfg;
-    S.params.wall = c->value[NS_SET_EVENT] == NS_EVENT_WALL;
     S.params.period_ns = 1000000000ull / c->value[NS_SET_FREQ];
     S.params.stack_copy = (uint32_t)c->value[NS_SET_STACK_COPY];
     S.params.max_depth = (uint32_t)c->value[NS_SET_MAX_DEPTH];
-    S.params.wall_threads = (uint32_t)c->value[NS_SET_WALL_THREADS];
     S.params.exclude_kernel = c->value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
                               : c->value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
                                                                          : -1;
@@ -163,8 +161,6 @@ static void choose_source(void)
     if (c->value[NS_SET_EVENT] == NS_EVENT_NONE) {
         S.source = &ns_none_source;
         snprintf(S.reason, sizeof(S.reason), "event=none: no sampling was asked for");
-    } else if (S.params.wall) {
-        snprintf(S.reason, sizeof(S.reason), "wall mode samples blocked threads: signals");
     } else if (c->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
         snprintf(S.reason, sizeof(S.reason), "mechanism=signal was asked for");
     } else if (ns_perf_probe(&S.params, S.reason, sizeof(S.reason)) == 0) {
@@ -210,13 +206,12 @@ static void add_notes(void)
                     "multi-threaded (glibc then leaves its single-thread fast paths: an "
                     "uncontended mutex costs about 4x more)",
                     S.agent_failure);
-    if (S.source == &ns_signal_source && !S.params.wall &&
-        S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL)
+    if (S.source == &ns_signal_source && S.cfg.value[NS_SET_MECHANISM] != NS_MECH_SIGNAL)
         ns_shm_note(NSP_NOTE_WARNING, "perf_refused",
                     "%s; sampled with CPU timers instead, which the kernel fires at most "
                     "once per tick (250 Hz on a CONFIG_HZ=250 kernel)",
                     S.reason);
-    if (S.source == &ns_signal_source && !S.params.wall && S.cfg.value[NS_SET_FREQ] > 250)
+    if (S.source == &ns_signal_source && S.cfg.value[NS_SET_FREQ] > 250)
         ns_shm_note(NSP_NOTE_INFO, "cpu_timer_rate",
                     "CPU timers tick with the kernel: the achieved rate can be below the "
                     "%llu Hz asked for; samples are weighted by timer overruns so time "
@@ -257,12 +252,19 @@ static uint32_t hook_events(void)
     return ev;
 }
 
+/* Whether interposers capture their callers' stacks: they record events, or they publish
+ * blocking calls for wall time (blocking.h). */
+static int interposers_capture(void)
+{
+    return hook_events() != 0 || S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL;
+}
+
 /* Unwind tables are needed at once where stacks are unwound in the program's threads: the
  * signal handler, and interposers (which must not build them: they may hold the program's
  * locks, and building takes the loader's). */
 static int eager_tables(void)
 {
-    return S.source->build_tables_eagerly || hook_events() != 0;
+    return S.source->build_tables_eagerly || interposers_capture();
 }
 
 /* The SETTING records: every setting, and what the process found out itself. */
@@ -293,7 +295,7 @@ static int start_writer(char *err, size_t errlen)
     const char *const *kv = settings_kv();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    uint32_t ev = S.source == &ns_none_source ? 0 : S.params.wall ? NS_EVID_WALL : NS_EVID_CPU;
+    uint32_t ev = S.source == &ns_none_source ? 0 : NS_EVID_CPU;
     struct ns_writer_setup setup = {
         .fd = S.fd,
         .id = &S.id,
@@ -306,6 +308,9 @@ static int start_writer(char *err, size_t errlen)
         .start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec,
         .settings = kv,
         .extra_events = hook_events(),
+        .wall = S.source != &ns_none_source && S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL
+                    ? NS_WALL_INTERPOSED
+                    : NS_WALL_NONE,
         .eager_tables = eager_tables(),
     };
     ns_writer_set_thread_registrar(register_foreign);
@@ -332,6 +337,8 @@ static void start_hooks(void)
         on |= NS_HOOK_IO;
     if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
         on |= NS_HOOK_LOCKS;
+    if (S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL)
+        on |= NS_HOOK_BLOCK;
     ns_hooks_set(on);
 }
 
@@ -349,10 +356,10 @@ static int start_attached(int have_region, char *err, size_t errlen)
     S.attached = 1;
     /* Threads get slots for the interposers' tables, and for their timer and ring when they
      * sample themselves. */
-    S.track_threads = hook_events() != 0 || S.source == &ns_signal_source;
+    S.track_threads = interposers_capture() || S.source == &ns_signal_source;
     /* The interposers unwind their callers: they need the module registry (the signal
      * handler copies the stack for the agent to unwind: it does not). */
-    if (hook_events() && ns_modules_init(S.id.exe) < 0) {
+    if (interposers_capture() && ns_modules_init(S.id.exe) < 0) {
         snprintf(err, errlen, "cannot read the loaded objects (out of memory)");
         return -1;
     }
@@ -523,9 +530,9 @@ void ns_sampler_before_exec(void)
         return;
     if (S.attached) {
         note_failures();
-        /* The agent stops sending wall ticks at once; one sent a moment ago must not reach
-         * the new image before it has a handler: SIGPROF stays blocked through the exec and
-         * the new image's constructor unblocks it (NSPROF_UNBLOCK_SIGPROF). */
+        /* A CPU timer's SIGPROF sent a moment ago must not reach the new image before it
+         * has a handler: SIGPROF stays blocked through the exec and the new image's
+         * constructor unblocks it (NSPROF_UNBLOCK_SIGPROF). */
         ns_shm_set_end(NS_SHM_EXEC, NSP_EXIT_EXEC, 0);
         if (S.source == &ns_signal_source) {
             stop_all_threads();

@@ -353,11 +353,6 @@ static void start_agent(struct ns_record *rec, pid_t child, struct ns_perf_sessi
         snprintf(ac->mech_reason, sizeof(ac->mech_reason), "event=none: no sampling was asked for");
         return;
     }
-    if (c->value[NS_SET_EVENT] == NS_EVENT_WALL) {
-        snprintf(ac->mech_reason, sizeof(ac->mech_reason),
-                 "wall mode samples blocked threads: signals");
-        return;
-    }
     if (c->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
         snprintf(ac->mech_reason, sizeof(ac->mech_reason), "mechanism=signal was asked for");
         return;

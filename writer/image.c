@@ -116,8 +116,31 @@ static uint64_t *map_slot(uint64_t **table, size_t *bytes, uint32_t id)
 
 /* File id of a mapping, writing its MAPPING record the first time (or again when the
  * process recycled the id for another object: its generation changed). */
+static uint64_t synthetic_mapping(struct ns_image *im)
+{
+    if (im->synthetic_map)
+        return im->synthetic_map;
+    struct ns_pw_mapping m = {
+        .id = im->next_mapping_id,
+        .path_id = ns_image_string(im, "[off-cpu]"),
+        .flags = NSP_MAP_PSEUDO | NSP_MAP_NAMED,
+    };
+    if (!m.path_id || ns_pw_mapping(&im->pw, &m) < 0)
+        return 0;
+    im->synthetic_map = im->next_mapping_id++;
+    return im->synthetic_map;
+}
+
+struct ns_frame ns_image_synthetic(struct ns_image *im, const char *name)
+{
+    uint64_t id = ns_image_string(im, name);
+    return (struct ns_frame){id ? NS_MAP_SYNTHETIC : 0, id};
+}
+
 static uint64_t mapping_file_id(struct ns_image *im, uint32_t id)
 {
+    if (id == NS_MAP_SYNTHETIC)
+        return synthetic_mapping(im);
     if (id == 0 || id == NS_MAP_AGENT)
         return 0;
     int agent = (id & NS_MAP_AGENT) != 0;
@@ -319,16 +342,18 @@ int64_t ns_image_time_us(const struct ns_image *im, uint64_t mono_ns)
     return mono_ns > im->start_mono_ns ? (int64_t)((mono_ns - im->start_mono_ns) / 1000) : 0;
 }
 
-void ns_image_sample(struct ns_image *im, pid_t tid, uint64_t time_ns, uint64_t weight,
-                     unsigned end, const struct ns_frame *frames, int nframes)
+uint64_t ns_image_sample(struct ns_image *im, pid_t tid, uint64_t time_ns, uint64_t weight,
+                         unsigned end, const struct ns_frame *frames, int nframes)
 {
     if (im->ended)
-        return;
+        return 0;
     uint64_t stack = ns_image_stack(im, end, frames, nframes);
     if (!stack) {
         im->dropped_intern++;
-        return;
+        return 0;
     }
+    if (im->wall == NS_WALL_INTERPOSED)
+        ns_image_add(im, NS_EVID_WALL, tid, stack, 0, weight, time_ns);
     if (im->nbatch == im->batch_cap)
         write_samples(im);
     im->batch[im->nbatch++] =
@@ -339,6 +364,7 @@ void ns_image_sample(struct ns_image *im, pid_t tid, uint64_t time_ns, uint64_t 
         e->dirty = 1;
     }
     im->samples++;
+    return stack;
 }
 
 /* --- counters ----------------------------------------------------------------------- */
@@ -389,8 +415,11 @@ static void write_header(struct ns_image *im, const struct ns_image_setup *s)
         ns_pw_setting(&im->pw, kv[0], kv[1]);
     if (s->event_id)
         ns_pw_event(&im->pw, s->event_id, ns_event_defs[s->event_id].name, "ns", s->period_ns);
+    uint32_t extra = s->extra_events;
+    if (s->wall)
+        extra |= 1u << NS_EVID_WALL | 1u << NS_EVID_OFF_CPU;
     for (uint32_t ev = 1; ev < NS_EVID__COUNT; ev++) {
-        if (s->extra_events & (1u << ev))
+        if (extra & (1u << ev))
             ns_pw_event_flags(&im->pw, ev, ns_event_defs[ev].name, ns_event_defs[ev].unit, 1,
                               ns_event_defs[ev].flags);
     }
@@ -404,6 +433,7 @@ int ns_image_open(struct ns_image *im, const struct ns_image_setup *s, char *err
     im->pid = s->pid;
     im->start_mono_ns = s->start_mono_ns;
     im->event_id = s->event_id;
+    im->wall = s->wall;
     im->next_stack_id = im->next_string_id = im->next_mapping_id = 1;
     im->batch_cap = BATCH;
     im->batch = ns_mem_alloc(im->batch_cap * sizeof(*im->batch));
@@ -433,6 +463,7 @@ void ns_image_close(struct ns_image *im)
     ns_pw_destroy(&im->pw);
     ns_intern_destroy(&im->stacks);
     ns_intern_destroy(&im->strings);
+    ns_image_sums_destroy(im);
     ns_mem_free(im->batch, im->batch_cap * sizeof(*im->batch));
     ns_mem_free(im->key_buf, (2 + 2 * NSP_MAX_FRAMES) * sizeof(uint64_t));
     ns_mem_free(im->region_maps, im->region_maps_bytes);
@@ -458,6 +489,8 @@ void ns_image_flush(struct ns_image *im, const char *const *names, const uint64_
     if (im->ended)
         return;
     ns_image_region_emit(im, 0);
+    ns_image_sums_flush(im);
+    ns_image_site_batches_flush(im);
     write_samples(im);
     ns_image_region_notes(im);
     ns_image_write_notes(im);
@@ -472,6 +505,8 @@ void ns_image_end(struct ns_image *im, unsigned reason, uint64_t status, uint64_
     if (im->ended)
         return;
     ns_image_region_emit(im, 1);
+    ns_image_sums_flush(im);
+    ns_image_site_batches_flush(im);
     write_samples(im);
     ns_image_region_notes(im);
     ns_image_write_notes(im);

@@ -35,6 +35,9 @@
 /* Mapping ids with this bit are the agent's (ns_image_agent_maps); the others are the
  * process's registry ids (its region's mapping table). */
 #define NS_MAP_AGENT 0x80000000u
+/* A frame the profile itself makes up (ns_image_synthetic): its addr is the file id of the
+ * STRING naming it, in the pseudo mapping "[off-cpu]". */
+#define NS_MAP_SYNTHETIC 0xffffffffu
 
 struct ns_shm_header;
 
@@ -68,10 +71,18 @@ struct ns_image_setup {
     const char *const *settings; /* key, value, ..., NULL */
     uint32_t event_id;           /* the sampled event (enum ns_event_id), 0 for none */
     uint64_t period_ns;
+    /* Wall time (docs/INTERPOSED.md, "Wall and off-CPU time"): 0 none; NS_WALL_KERNEL the
+     * agent writes it from the kernel's switch records (ns_image_add); NS_WALL_INTERPOSED
+     * the image makes it of the CPU samples plus the blocking calls' own times (family
+     * NS_SITE_BLOCKED). Either way the events wall and off_cpu are declared. */
+    unsigned wall;
     uint32_t extra_events; /* bits of the interposers' events to declare */
 };
 
+enum { NS_WALL_NONE, NS_WALL_KERNEL, NS_WALL_INTERPOSED };
+
 struct ns_image_threads; /* tid → stats (image.c) */
+struct ns_image_sums;    /* aggregated entries (image_sums.c) */
 struct ns_image_region;  /* what was already read from the region (image_region.c) */
 
 struct ns_image {
@@ -80,7 +91,10 @@ struct ns_image {
     pid_t pid;
     uint64_t start_mono_ns;
     uint32_t event_id;
+    unsigned wall; /* NS_WALL_* */
     int ended;
+    uint64_t synthetic_map; /* file id of the "[off-cpu]" mapping, 0 until written */
+    struct ns_image_sums *sums;
 
     struct ns_intern stacks, strings;
     uint64_t next_stack_id, next_string_id, next_mapping_id;
@@ -114,8 +128,24 @@ void ns_image_set_region(struct ns_image *im, const struct ns_view *view);
 void ns_image_set_agent_maps(struct ns_image *im, const struct ns_image_agent_maps *maps,
                              uint32_t self_id);
 
-void ns_image_sample(struct ns_image *im, pid_t tid, uint64_t time_ns, uint64_t weight,
-                     unsigned end, const struct ns_frame *frames, int nframes);
+/* A sample of the image's event; returns its stack's file id (0: not written). With
+ * NS_WALL_INTERPOSED it is also wall time of the same weight. */
+uint64_t ns_image_sample(struct ns_image *im, pid_t tid, uint64_t time_ns, uint64_t weight,
+                         unsigned end, const struct ns_frame *frames, int nframes);
+/* The file id of a stack (0 on failure): frames[0] is the leaf. */
+uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame *frames,
+                        int nframes);
+/* A frame named `name` (a literal or any string: it is copied into the file), made up by
+ * the profile ("[off-CPU: sleep]"); 0 mapping on failure. */
+struct ns_frame ns_image_synthetic(struct ns_image *im, const char *name);
+/* The file id of a region stack (an interposer's, shm.h) under `nleaves` extra leaf frames
+ * (leaves[0] the outermost leaf); 0 when unreadable. */
+uint64_t ns_image_region_stack(struct ns_image *im, const void *remote_stack,
+                               const struct ns_frame *leaves, int nleaves);
+/* Adds weight to the aggregated entry (event ev, thread, stack, resource file ids), written
+ * as SITE_SAMPLES at the next flush, or earlier when its slot is needed. */
+void ns_image_add(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack, uint64_t resource,
+                  uint64_t weight, uint64_t time_ns);
 void ns_image_count(struct ns_image *im, const char *counter, uint64_t n);
 void ns_image_note(struct ns_image *im, unsigned level, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

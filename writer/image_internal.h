@@ -11,12 +11,18 @@
 #include "image.h"
 
 /* image.c */
-uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame *frames,
-                        int nframes);
 int64_t ns_image_time_us(const struct ns_image *im, uint64_t mono_ns);
 void ns_image_write_notes(struct ns_image *im);
 
+/* image_sums.c: writes every aggregated entry (before the site batches are flushed). */
+void ns_image_sums_flush(struct ns_image *im);
+void ns_image_sums_destroy(struct ns_image *im);
+
 /* image_region.c */
+/* One SITE_SAMPLES entry, batched per event. */
+void ns_image_site_entry(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack,
+                         uint64_t resource, uint64_t weight, int64_t time_us);
+void ns_image_site_batches_flush(struct ns_image *im);
 #define NS_IMAGE_REGION_COUNTERS 24
 int ns_image_region_init(struct ns_image *im);
 void ns_image_region_destroy(struct ns_image *im);

@@ -18,6 +18,7 @@
 #include "../preload/settings.h"
 #include "alloc.h"
 #include "alloc_series.h"
+#include "blocking.h"
 #include "capture.h"
 #include "clock.h"
 #include "image_internal.h"
@@ -239,16 +240,59 @@ static void flush_batches(struct ns_image *im)
         flush_event(im, ev);
 }
 
-static void add_entry(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack,
-                      uint64_t resource, uint64_t weight)
+void ns_image_site_batches_flush(struct ns_image *im)
+{
+    flush_batches(im);
+}
+
+void ns_image_site_entry(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack,
+                         uint64_t resource, uint64_t weight, int64_t time_us)
 {
     struct ns_image_region *r = im->region;
-    if (!ev || !weight)
+    if (!ev || ev >= NS_EVID__COUNT || !weight)
         return;
     if (r->nbatch[ev] == SITE_BATCH)
         flush_event(im, ev);
     r->batch[ev][r->nbatch[ev]++] =
-        (struct ns_pw_site_sample){{r->now_us, (uint64_t)tid, stack, weight}, resource};
+        (struct ns_pw_site_sample){{time_us, (uint64_t)tid, stack, weight}, resource};
+}
+
+static void add_entry(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack,
+                      uint64_t resource, uint64_t weight)
+{
+    ns_image_site_entry(im, ev, tid, stack, resource, weight, im->region->now_us);
+}
+
+uint64_t ns_image_region_stack(struct ns_image *im, const void *remote_stack,
+                               const struct ns_frame *leaves, int nleaves)
+{
+    const struct ns_stack_entry *remote = remote_stack;
+    const struct ns_stack_entry *e = AT(im, remote, struct ns_stack_entry);
+    if (!e || nleaves < 0 || nleaves > 8)
+        return 0;
+    uint32_t n = e->nframes < NSP_MAX_FRAMES - 8 ? e->nframes : NSP_MAX_FRAMES - 8;
+    const struct ns_frame *f = ns_view_at(&im->view, &remote->frames[0], n * sizeof(*f));
+    if (!f && n)
+        return 0;
+    memcpy(im->region->frames + nleaves, f, n * sizeof(*f));
+    memcpy(im->region->frames, leaves, (size_t)nleaves * sizeof(*leaves));
+    return ns_image_stack(im, e->end < NSP_END__COUNT ? e->end : NSP_END_BAD_FRAME,
+                          im->region->frames, (int)n + nleaves);
+}
+
+/* Time in blocking calls, as their interposers measured it: off-CPU time when nothing
+ * better measures it (NS_WALL_INTERPOSED), under a leaf naming the reason. */
+static void emit_blocked(struct ns_image *im, pid_t tid, struct ns_site *s, uint64_t time)
+{
+    if (im->wall != NS_WALL_INTERPOSED || !time)
+        return;
+    char name[64];
+    snprintf(name, sizeof(name), "[off-CPU: %s]", ns_block_reason_name(s->reason));
+    struct ns_frame leaf = ns_image_synthetic(im, name);
+    uint64_t stack = ns_image_region_stack(im, s->stack, &leaf, 1);
+    uint64_t resource = s->resource ? resource_file_id(im, s->resource) : 0;
+    add_entry(im, NS_EVID_OFF_CPU, tid, stack, resource, time);
+    add_entry(im, NS_EVID_WALL, tid, stack, resource, time);
 }
 
 static void emit_histogram(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack,
@@ -276,6 +320,12 @@ static void emit_site(struct ns_image *im, pid_t tid, struct ns_site *s)
         return;
     if (s->family == 0 || s->family >= NS_SITE__COUNT)
         return;
+    if (s->family == NS_SITE_BLOCKED) {
+        emit_blocked(im, tid, s, time - s->sent_time);
+        s->sent_calls = calls;
+        s->sent_time = time;
+        return;
+    }
     const struct family_events *fe = &family_events[s->family];
     uint64_t stack = stack_file_id(im, s->stack);
     uint64_t resource = s->resource ? resource_file_id(im, s->resource) : 0;

@@ -27,6 +27,7 @@
 enum ns_hook_kind {
     NS_HOOK_IO = 1,
     NS_HOOK_LOCKS = 2,
+    NS_HOOK_BLOCK = 4, /* blocking calls publish themselves (blocking.h): wall time */
 };
 
 /* enum ns_hook_kind bits now on: set at start, cleared at the end; 0 in a _Fork child (the
@@ -37,6 +38,12 @@ static inline unsigned ns_hooks_enabled(void)
 }
 
 void ns_hooks_set(unsigned kinds);
+
+/* Blocking calls publish themselves (blocking.h): wall time is profiled. */
+static inline int ns_hooks_block_on(void)
+{
+    return ns_hooks_enabled() & NS_HOOK_BLOCK;
+}
 
 /* The calling thread, marked as inside nsprof, or NULL: capability off, a thread nsprof does
  * not know, or a call made by nsprof itself. */

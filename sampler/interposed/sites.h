@@ -27,6 +27,7 @@ enum ns_site_family {
     NS_SITE_STDIO,     /* stdio calls served from the FILE's buffer alone */
     NS_SITE_LOCK,      /* contended lock acquisitions: calls, time_ns waited */
     NS_SITE_COND,      /* condition-variable waits: calls, time_ns idle */
+    NS_SITE_BLOCKED,   /* blocking calls (blocking.h): calls, time_ns inside; reason kept */
     NS_SITE__COUNT
 };
 
@@ -37,7 +38,7 @@ struct ns_site {
     struct ns_stack_entry *stack;
     uint32_t resource; /* resources.h id, 0 = none */
     uint16_t family;
-    uint16_t pad;
+    uint16_t reason; /* NS_SITE_BLOCKED: enum ns_block_reason */
     /* written by the owning thread */
     uint64_t calls, bytes, time_ns;
     uint64_t hist[NS_HIST_BUCKETS];

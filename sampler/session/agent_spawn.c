@@ -269,7 +269,7 @@ static int wait_ready(int fd, pid_t child, pid_t *agent, char *err, size_t errle
 }
 
 /* How the session samples, and why: the agent's perf events when they can be opened; else
- * (refused, wall time, mechanism=signal) the processes themselves with signals; or nothing. */
+ * (refused, mechanism=signal) the processes themselves with CPU timers; or nothing. */
 static enum ns_link_mech choose_mechanism(const struct ns_config *cfg, struct ns_perf_params *p,
                                           char *reason, size_t cap, int *perf_refused)
 {
@@ -277,10 +277,6 @@ static enum ns_link_mech choose_mechanism(const struct ns_config *cfg, struct ns
     if (cfg->value[NS_SET_EVENT] == NS_EVENT_NONE) {
         snprintf(reason, cap, "event=none: no sampling was asked for");
         return NS_LINK_NONE;
-    }
-    if (cfg->value[NS_SET_EVENT] == NS_EVENT_WALL) {
-        snprintf(reason, cap, "wall mode samples blocked threads: signals");
-        return NS_LINK_SIGNAL;
     }
     if (cfg->value[NS_SET_MECHANISM] == NS_MECH_SIGNAL) {
         snprintf(reason, cap, "mechanism=signal was asked for");

@@ -1,12 +1,11 @@
 /*
  * signal_source — samples delivered as SIGPROF and unwound inside the handler.
  *
- * CPU mode: a POSIX timer per thread on that thread's CPU clock, delivered to that thread
+ * A POSIX timer per thread on that thread's CPU clock, delivered to that thread
  * (SIGEV_THREAD_ID). The kernel checks CPU timers on its tick, so the rate is capped at
  * CONFIG_HZ (250 here); timer overruns weight a sample so that time shares stay right.
- * Wall mode: one ticker thread sleeps on CLOCK_MONOTONIC and, each tick, signals at most
- * `wall_threads` threads round robin; a sample weighs the wall time since that thread's
- * previous sample, so totals stay right however many threads share the ticks.
+ * A CPU timer fires only while its thread runs, so no signal ever interrupts a blocked call
+ * (wall time adds the blocking calls' own times, blocking.h).
  *
  * The handler is async-signal-safe: no allocation, no locks, no loader calls. It unwinds
  * with the prebuilt CFI snapshot (modules.h) over the live stack, reading only inside the
@@ -33,8 +32,6 @@
 /* ~100 samples of a typical stack; the writer drains every 10 ms, i.e. 2.5 samples at
  * 250 Hz. The ring always holds at least four of the deepest stacks (max_depth frames). */
 #define RING_MIN_BYTES (32u << 10)
-/* Marks SIGPROFs the wall ticker queues (si_errno of an rt_tgsigqueueinfo is ours). */
-#define TICK_MAGIC NS_TICK_MAGIC
 
 struct sig_sample {
     uint64_t time_ns, weight;
@@ -48,9 +45,7 @@ static int sampling_on;
 static pid_t our_pid;
 static struct sigaction program_action;
 static uint64_t dropped_no_thread;
-static pthread_t ticker_thread;
-static int ticker_running, ticker_stop;
-/* Attached to an agent: samples are copied raw for it to unwind, and it sends the ticks. */
+/* Attached to an agent: samples are copied raw for it to unwind. */
 static pid_t agent_pid;
 
 void ns_signal_set_agent(pid_t agent)
@@ -60,10 +55,7 @@ void ns_signal_set_agent(pid_t agent)
 
 static int is_ours(const siginfo_t *si)
 {
-    if (si->si_code == SI_TIMER)
-        return si->si_value.sival_ptr == &timer_anchor;
-    return si->si_code == SI_QUEUE && si->si_errno == TICK_MAGIC &&
-           si->si_pid == (agent_pid ? agent_pid : our_pid);
+    return si->si_code == SI_TIMER && si->si_value.sival_ptr == &timer_anchor;
 }
 
 /* Runs the program's own SIGPROF disposition as the kernel would have. */
@@ -124,9 +116,7 @@ static void take_sample(struct ns_thread *th, const siginfo_t *si, const ucontex
 {
     uint64_t now = ns_now_ns();
     uint64_t weight = ns_source_params.period_ns;
-    if (ns_source_params.wall)
-        weight = now - th->last_sample_ns;
-    else if (si->si_code == SI_TIMER && si->si_overrun > 0)
+    if (si->si_overrun > 0)
         weight *= 1 + (uint64_t)si->si_overrun;
     th->last_sample_ns = now;
     if (agent_pid) {
@@ -238,8 +228,6 @@ static int signal_thread_start(struct ns_thread *th)
             return -ENOMEM;
     }
     th->last_sample_ns = ns_now_ns();
-    if (ns_source_params.wall)
-        return 0; /* the ticker finds active threads by itself */
     struct sigevent sev;
     memset(&sev, 0, sizeof(sev));
     sev.sigev_notify = SIGEV_THREAD_ID;
@@ -302,70 +290,6 @@ static size_t signal_drain(struct ns_thread *th, const struct ns_sample_sink *si
     return n;
 }
 
-static void send_tick(pid_t tid)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof(si));
-    si.si_signo = NS_SIG;
-    si.si_code = SI_QUEUE;
-    si.si_errno = TICK_MAGIC;
-    si.si_pid = our_pid;
-    si.si_uid = getuid();
-    syscall(SYS_rt_tgsigqueueinfo, our_pid, tid, NS_SIG, &si);
-}
-
-/* Signals the next `wall_threads` active threads after *cursor. */
-static void tick(size_t *cursor)
-{
-    size_t n = ns_threads_count(), sent = 0, k;
-    for (k = 0; k < n && sent < ns_source_params.wall_threads; k++) {
-        struct ns_thread *th = ns_threads_at((*cursor + k) % n);
-        if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_ACTIVE)
-            continue;
-        send_tick(th->tid);
-        sent++;
-    }
-    *cursor = n ? (*cursor + k) % n : 0;
-}
-
-static void *ticker_main(void *arg)
-{
-    (void)arg;
-    ns_threads_set_internal(NS_INTERNAL_TICKER, (pid_t)syscall(SYS_gettid));
-    size_t cursor = 0;
-    uint64_t period = ns_source_params.period_ns, next = ns_now_ns();
-    while (!__atomic_load_n(&ticker_stop, __ATOMIC_ACQUIRE)) {
-        next += period;
-        struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-            ;
-        uint64_t now = ns_now_ns();
-        if (now > next + period)
-            next = now; /* we were descheduled: skip, the weights carry the time */
-        tick(&cursor);
-    }
-    return NULL;
-}
-
-static int start_ticker(void)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    /* The ticker must never run a handler of the program's, nor be sampled. */
-    ns_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-    __atomic_store_n(&ticker_stop, 0, __ATOMIC_RELEASE);
-    int r = ns_real.pthread_create(&ticker_thread, NULL, ticker_main, NULL);
-    ns_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (r != 0)
-        return -r;
-    pthread_setname_np(ticker_thread, "nsprof-ticker");
-    ticker_running = 1;
-    /* Until its tid is known the ticker could be taken for a program thread. */
-    while (!ns_threads_internal_tid(NS_INTERNAL_TICKER))
-        sched_yield();
-    return 0;
-}
-
 static int signal_start(void)
 {
     our_pid = getpid();
@@ -373,18 +297,12 @@ static int signal_start(void)
     if (r < 0)
         return r;
     __atomic_store_n(&sampling_on, 1, __ATOMIC_RELEASE);
-    return ns_source_params.wall && !agent_pid ? start_ticker() : 0;
+    return 0;
 }
 
 static void signal_stop(void)
 {
     __atomic_store_n(&sampling_on, 0, __ATOMIC_RELEASE);
-    if (ticker_running) {
-        __atomic_store_n(&ticker_stop, 1, __ATOMIC_RELEASE);
-        pthread_join(ticker_thread, NULL);
-        ticker_running = 0;
-        ns_threads_set_internal(NS_INTERNAL_TICKER, 0);
-    }
     /* The handler stays installed: a SIGPROF still in flight must not find SIG_DFL, whose
      * action is to terminate the process. */
 }

@@ -29,12 +29,10 @@ struct ns_sample_sink {
 };
 
 struct ns_source_params {
-    int wall;            /* wall-clock sampling (signal source only) */
     uint64_t period_ns;  /* 1e9 / freq */
     uint32_t stack_copy; /* perf: bytes of stack per sample */
     uint32_t max_depth;
-    uint32_t wall_threads; /* wall: threads signalled per tick */
-    int exclude_kernel;    /* perf: resolved by ns_perf_probe */
+    int exclude_kernel; /* perf: resolved by ns_perf_probe */
 };
 
 struct ns_source {
@@ -81,7 +79,6 @@ struct ns_raw_sample {
     uint64_t regs[3]; /* bp, sp, ip */
     uint8_t stack[];  /* stack_len bytes from sp */
 };
-#define NS_TICK_MAGIC 0x6e737066 /* si_errno of a wall tick */
 void ns_signal_set_agent(pid_t agent);
 /* Around an exec (attached): block SIGPROF, discard ours; a failed exec unblocks it; the
  * new image unblocks it once its handler is in place (NSPROF_UNBLOCK_SIGPROF). */

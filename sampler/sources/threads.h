@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "ring.h"
+#include "../interposed/blocking.h"
 #include "../unwind/unwind.h"
 
 struct ns_site_table;
@@ -63,6 +64,7 @@ struct ns_thread {
     struct ns_frame *scratch; /* frames of the stack being captured (max_depth + 1) */
     struct ns_capture_cache *capture_cache; /* stacks this thread unwound lately (capture.c) */
     struct ns_site_table *sites;
+    struct ns_block_history block; /* the calls it blocked in lately (blocking.h) */
 
     /* accounting: counters bumped by the signal handler are atomic */
     uint64_t dropped_ring_full;

@@ -192,6 +192,7 @@ static int open_image(const struct ns_writer_setup *s, char *err, size_t errlen)
         .event_id = s->event_id,
         .period_ns = s->period_ns,
         .extra_events = s->extra_events,
+        .wall = s->wall,
     };
     int r = ns_image_open(&W.img, &is, err, errlen);
     if (r < 0)

@@ -37,6 +37,7 @@ struct ns_writer_setup {
     uint64_t start_mono_ns, start_realtime_ns;
     /* Events of interposed calls to declare (enum ns_event_id bits: 1u << id). */
     uint32_t extra_events;
+    unsigned wall;    /* NS_WALL_* (image.h) */
     int eager_tables; /* build new objects' unwind tables at once (writer.c) */
     /* SETTING records: key/value pairs, NULL-terminated. */
     const char *const *settings;

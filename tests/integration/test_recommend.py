@@ -149,8 +149,11 @@ class LockContention(RuleTest):
         self.assertEqual(f["event"], "lock_wait")
 
     def test_silent_when_threads_work_apart(self):
-        self.assert_clean(self.findings([workload("rule_lock"), "fixed"], "--locks", "on",
-                                        "--event", "wall"))
+        # Its eight threads compute on two CPUs, which wall mode's CPU samples and switch
+        # records rightly say (hot_function, waiting_for_cpu); of locks, nothing.
+        found = self.findings([workload("rule_lock"), "fixed"], "--locks", "on", "--event", "wall")
+        self.assertEqual([f for f in found if f["rule"] not in ("hot_function", "waiting_for_cpu")],
+                         [], found)
 
 
 class WaitingForCpu(RuleTest):

@@ -23,12 +23,14 @@ Test(settings, defaults)
     }
 }
 
-Test(settings, wall_mode_has_a_lower_default_rate)
+/* Wall mode samples only the time on a CPU (the rest comes from the kernel's switch records
+ * or the blocking calls), at the cpu event's rate. */
+Test(settings, wall_mode_samples_on_cpu_time_at_the_cpu_rate)
 {
     ns_config_defaults(&cfg);
     cr_assert_eq(ns_config_set(&cfg, NS_SET_EVENT, "wall", err, sizeof(err)), 0);
     ns_config_resolve(&cfg);
-    cr_assert_eq(cfg.value[NS_SET_FREQ], 99);
+    cr_assert_eq(cfg.value[NS_SET_FREQ], 999);
 }
 
 Test(settings, values_are_validated_with_a_reason)

@@ -1,0 +1,202 @@
+#include "off_cpu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../preload/settings.h"
+#include "blocking.h"
+#include "nsp_format.h"
+#include "shm.h"
+#include "threads.h"
+
+/* Frames kept of a thread's last sampled stack (deeper ones are cut: the marked fallback
+ * only needs to say where the thread was). */
+#define NS_OFFCPU_FRAMES 128
+
+static int wall_kernel(const struct ns_aproc *p)
+{
+    return p->image_state > 0 && p->image.wall == NS_WALL_KERNEL;
+}
+
+/* th's slot in its process's region (a local pointer), or NULL. */
+static const struct ns_thread *find_slot(struct ns_athread *th)
+{
+    struct ns_aproc *p = th->proc;
+    const struct ns_shm_header *h = p->region.hdr;
+    if (!h)
+        return NULL;
+    const struct ns_thread *s = th->slot ? ns_view_at(&p->region.view, th->slot, sizeof(*s)) : NULL;
+    if (s && s->tid == th->tid)
+        return s;
+    const struct ns_thread_dir *dir = ns_view_at(&p->region.view, h->threads, sizeof(*dir));
+    uint64_t n = dir ? __atomic_load_n(&dir->n, __ATOMIC_ACQUIRE) : 0;
+    for (uint64_t i = 0; i < n && i < NS_THREADS_MAX; i++) {
+        s = ns_view_at(&p->region.view, dir->slot[i], sizeof(*s));
+        int state = s ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) : NS_TH_FREE;
+        if (s && s->tid == th->tid && (state == NS_TH_ACTIVE || state == NS_TH_EXITED)) {
+            th->slot = dir->slot[i];
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Entry k of a history, copied if it is still call k (0 otherwise). */
+static int read_call(const struct ns_block_history *h, uint64_t k, struct ns_block_call *out)
+{
+    const struct ns_block_call *c = &h->call[k % NS_BLOCK_HISTORY];
+    uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+    if (seq != 2 * k + 2)
+        return 0;
+    out->begin_ns = c->begin_ns;
+    out->end_ns = __atomic_load_n(&c->end_ns, __ATOMIC_ACQUIRE);
+    out->stack = c->stack;
+    out->reason = c->reason;
+    out->resource = c->resource;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&c->seq, __ATOMIC_RELAXED) == seq;
+}
+
+enum found { FOUND_NONE, FOUND_CALL, FOUND_NEAREST };
+
+/* The call th was in during [a, b] (see off_cpu.h). */
+static enum found find_call(struct ns_athread *th, uint64_t a, uint64_t b,
+                            struct ns_block_call *out)
+{
+    const struct ns_block_history *h = th->kept;
+    if (!h) {
+        const struct ns_thread *s = find_slot(th);
+        h = s ? &s->block : NULL;
+    }
+    if (!h)
+        return FOUND_NONE;
+    uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
+    uint64_t oldest = begun > NS_BLOCK_HISTORY ? begun - NS_BLOCK_HISTORY : 0;
+    uint64_t next_begin = UINT64_MAX;
+    struct ns_block_call c, last = {0};
+    int have_last = 0;
+    for (uint64_t k = begun; k-- > oldest;) {
+        if (!read_call(h, k, &c)) /* being rewritten: older entries are gone too */
+            break;
+        uint64_t end = c.end_ns ? c.end_ns : next_begin;
+        if (c.begin_ns <= a) {
+            if (end < b)
+                return FOUND_NONE; /* the history covers a: no published call held it */
+            *out = c;
+            return FOUND_CALL;
+        }
+        next_begin = c.begin_ns;
+        last = c;
+        have_last = 1;
+    }
+    /* Every entry left began after a: the call was overwritten (or never published, if the
+     * history is not full). */
+    if (have_last && begun > NS_BLOCK_HISTORY) {
+        *out = last;
+        return FOUND_NEAREST;
+    }
+    return FOUND_NONE;
+}
+
+/* The file id of th's last sampled stack under `leaf` and the "[last sampled stack]" mark. */
+static uint64_t marked_stack(struct ns_image *im, struct ns_athread *th, const char *leaf)
+{
+    struct ns_frame f[NS_OFFCPU_FRAMES + 2];
+    f[0] = ns_image_synthetic(im, leaf);
+    f[1] = ns_image_synthetic(im, "[last sampled stack]");
+    int n = 2;
+    if (th->last_frames && th->nlast_frames) {
+        memcpy(f + 2, th->last_frames, th->nlast_frames * sizeof(*f));
+        n += (int)th->nlast_frames;
+    } else {
+        f[1] = ns_image_synthetic(im, "[no sample of this thread yet]");
+    }
+    return ns_image_stack(im, th->nlast_frames ? th->last_end : NSP_END_ROOT, f, n);
+}
+
+static void charge_off(struct ns_athread *th, const struct ns_piece *pc)
+{
+    struct ns_image *im = &th->proc->image;
+    uint64_t d = pc->end_ns - pc->start_ns;
+    struct ns_block_call c;
+    enum found found = find_call(th, pc->start_ns, pc->end_ns, &c);
+    const char *why = pc->reason == NS_OFF_PREEMPTED ? "preempted"
+                      : pc->reason == NS_OFF_UNKNOWN ? "unknown"
+                      : found != FOUND_NONE          ? ns_block_reason_name(c.reason)
+                                                     : "other";
+    char leaf[48];
+    snprintf(leaf, sizeof(leaf), "[off-CPU: %s]", why);
+    uint64_t stack = 0;
+    if (found != FOUND_NONE) {
+        struct ns_frame f = ns_image_synthetic(im, leaf);
+        stack = ns_image_region_stack(im, c.stack, &f, 1);
+        if (found == FOUND_NEAREST)
+            ns_image_count(im, "off_cpu_nearest_call_ns", d);
+    }
+    if (!stack) {
+        stack = marked_stack(im, th, leaf);
+        if (pc->reason == NS_OFF_BLOCKED)
+            ns_image_count(im, "off_cpu_not_interposed_ns", d);
+    }
+    ns_image_add(im, NS_EVID_OFF_CPU, th->tid, stack, 0, d, pc->end_ns);
+    ns_image_add(im, NS_EVID_WALL, th->tid, stack, 0, d, pc->end_ns);
+}
+
+void ns_offcpu_piece(struct ns_athread *th, const struct ns_piece *pc)
+{
+    if (!wall_kernel(th->proc) || pc->end_ns <= pc->start_ns)
+        return;
+    uint64_t d = pc->end_ns - pc->start_ns;
+    switch (pc->kind) {
+    case NS_PIECE_SAMPLE:
+        th->wall_pending_ns += d;
+        break;
+    case NS_PIECE_ON_CPU: {
+        struct ns_image *im = &th->proc->image;
+        uint64_t stack = th->last_stack ? th->last_stack : marked_stack(im, th, "[on CPU]");
+        ns_image_add(im, NS_EVID_WALL, th->tid, stack, 0, d, pc->end_ns);
+        break;
+    }
+    case NS_PIECE_OFF_CPU:
+        charge_off(th, pc);
+        break;
+    }
+}
+
+void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, unsigned end,
+                       const struct ns_frame *frames, int nframes)
+{
+    if (!wall_kernel(th->proc) || !stack)
+        return;
+    if (th->wall_pending_ns)
+        ns_image_add(&th->proc->image, NS_EVID_WALL, th->tid, stack, 0, th->wall_pending_ns,
+                     time_ns);
+    th->wall_pending_ns = 0;
+    th->last_stack = stack;
+    if (!th->last_frames)
+        th->last_frames = malloc(NS_OFFCPU_FRAMES * sizeof(*th->last_frames));
+    if (th->last_frames) {
+        int n = nframes < NS_OFFCPU_FRAMES ? nframes : NS_OFFCPU_FRAMES;
+        memcpy(th->last_frames, frames, (size_t)n * sizeof(*frames));
+        th->nlast_frames = (uint32_t)n;
+        th->last_end = n < nframes ? NSP_END_DEPTH : end;
+    }
+}
+
+void ns_offcpu_slot_gone(struct ns_athread *th, const struct ns_thread *slot)
+{
+    if (!wall_kernel(th->proc) || th->kept)
+        return;
+    th->kept = malloc(sizeof(*th->kept));
+    if (th->kept)
+        memcpy(th->kept, &slot->block, sizeof(*th->kept));
+}
+
+void ns_offcpu_forget(struct ns_athread *th)
+{
+    free(th->last_frames);
+    free(th->kept);
+    th->last_frames = NULL;
+    th->kept = NULL;
+}
