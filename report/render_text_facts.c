@@ -362,6 +362,37 @@ static void put_thread_times(struct ns_buf *b, const struct ns_model *m)
     ns_buf_puts(b, " (from the kernel's context switches)\n");
 }
 
+/* How the wall event's off-CPU time was measured, and so what it cannot see. */
+static void put_off_cpu_source(struct ns_buf *b, const struct ns_model *m)
+{
+    struct ns_setting_group *g;
+    size_t ng;
+    if (ns_facts_setting_groups(m, "off_cpu_measured_by", &g, &ng) < 0)
+        return;
+    size_t shown = 0;
+    for (size_t i = 0; i < ng; i++) {
+        if (!g[i].value)
+            continue;
+        nsr_label(b, shown++ ? "" : "off-CPU");
+        if (strcmp(g[i].value, "kernel") == 0)
+            ns_buf_puts(b, "measured from the kernel's context switches: every wait counts; a "
+                           "wait in a call nsprof does not interpose is shown as "
+                           "[off-CPU: other] at the thread's last sampled stack");
+        else if (strcmp(g[i].value, "interposers") == 0)
+            ns_buf_puts(b, "measured by the blocking calls nsprof interposes, with their own "
+                           "clocks (no perf): waits elsewhere (raw system calls, libc's "
+                           "internal waits) and time waiting for a CPU are not counted");
+        else
+            ns_buf_put_term(b, g[i].value, NSR_NAME_COLS);
+        if (ng > 1) {
+            ns_buf_puts(b, " -- ");
+            put_process_list(b, m, g[i].processes, g[i].n);
+        }
+        ns_buf_puts(b, "\n");
+    }
+    ns_facts_setting_groups_free(g, ng);
+}
+
 static void put_quality_detail(struct ns_buf *b, const struct ns_event *ev, unsigned lo,
                                unsigned hi)
 {
@@ -690,6 +721,7 @@ void nsr_text_sampling(struct ns_buf *b, const struct ns_model *m,
     put_mechanism(b, m);
     put_rate(b, m, o->color);
     put_thread_times(b, m);
+    put_off_cpu_source(b, m);
     put_stacks(b, m, o->color);
     put_drops(b, m, o->color);
     put_kernel(b, m);

@@ -413,6 +413,10 @@ static void write_header(struct ns_image *im, const struct ns_image_setup *s)
     ns_pw_process(&im->pw, &p);
     for (const char *const *kv = s->settings; kv && kv[0]; kv += 2)
         ns_pw_setting(&im->pw, kv[0], kv[1]);
+    /* How off-CPU time was measured: the report says it, and what that cannot see. */
+    if (s->wall)
+        ns_pw_setting(&im->pw, "off_cpu_measured_by",
+                      s->wall == NS_WALL_KERNEL ? "kernel" : "interposers");
     if (s->event_id)
         ns_pw_event(&im->pw, s->event_id, ns_event_defs[s->event_id].name, "ns", s->period_ns);
     uint32_t extra = s->extra_events;

@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from nsptest import NsprofTest, event, workload
+from nsptest import NSPROF, NsprofTest, event, workload
 
 SLEEP_LEAF = {"nanosleep": "[off-CPU: sleep]", "usleep": "[off-CPU: sleep]",
               "poll": "[off-CPU: poll]", "select": "[off-CPU: poll]"}
@@ -125,6 +125,17 @@ class WallTime(NsprofTest):
                    if f["name"] == "wait_phase")
         self.assertLess(abs(compute / (compute + wait) - 0.5), 0.03, (compute, wait))
 
+    measured_by = ("kernel", "measured from the kernel's context switches")
+
+    def test_report_says_how_off_cpu_time_was_measured(self):
+        rec = self.record([workload("wall_split"), "1"], "-e", "wall", *self.mechanism)
+        doc = self.report(rec.files())
+        self.assertEqual(doc["processes"][0]["settings"]["off_cpu_measured_by"],
+                         self.measured_by[0])
+        text = subprocess.run([NSPROF, "report", *rec.files()], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout
+        self.assertIn(self.measured_by[1], text)
+
     def test_cpu_mode_does_not_see_sleep(self):
         rec = self.record([workload("wall_split"), "1"], "-e", "cpu", *self.mechanism)
         doc = self.report(rec.files())
@@ -142,10 +153,7 @@ class WallTimeSignals(WallTime):
         # Invisible without the kernel's records: nothing may be charged there.
         self.assertEqual(sum(w for s, w in stacks.items() if "futex_main" in s), 0, stacks)
 
-    def test_report_says_which_mechanism_measured_off_cpu(self):
-        rec = self.record([workload("wall_split"), "1"], "-e", "wall", *self.mechanism)
-        doc = self.report(rec.files())
-        self.assertEqual(doc["processes"][0]["settings"]["mechanism_used"], "signal")
+    measured_by = ("interposers", "measured by the blocking calls nsprof interposes")
 
 
 if __name__ == "__main__":
