@@ -640,7 +640,8 @@ int ns_procs_init(struct ns_procs *t, const struct ns_agent_config *cfg,
                            1u << NS_EVID_STDIO_TIME | 1u << NS_EVID_STDIO_BYTES |
                            1u << NS_EVID_STDIO_CALLS;
     if (c->value[NS_SET_LOCKS] == NS_ON)
-        t->extra_events |= 1u << NS_EVID_LOCK_WAIT | 1u << NS_EVID_COND_WAIT;
+        t->extra_events |= 1u << NS_EVID_LOCK_WAIT | 1u << NS_EVID_COND_WAIT |
+                           1u << NS_EVID_LOCK_CALLS | 1u << NS_EVID_LOCK_CONTENDED;
     return 0;
 }
 

@@ -40,8 +40,7 @@
             return real_ args;                                                                     \
         CALLER(caller_);                                                                           \
         static uint32_t name_id_;                                                                  \
-        struct ns_block_token b_ =                                                                 \
-            ns_block_begin(&caller_, ns_io_name_id(&name_id_, label), reason);                     \
+        struct ns_block_token b_ = ns_block_begin(&caller_, label, &name_id_, reason);             \
         rtype ret_ = real_ args;                                                                   \
         ns_block_end(b_, 0);                                                                       \
         return ret_;                                                                               \

@@ -48,8 +48,7 @@ uint32_t ns_io_name_id(uint32_t *cache, const char *name);
  * hook whose caller's registers are `regs`, under the name `fname`. */
 #define IO_BLOCK_BEGIN(tok, regs, fname)                                                           \
     static uint32_t tok##_name_id;                                                                 \
-    struct ns_block_token tok =                                                                    \
-        ns_block_begin(&(regs), ns_io_name_id(&tok##_name_id, fname), NS_BLOCK_IO)
+    struct ns_block_token tok = ns_block_begin(&(regs), fname, &tok##_name_id, NS_BLOCK_IO)
 
 /* One finished call, as seen by its hook. */
 struct ns_io_call {

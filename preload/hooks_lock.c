@@ -40,6 +40,7 @@
 #include "../sampler/interposed/capture.h"
 #include "../sampler/clock.h"
 #include "../sampler/interposed/hooks.h"
+#include "../sampler/interposed/lock_counts.h"
 #include "../sampler/unwind/modules.h"
 #include "../sampler/format/nsp_format.h"
 #include "../sampler/interposed/resources.h"
@@ -304,17 +305,7 @@ static void lock_destroyed(const void *lock)
  * contended, so its call site is the one frame known. */
 static struct ns_stack_entry *creator_stack(struct ns_thread *th, uint32_t init_id, uintptr_t ip)
 {
-    struct ns_frame f[2] = {{ns_modules_named_mapping(), init_id}};
-    int n = 1;
-    const struct ns_snapshot *snap = ns_modules_acquire(&th->snapshot_busy);
-    if (snap) {
-        struct ns_regs regs = {.ip = ip};
-        struct ns_stack_mem none = {0}; /* reads no stack: the call site alone */
-        unsigned end;
-        n += ns_unwind_caller(&snap->mods, &regs, &none, f + 1, 1, &end);
-    }
-    ns_modules_release(&th->snapshot_busy);
-    return ns_stacks_get(f, n, NSP_END_DEPTH);
+    return ns_capture_call_site(th, ip, init_id);
 }
 
 struct namer {
@@ -360,7 +351,19 @@ static uint32_t lock_resource(struct ns_thread *th, const void *lock, enum lock_
 
 /* ---- charging a wait ---- */
 
-/* lock == NULL: a condition-variable wait (no resource). */
+/* An acquiring call of lock from the call site `ip` whose try found it free (--locks): one
+ * more call there, no shared write (lock_counts.h). */
+static void count_call(const void *lock, uintptr_t ip, struct pseudo *fn)
+{
+    if (!locks_on())
+        return;
+    struct ns_thread *th = ns_threads_current();
+    if (th && !th->in_hook)
+        ns_lock_count(th, lock, ip, fn->name, &fn->id, 0, 0);
+}
+
+/* lock == NULL: a condition-variable wait (no resource). ip: the call site (contended
+ * acquisitions are counted there too). */
 static void charge(const struct ns_regs *caller, struct pseudo *fn, const void *lock,
                    enum lock_kind kind, uint64_t t0)
 {
@@ -370,6 +373,8 @@ static void charge(const struct ns_regs *caller, struct pseudo *fn, const void *
     if (th) {
         struct ns_stack_entry *stack = ns_capture(th, caller, pseudo_id(fn));
         uint32_t resource = lock ? lock_resource(th, lock, kind, stack) : 0;
+        if (lock)
+            ns_lock_count(th, lock, (uintptr_t)caller->ip, fn->name, &fn->id, 1, resource);
         struct ns_site *s = ns_site_get(th, lock ? NS_SITE_LOCK : NS_SITE_COND, stack, resource);
         /* The wait is also the histogram's value: the report's distribution of waits, and
          * their count. */
@@ -407,11 +412,15 @@ static int timeout_accepted(const struct timespec *t)
         PSEUDO(p_, fn);                                                                            \
         if (!waits_watched())                                                                      \
             return block;                                                                          \
+        CREATOR_IP(ip_);                                                                           \
         int r_ = try;                                                                              \
-        if (LIKELY(r_ != EBUSY))                                                                   \
+        if (LIKELY(r_ != EBUSY)) {                                                                 \
+            if (r_ == 0)                                                                           \
+                count_call((const void *)(uintptr_t)(lock), ip_, &p_);                             \
             return r_;                                                                             \
+        }                                                                                          \
         CALLER(c_);                                                                                \
-        struct ns_block_token b_ = ns_block_begin(&c_, pseudo_id(&p_), NS_BLOCK_LOCK);             \
+        struct ns_block_token b_ = ns_block_begin(&c_, p_.name, &p_.id, NS_BLOCK_LOCK);            \
         uint64_t t0_ = ns_now_ns();                                                                \
         r_ = block;                                                                                \
         ns_block_end(b_, 0);                                                                       \
@@ -577,11 +586,15 @@ static int mtx_waited(int r)
         PSEUDO(p_, fn);                                                                            \
         if (!waits_watched())                                                                      \
             return block;                                                                          \
+        CREATOR_IP(ip_);                                                                           \
         int r_ = REAL(mtx_trylock)(m);                                                             \
-        if (LIKELY(r_ != thrd_busy))                                                               \
+        if (LIKELY(r_ != thrd_busy)) {                                                             \
+            if (r_ == thrd_success)                                                                \
+                count_call((m), ip_, &p_);                                                         \
             return r_;                                                                             \
+        }                                                                                          \
         CALLER(c_);                                                                                \
-        struct ns_block_token b_ = ns_block_begin(&c_, pseudo_id(&p_), NS_BLOCK_LOCK);             \
+        struct ns_block_token b_ = ns_block_begin(&c_, p_.name, &p_.id, NS_BLOCK_LOCK);            \
         uint64_t t0_ = ns_now_ns();                                                                \
         r_ = block;                                                                                \
         ns_block_end(b_, 0);                                                                       \
@@ -631,7 +644,7 @@ void ns_hook_mtx_destroy(mtx_t *m)
         if (!waits_watched())                                                                      \
             return call;                                                                           \
         CALLER(c_);                                                                                \
-        struct ns_block_token b_ = ns_block_begin(&c_, pseudo_id(&p_), NS_BLOCK_COND);             \
+        struct ns_block_token b_ = ns_block_begin(&c_, p_.name, &p_.id, NS_BLOCK_COND);            \
         uint64_t t0_ = ns_now_ns();                                                                \
         int r_ = call;                                                                             \
         ns_block_end(b_, 0);                                                                       \

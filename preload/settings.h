@@ -120,6 +120,8 @@ enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
     X(STDIO_CALLS, "stdio_calls", "count", 1, "stdio calls served from the buffer")                \
     X(LOCK_WAIT, "lock_wait", "ns", 1, "time spent waiting for a contended lock")                  \
     X(COND_WAIT, "cond_wait", "ns", 1, "time spent idle in condition-variable waits")              \
+    X(LOCK_CALLS, "lock_calls", "count", 1, "lock calls that could wait (multi-threaded)")         \
+    X(LOCK_CONTENDED, "lock_contended", "count", 1, "lock calls that found the lock taken")        \
     X(OFF_CPU, "off_cpu", "ns", 1, "time threads spent off their CPU, under a frame naming why")
 
 enum ns_event_id {

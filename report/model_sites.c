@@ -29,7 +29,8 @@ enum ns_event_family ns_model_event_family(const char *name)
             return NS_FAMILY_ALLOC;
     if (strncmp(name, "io_", 3) == 0 || strncmp(name, "stdio_", 6) == 0)
         return NS_FAMILY_IO;
-    if (strcmp(name, "lock_wait") == 0 || strcmp(name, "cond_wait") == 0)
+    if (strcmp(name, "lock_wait") == 0 || strcmp(name, "cond_wait") == 0 ||
+        strcmp(name, "lock_calls") == 0 || strcmp(name, "lock_contended") == 0)
         return NS_FAMILY_LOCK;
     return NS_FAMILY_NONE;
 }

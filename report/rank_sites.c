@@ -7,6 +7,8 @@
  */
 #include "rank_sites.h"
 
+#include "facts.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +249,8 @@ void ns_sections_events(const struct ns_model *m, struct ns_mem_events *mem,
     if (lock) {
         lock->wait = ns_model_event_index(m, "lock_wait");
         lock->cond = ns_model_event_index(m, "cond_wait");
+        lock->calls = ns_model_event_index(m, "lock_calls");
+        lock->contended = ns_model_event_index(m, "lock_contended");
     }
 }
 
@@ -274,7 +278,31 @@ int ns_io_present(const struct ns_io_events *e)
 
 int ns_locks_present(const struct ns_lock_events *e)
 {
-    return e->wait != NS_NONE || e->cond != NS_NONE;
+    return e->wait != NS_NONE || e->cond != NS_NONE || e->calls != NS_NONE;
+}
+
+int ns_lock_rows(const struct ns_model *m, const struct ns_lock_events *e, int by_resource,
+                 struct ns_site_row **out, size_t *n)
+{
+    uint32_t ev[3] = {e->wait, e->contended, e->calls};
+    if (ns_rank_site_rows(m, ev, 3, by_resource, out, n) < 0)
+        return -1;
+    /* A site or lock that never waited nor found the lock taken is no contention: its calls
+     * count in the totals only. */
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if ((*out)[i].w[0] || (*out)[i].w[1])
+            (*out)[k++] = (*out)[i];
+    *n = k;
+    return 0;
+}
+
+uint64_t ns_run_duration_ns(const struct ns_model *m)
+{
+    uint64_t d = 0;
+    for (size_t i = 0; i < m->nprocesses; i++)
+        d += ns_facts_duration_ns(&m->processes[i]);
+    return d;
 }
 
 const char *ns_alloc_mode(const struct ns_model *m, const char **interval)

@@ -88,6 +88,7 @@ struct ns_io_events {
 };
 struct ns_lock_events {
     uint32_t wait, cond;
+    uint32_t calls, contended; /* lock calls that could wait, and found the lock taken */
 };
 void ns_sections_events(const struct ns_model *m, struct ns_mem_events *mem,
                         struct ns_io_events *io, struct ns_lock_events *lock);
@@ -96,6 +97,12 @@ int ns_model_has_series(const struct ns_model *m, const char *name);
 int ns_memory_present(const struct ns_model *m, const struct ns_mem_events *e);
 int ns_io_present(const struct ns_io_events *e);
 int ns_locks_present(const struct ns_lock_events *e);
+/* Per call site (by_resource 0) or lock (1) that waited or found the lock taken: w[0]
+ * lock_wait, w[1] contended calls, w[2] calls; sorted by wait, then contended calls. */
+int ns_lock_rows(const struct ns_model *m, const struct ns_lock_events *e, int by_resource,
+                 struct ns_site_row **out, size_t *n);
+/* The processes' run time in all (the sum of their durations): the denominator of rates. */
+uint64_t ns_run_duration_ns(const struct ns_model *m);
 
 /* The `alloc` setting over the processes that recorded allocations: "full", "sample",
  * "mixed" (they differ), or NULL when none recorded it; *interval: the alloc_interval

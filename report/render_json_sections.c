@@ -321,14 +321,29 @@ json_t *nsj_io(struct jctx *c)
 
 /* ---- locks ---- */
 
-static json_t *wait_rows_json(struct jctx *c, uint32_t event, int by_resource)
+/* A count per second of the run (null when the run's length is unknown). */
+static json_t *per_second(struct jctx *c, uint64_t count, uint64_t duration_ns)
+{
+    (void)c;
+    return duration_ns ? nsj_u64((uint64_t)((double)count * 1e9 / (double)duration_ns + 0.5))
+                       : json_null();
+}
+
+/* Rows of lock waits (event lock_wait) or condition waits; with lock counts (e non-NULL and
+ * lock_calls recorded) each row also has calls, contended, contended_pct, contended_per_s. */
+static json_t *wait_rows_json(struct jctx *c, uint32_t event, const struct ns_lock_events *e,
+                              int by_resource)
 {
     json_t *arr = json_array();
     struct ns_site_row *rows;
     size_t n;
-    if (event == NS_NONE)
+    int counts = e && e->calls != NS_NONE;
+    if (event == NS_NONE && !counts)
         return arr;
-    if (ns_rank_site_rows(c->m, &event, 1, by_resource, &rows, &n) < 0) {
+    int rc = counts ? ns_lock_rows(c->m, e, by_resource, &rows, &n)
+                    : ns_rank_site_rows(c->m, &event, 1, by_resource, &rows, &n);
+    uint64_t duration = ns_run_duration_ns(c->m);
+    if (rc < 0) {
         c->failed = 1;
         return arr;
     }
@@ -346,8 +361,17 @@ static json_t *wait_rows_json(struct jctx *c, uint32_t event, int by_resource)
         } else
             site_fields(c, o, key);
         nsj_set(c, o, "wait_ns", nsj_u64(rows[i].w[0]));
-        nsj_set(c, o, "pct", nsj_pct(rows[i].w[0], m->events[event].weight));
-        nsj_set(c, o, "waits", hist_json(c, event, by_resource, key));
+        nsj_set(c, o, "pct",
+                event != NS_NONE ? nsj_pct(rows[i].w[0], m->events[event].weight) : json_null());
+        nsj_set(c, o, "waits",
+                event != NS_NONE ? hist_json(c, event, by_resource, key) : json_null());
+        if (counts) {
+            nsj_set(c, o, "calls", nsj_u64(rows[i].w[2]));
+            nsj_set(c, o, "contended", nsj_u64(rows[i].w[1]));
+            nsj_set(c, o, "contended_pct",
+                    rows[i].w[2] ? nsj_pct(rows[i].w[1], rows[i].w[2]) : json_null());
+            nsj_set(c, o, "contended_per_s", per_second(c, rows[i].w[1], duration));
+        }
         nsj_append(c, arr, o);
     }
     free(rows);
@@ -362,8 +386,14 @@ json_t *nsj_locks(struct jctx *c)
         return json_null();
     json_t *o = json_object();
     nsj_set(c, o, "lock_wait_ns", opt_u64(e.wait, weight_of(c->m, e.wait)));
-    nsj_set(c, o, "sites", wait_rows_json(c, e.wait, 0));
-    nsj_set(c, o, "locks", wait_rows_json(c, e.wait, 1));
+    nsj_set(c, o, "lock_calls", opt_u64(e.calls, weight_of(c->m, e.calls)));
+    nsj_set(c, o, "lock_contended", opt_u64(e.contended, weight_of(c->m, e.contended)));
+    nsj_set(c, o, "contended_per_s",
+            e.contended != NS_NONE
+                ? per_second(c, weight_of(c->m, e.contended), ns_run_duration_ns(c->m))
+                : json_null());
+    nsj_set(c, o, "sites", wait_rows_json(c, e.wait, &e, 0));
+    nsj_set(c, o, "locks", wait_rows_json(c, e.wait, &e, 1));
     if (e.cond == NS_NONE) {
         nsj_set(c, o, "cond_wait", json_null());
         return o;
@@ -371,7 +401,7 @@ json_t *nsj_locks(struct jctx *c)
     json_t *cond = json_object();
     nsj_set(c, cond, "wait_ns", nsj_u64(weight_of(c->m, e.cond)));
     nsj_set(c, cond, "idle", json_true());
-    nsj_set(c, cond, "sites", wait_rows_json(c, e.cond, 0));
+    nsj_set(c, cond, "sites", wait_rows_json(c, e.cond, NULL, 0));
     nsj_set(c, o, "cond_wait", cond);
     return o;
 }

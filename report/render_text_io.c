@@ -241,6 +241,87 @@ static void put_locks_by_lock(struct ns_buf *b, const struct ns_model *m, uint32
     free(rows);
 }
 
+/* Contended calls per second of run time, for a table cell. */
+static void rate_cell(struct ns_table *t, uint64_t count, uint64_t duration_ns)
+{
+    char s[32];
+    if (!duration_ns) {
+        ns_table_cell(t, "-");
+        return;
+    }
+    ns_fmt_count(s, sizeof(s), (uint64_t)((double)count * 1e9 / (double)duration_ns + 0.5));
+    ns_table_cell(t, s);
+}
+
+/* Waits, contended calls and calls per call site or per lock (with lock_calls recorded). */
+static void put_lock_rows(struct ns_buf *b, const struct ns_model *m,
+                          const struct ns_lock_events *e, int by_resource,
+                          const struct ns_render_options *o)
+{
+    static const char *const site_spec[] = {"rwait%", "rwait",       "rcontended/s", "rcontended",
+                                            "rcalls", "rcontended%", "lfunction",    "llocation",
+                                            "lvia",   "lmodule"};
+    static const char *const lock_spec[] = {
+        "rwait%",      "rwait", "rcontended/s", "rcontended", "rcalls",
+        "rcontended%", "llock", "lcreated by",  "llocation",  "lmodule"};
+    struct ns_site_row *rows;
+    size_t n;
+    if (ns_lock_rows(m, e, by_resource, &rows, &n) < 0) {
+        b->oom = 1;
+        return;
+    }
+    size_t shown = nsr_shown(n, o);
+    nsr_section_title(b, o,
+                      by_resource ? "Lock contention by lock" : "Lock contention by call site",
+                      NULL, shown, n);
+    uint64_t duration = ns_run_duration_ns(m);
+    struct ns_table t;
+    ns_table_init(&t, 10, by_resource ? lock_spec : site_spec);
+    for (size_t i = 0; i < shown; i++) {
+        const struct ns_site_row *r = &rows[i];
+        nsr_share_cells(&t, r->w[0], weight_of(m, e->wait), "ns");
+        rate_cell(&t, r->w[1], duration);
+        char c[32], pct[16];
+        ns_fmt_count(c, sizeof(c), r->w[1]);
+        ns_table_cell(&t, c);
+        ns_fmt_count(c, sizeof(c), r->w[2]);
+        ns_table_cell(&t, c);
+        if (r->w[2]) {
+            ns_fmt_pct(pct, sizeof(pct), r->w[1], r->w[2]);
+            ns_table_cell(&t, pct);
+        } else
+            ns_table_cell(&t, "-");
+        if (by_resource) {
+            nsr_resource_cells(&t, m, r->key, 0);
+            nsr_site_cells(&t, m, r->key < m->nresources ? m->resources[r->key].site : NS_NONE, 0);
+        } else
+            nsr_site_cells(&t, m, r->key, 1);
+    }
+    ns_table_render(&t, b, 2, o->color);
+    ns_table_free(&t);
+    free(rows);
+}
+
+static void put_lock_calls(struct ns_buf *b, const struct ns_model *m,
+                           const struct ns_lock_events *e)
+{
+    uint64_t calls = weight_of(m, e->calls), contended = weight_of(m, e->contended);
+    uint64_t duration = ns_run_duration_ns(m);
+    char c[32], k[32], pct[16], rate[32];
+    ns_fmt_count(c, sizeof(c), calls);
+    ns_fmt_count(k, sizeof(k), contended);
+    nsr_label(b, "lock calls");
+    if (!calls) {
+        ns_buf_puts(b, "no lock call could wait (one thread, or none took a lock)\n");
+        return;
+    }
+    ns_fmt_pct(pct, sizeof(pct), contended, calls);
+    ns_fmt_count(rate, sizeof(rate),
+                 duration ? (uint64_t)((double)contended * 1e9 / (double)duration + 0.5) : 0);
+    ns_buf_printf(b, "%s calls that could wait, %s (%s) found the lock taken: %s a second\n", c, k,
+                  pct, rate);
+}
+
 void nsr_text_locks(struct ns_buf *b, const struct ns_model *m, const struct ns_render_options *o)
 {
     struct ns_lock_events e;
@@ -257,6 +338,8 @@ void nsr_text_locks(struct ns_buf *b, const struct ns_model *m, const struct ns_
         else
             ns_buf_puts(b, "no thread waited for a contended lock\n");
     }
+    if (e.calls != NS_NONE)
+        put_lock_calls(b, m, &e);
     if (e.cond != NS_NONE) {
         nsr_label(b, "cond_wait");
         ns_fmt_duration(w, sizeof(w), m->events[e.cond].weight);
@@ -265,7 +348,11 @@ void nsr_text_locks(struct ns_buf *b, const struct ns_model *m, const struct ns_
                       "events, not contention\n",
                       w);
     }
-    if (e.wait != NS_NONE && m->events[e.wait].weight) {
+    if (e.calls != NS_NONE && weight_of(m, e.contended)) {
+        put_lock_rows(b, m, &e, 0, o);
+        put_lock_rows(b, m, &e, 1, o);
+    } else if (e.calls == NS_NONE && e.wait != NS_NONE && m->events[e.wait].weight) {
+        /* a profile from before lock_calls */
         put_wait_sites(b, m, e.wait, "Lock waits by call site", o);
         put_locks_by_lock(b, m, e.wait, o);
     }

@@ -188,22 +188,80 @@ int ns_rule_io_bound(const struct ns_model *m, struct ns_findings *out)
     return waits_by_site(m, ns_model_event_index(m, "io_time"), add_io_bound, out);
 }
 
-static int add_lock(const struct ns_model *m, uint32_t event, uint32_t site, uint64_t waited,
-                    double share, int sev, struct ns_findings *out)
+/*
+ * lock_contention by rate: a contended acquisition costs at least the lock's cache line
+ * moving between cores (~100 ns) and, when the waiter sleeps, a futex wait and wake (two
+ * system calls, 1-5 us of CPU on these machines) — whatever the time spent blocked, which
+ * stays small when the holder releases quickly. 10,000 a second is then 1-5% of a CPU spent
+ * on the lock itself, 100,000 a tenth to half of one, 1,000,000 more than a CPU: low, medium,
+ * high. Only when at least RATE_MIN_SHARE of the site's calls found the lock taken (a lock
+ * taken a billion times with rare collisions is not contended) and RATE_MIN_COUNT in all (a
+ * short run's few collisions are no rate).
+ */
+#define RATE_LOW       10000.0
+#define RATE_MEDIUM    100000.0
+#define RATE_HIGH      1000000.0
+#define RATE_MIN_SHARE 0.01
+#define RATE_MIN_COUNT 1000ull
+
+static int add_lock(const struct ns_model *m, const struct ns_lock_events *e,
+                    const struct ns_site_row *r, uint64_t run, uint64_t duration,
+                    struct ns_findings *out)
 {
-    char evidence[256];
-    wait_evidence(evidence, sizeof(evidence), "Waiting for a busy lock", waited, share,
-                  site_calls(m, event, site), "waits");
-    struct ns_finding f = site_finding(m, "lock_contention", sev, event, site, share);
+    double share = run ? (double)r->w[0] / (double)run : 0;
+    share = share > 1 ? 1 : share;
+    int sev_wait =
+        r->w[0] >= WAIT_MIN_NS ? ns_severity_of(share, WAIT_LOW, WAIT_MEDIUM, WAIT_HIGH) : -1;
+    double rate = duration ? (double)r->w[1] * 1e9 / (double)duration : 0;
+    double collided = r->w[2] ? (double)r->w[1] / (double)r->w[2] : 0;
+    int sev_rate = r->w[1] >= RATE_MIN_COUNT && collided >= RATE_MIN_SHARE
+                       ? ns_severity_of(rate, RATE_LOW, RATE_MEDIUM, RATE_HIGH)
+                       : -1;
+    int sev = sev_wait > sev_rate ? sev_wait : sev_rate;
+    if (sev < 0)
+        return 0;
+    char evidence[512] = "", part[256];
+    if (sev_wait >= 0)
+        wait_evidence(evidence, sizeof(evidence), "Waiting for a busy lock", r->w[0], share,
+                      site_calls(m, e->wait, r->key), "waits");
+    if (r->w[1] && r->w[2]) {
+        char k[32], c[32], rt[32];
+        ns_fmt_count(k, sizeof(k), r->w[1]);
+        ns_fmt_count(c, sizeof(c), r->w[2]);
+        ns_fmt_count(rt, sizeof(rt), (uint64_t)(rate + 0.5));
+        snprintf(part, sizeof(part),
+                 "%s%s of %s lock calls here (%.1f%%) found the lock taken: %s a second.",
+                 evidence[0] ? " " : "", k, c, collided * 100, rt);
+        strncat(evidence, part, sizeof(evidence) - strlen(evidence) - 1);
+    }
+    uint32_t event = sev_wait >= 0 ? e->wait : e->contended;
+    struct ns_finding f =
+        site_finding(m, "lock_contention", sev, event, r->key, sev_wait >= 0 ? share : collided);
     return ns_finding_add(
         out, &f, evidence,
         "Threads queue for this lock: hold it for less time (compute outside the critical "
         "section, lock only to publish the result), split it or the data it guards "
         "(per-thread or sharded state merged at the end), or use atomics or a reader-writer "
-        "lock when most accesses only read.");
+        "lock when most accesses only read; a lock taken this often costs its cache line "
+        "and futex calls even when nobody waits long.");
 }
 
 int ns_rule_lock_contention(const struct ns_model *m, struct ns_findings *out)
 {
-    return waits_by_site(m, ns_model_event_index(m, "lock_wait"), add_lock, out);
+    struct ns_lock_events e;
+    ns_sections_events(m, NULL, NULL, &e);
+    if (e.wait == NS_NONE && e.contended == NS_NONE)
+        return 0;
+    struct ns_site_row *rows;
+    size_t n;
+    if (ns_lock_rows(m, &e, 0, &rows, &n) < 0)
+        return -1;
+    uint64_t run = ns_run_thread_time(m), duration = ns_run_duration_ns(m);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (rows[i].key != NS_NONE)
+            rc = add_lock(m, &e, &rows[i], run, duration, out);
+    }
+    free(rows);
+    return rc;
 }

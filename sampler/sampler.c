@@ -248,7 +248,8 @@ static uint32_t hook_events(void)
         ev |= 1u << NS_EVID_IO_TIME | 1u << NS_EVID_IO_BYTES | 1u << NS_EVID_IO_CALLS |
               1u << NS_EVID_STDIO_TIME | 1u << NS_EVID_STDIO_BYTES | 1u << NS_EVID_STDIO_CALLS;
     if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
-        ev |= 1u << NS_EVID_LOCK_WAIT | 1u << NS_EVID_COND_WAIT;
+        ev |= 1u << NS_EVID_LOCK_WAIT | 1u << NS_EVID_COND_WAIT | 1u << NS_EVID_LOCK_CALLS |
+              1u << NS_EVID_LOCK_CONTENDED;
     return ev;
 }
 

@@ -468,6 +468,7 @@ void ns_image_close(struct ns_image *im)
     ns_intern_destroy(&im->stacks);
     ns_intern_destroy(&im->strings);
     ns_image_sums_destroy(im);
+    ns_image_locks_destroy(im);
     ns_mem_free(im->batch, im->batch_cap * sizeof(*im->batch));
     ns_mem_free(im->key_buf, (2 + 2 * NSP_MAX_FRAMES) * sizeof(uint64_t));
     ns_mem_free(im->region_maps, im->region_maps_bytes);

@@ -83,6 +83,7 @@ enum { NS_WALL_NONE, NS_WALL_KERNEL, NS_WALL_INTERPOSED };
 
 struct ns_image_threads; /* tid → stats (image.c) */
 struct ns_image_sums;    /* aggregated entries (image_sums.c) */
+struct ns_image_locks;   /* names of locks by address (image_locks.c) */
 struct ns_image_region;  /* what was already read from the region (image_region.c) */
 
 struct ns_image {
@@ -95,6 +96,7 @@ struct ns_image {
     int ended;
     uint64_t synthetic_map; /* file id of the "[off-cpu]" mapping, 0 until written */
     struct ns_image_sums *sums;
+    struct ns_image_locks *locks;
 
     struct ns_intern stacks, strings;
     uint64_t next_stack_id, next_string_id, next_mapping_id;

@@ -23,6 +23,17 @@ void ns_image_sums_destroy(struct ns_image *im);
 void ns_image_site_entry(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t stack,
                          uint64_t resource, uint64_t weight, int64_t time_us);
 void ns_image_site_batches_flush(struct ns_image *im);
+/* File id of a resource of the process (resources.h id), written the first time. */
+uint64_t ns_image_resource_file_id(struct ns_image *im, uint32_t id);
+/* The now_us of the current visit of the region. */
+int64_t ns_image_region_now_us(const struct ns_image *im);
+
+/* image_locks.c: the increases of one thread's lock counts (lock_counts.h; th: its slot as
+ * the view maps it); all: also the
+ * counts of locks never contended anywhere yet (the thread or the process ends). */
+struct ns_thread;
+void ns_image_emit_lock_counts(struct ns_image *im, const struct ns_thread *th, int all);
+void ns_image_locks_destroy(struct ns_image *im);
 #define NS_IMAGE_REGION_COUNTERS 24
 int ns_image_region_init(struct ns_image *im);
 void ns_image_region_destroy(struct ns_image *im);

@@ -184,7 +184,7 @@ static uint64_t stack_file_id(struct ns_image *im, const struct ns_stack_entry *
 }
 
 /* File id of a resource of the process, writing its RESOURCE record the first time. */
-static uint64_t resource_file_id(struct ns_image *im, uint32_t id)
+uint64_t ns_image_resource_file_id(struct ns_image *im, uint32_t id)
 {
     struct ns_image_region *r = im->region;
     const struct ns_resources_pub *pub = AT(im, r->hdr->resources, struct ns_resources_pub);
@@ -240,6 +240,11 @@ static void flush_batches(struct ns_image *im)
         flush_event(im, ev);
 }
 
+int64_t ns_image_region_now_us(const struct ns_image *im)
+{
+    return im->region->now_us;
+}
+
 void ns_image_site_batches_flush(struct ns_image *im)
 {
     flush_batches(im);
@@ -290,7 +295,7 @@ static void emit_blocked(struct ns_image *im, pid_t tid, struct ns_site *s, uint
     snprintf(name, sizeof(name), "[off-CPU: %s]", ns_block_reason_name(s->reason));
     struct ns_frame leaf = ns_image_synthetic(im, name);
     uint64_t stack = ns_image_region_stack(im, s->stack, &leaf, 1);
-    uint64_t resource = s->resource ? resource_file_id(im, s->resource) : 0;
+    uint64_t resource = s->resource ? ns_image_resource_file_id(im, s->resource) : 0;
     add_entry(im, NS_EVID_OFF_CPU, tid, stack, resource, time);
     add_entry(im, NS_EVID_WALL, tid, stack, resource, time);
 }
@@ -328,7 +333,7 @@ static void emit_site(struct ns_image *im, pid_t tid, struct ns_site *s)
     }
     const struct family_events *fe = &family_events[s->family];
     uint64_t stack = stack_file_id(im, s->stack);
-    uint64_t resource = s->resource ? resource_file_id(im, s->resource) : 0;
+    uint64_t resource = s->resource ? ns_image_resource_file_id(im, s->resource) : 0;
     add_entry(im, fe->calls, tid, stack, resource, calls - s->sent_calls);
     add_entry(im, fe->bytes, tid, stack, resource, bytes - s->sent_bytes);
     add_entry(im, fe->time, tid, stack, resource, time - s->sent_time);
@@ -346,6 +351,7 @@ void ns_image_emit_thread_sites(struct ns_image *im, const struct ns_thread *rem
         return;
     im->region->now_us = ns_image_time_us(im, ns_now_ns());
     emit_thread_sites(im, th);
+    ns_image_emit_lock_counts(im, th, 1);
     flush_batches(im);
 }
 
@@ -366,14 +372,16 @@ static void emit_thread_sites(struct ns_image *im, const struct ns_thread *th)
     }
 }
 
-static void emit_sites(struct ns_image *im)
+static void emit_sites(struct ns_image *im, int final)
 {
     const struct ns_thread_dir *dir = AT(im, im->region->hdr->threads, struct ns_thread_dir);
     uint64_t n = dir ? __atomic_load_n(&dir->n, __ATOMIC_ACQUIRE) : 0;
     for (uint64_t i = 0; i < n && i < NS_THREADS_MAX; i++) {
         const struct ns_thread *th = AT(im, dir->slot[i], struct ns_thread);
-        if (th && __atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_FREE)
+        if (th && __atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_FREE) {
             emit_thread_sites(im, th);
+            ns_image_emit_lock_counts(im, th, final);
+        }
     }
     flush_batches(im);
 }
@@ -495,7 +503,7 @@ void ns_image_region_emit(struct ns_image *im, int final)
         return;
     r->now_us = ns_image_time_us(im, ns_now_ns());
     ns_image_poll_region(im);
-    emit_sites(im);
+    emit_sites(im, final);
     emit_series(im);
     const struct ns_alloc_pub *a = alloc_pub(im);
     if (final && a) {

@@ -7,8 +7,8 @@
 #include "hooks.h"
 #include "sites.h"
 
-struct ns_block_token ns_block_begin(const struct ns_regs *caller, uint32_t pseudo_id,
-                                     enum ns_block_reason reason)
+struct ns_block_token ns_block_begin(const struct ns_regs *caller, const char *name,
+                                     uint32_t *name_id, enum ns_block_reason reason)
 {
     struct ns_block_token tok = {0};
     int saved = errno;
@@ -16,6 +16,11 @@ struct ns_block_token ns_block_begin(const struct ns_regs *caller, uint32_t pseu
     if (!th) {
         errno = saved;
         return tok;
+    }
+    uint32_t pseudo_id = __atomic_load_n(name_id, __ATOMIC_RELAXED);
+    if (!pseudo_id) {
+        pseudo_id = ns_pseudo_name(name);
+        __atomic_store_n(name_id, pseudo_id, __ATOMIC_RELAXED);
     }
     struct ns_stack_entry *stack = ns_capture(th, caller, pseudo_id);
     struct ns_block_history *h = &th->block;

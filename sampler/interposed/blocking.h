@@ -68,11 +68,13 @@ struct ns_block_token {
     uint64_t seq;
 };
 
-/* A call about to block, from the interposer of `pseudo_id` (capture.h) whose caller's
- * registers are `caller`. Nothing is recorded (c NULL) when wall time is not profiled, for a
- * thread nsprof does not know, or for nsprof's own calls. */
-struct ns_block_token ns_block_begin(const struct ns_regs *caller, uint32_t pseudo_id,
-                                     enum ns_block_reason reason);
+/* A call about to block, from the interposer of function `name` (a literal; *name_id caches
+ * its pseudo id, capture.h, looked up only inside nsprof: the lookup takes a lock, whose
+ * interposer may come back here) whose caller's registers are `caller`. Nothing is recorded
+ * (c NULL) when wall time is not profiled, for a thread nsprof does not know, or for
+ * nsprof's own calls. */
+struct ns_block_token ns_block_begin(const struct ns_regs *caller, const char *name,
+                                     uint32_t *name_id, enum ns_block_reason reason);
 /* The call returned; resource: what it waited on (resources.h id, 0 for none). Keeps errno. */
 void ns_block_end(struct ns_block_token tok, uint32_t resource);
 

@@ -235,3 +235,18 @@ struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *ca
     ns_modules_release(&th->snapshot_busy);
     return stack;
 }
+
+struct ns_stack_entry *ns_capture_call_site(struct ns_thread *th, uintptr_t ip, uint32_t pseudo_id)
+{
+    struct ns_frame f[2] = {{ns_modules_named_mapping(), pseudo_id}};
+    int n = 1;
+    const struct ns_snapshot *snap = ns_modules_acquire(&th->snapshot_busy);
+    if (snap) {
+        struct ns_regs regs = {.ip = ip};
+        struct ns_stack_mem none = {0}; /* reads no stack: the call site alone */
+        unsigned end;
+        n += ns_unwind_caller(&snap->mods, &regs, &none, f + 1, 1, &end);
+    }
+    ns_modules_release(&th->snapshot_busy);
+    return ns_stacks_get(f, n, NSP_END_DEPTH);
+}

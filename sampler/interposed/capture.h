@@ -47,6 +47,11 @@ const char *ns_pseudo_name_of(uint32_t id);
 struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *caller,
                                   uint32_t pseudo_id);
 
+/* [called function, call site]: the one frame known of a call from its return address `ip`
+ * (no stack is read), interned like any stack; a stack of the called function alone when
+ * the module snapshot is busy. Same contract as ns_capture. */
+struct ns_stack_entry *ns_capture_call_site(struct ns_thread *th, uintptr_t ip, uint32_t pseudo_id);
+
 /* Maximum frames kept (the max_depth setting), and whether a capture builds the unwind
  * tables it misses itself (lazy: no writer thread builds them); set once at start. */
 void ns_capture_configure(uint32_t max_depth, int lazy);

@@ -5,6 +5,8 @@
  */
 #include "threads.h"
 
+#include "../interposed/lock_counts.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 
 #include "../clock.h"
 #include "../session/shm.h"
+#include "../interposed/lock_counts.h"
 #include "../interposed/sites.h"
 
 static struct ns_thread_dir *dir; /* in the region; NULL until the first thread */
@@ -82,11 +85,15 @@ struct ns_thread *ns_threads_claim(pid_t tid, int self)
     struct ns_frame *scratch = th->scratch;
     struct ns_capture_cache *cache = th->capture_cache; /* valid for any thread */
     struct ns_site_table *sites = th->sites;
+    struct ns_lock_counts *locks = th->lock_counts;
     memset(th, 0, sizeof(*th));
     th->ring = ring;
     th->scratch = scratch;
     th->capture_cache = cache;
     th->sites = sites;
+    th->lock_counts = locks;
+    if (locks) /* the previous thread's counts were emitted before the slot was freed */
+        memset(locks, 0, sizeof(*locks));
     ns_ring_reset(&th->ring);
     ns_sites_reset(th); /* the previous thread's calls were emitted before the slot was freed */
     th->state = NS_TH_CLAIMED;

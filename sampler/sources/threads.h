@@ -25,6 +25,7 @@
 #include "../unwind/unwind.h"
 
 struct ns_site_table;
+struct ns_lock_counts;
 struct ns_capture_cache;
 
 enum ns_thread_state {
@@ -64,7 +65,8 @@ struct ns_thread {
     struct ns_frame *scratch; /* frames of the stack being captured (max_depth + 1) */
     struct ns_capture_cache *capture_cache; /* stacks this thread unwound lately (capture.c) */
     struct ns_site_table *sites;
-    struct ns_block_history block; /* the calls it blocked in lately (blocking.h) */
+    struct ns_block_history block;      /* the calls it blocked in lately (blocking.h) */
+    struct ns_lock_counts *lock_counts; /* its lock calls by lock and site (lock_counts.h) */
 
     /* accounting: counters bumped by the signal handler are atomic */
     uint64_t dropped_ring_full;

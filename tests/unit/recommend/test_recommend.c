@@ -22,7 +22,9 @@ enum {
     EV_IO_BYTES,
     EV_IO_CALLS,
     EV_LOCK = 30,
-    EV_COND
+    EV_COND,
+    EV_LOCK_CALLS,
+    EV_LOCK_CONTENDED
 };
 
 static const struct fake_sym syms[] = {
@@ -327,6 +329,57 @@ Test(lock_contention, fires_on_lock_waits_and_never_on_cond_waits)
     cr_assert_eq(f.n, 0);
     ns_findings_free(&f);
     ns_model_free(m);
+}
+
+/* Lock calls at one site in a 1 s run: `calls`, `contended` of them found the lock taken,
+ * `wait_ns` blocked in all. */
+static struct ns_model *lock_rate_model(uint64_t calls, uint64_t contended, uint64_t wait_ns)
+{
+    const uint32_t agg = NSP_EVENT_AGGREGATE;
+    struct ns_profile *p = new_profile(NULL);
+    tp_event_flags(p, EV_LOCK, "lock_wait", "ns", 1, agg);
+    tp_event_flags(p, EV_LOCK_CALLS, "lock_calls", "count", 1, agg);
+    tp_event_flags(p, EV_LOCK_CONTENDED, "lock_contended", "count", 1, agg);
+    uint32_t s = call_stack(p, 0x500, "pthread_mutex_lock");
+    tp_site_sample(p, EV_LOCK_CALLS, MS, 7, s, calls, 0);
+    tp_site_sample(p, EV_LOCK_CONTENDED, MS, 7, s, contended, 0);
+    if (wait_ns)
+        tp_site_sample(p, EV_LOCK, MS, 7, s, wait_ns, 0);
+    tp_end(p, NSP_EXIT_NORMAL, 0, 1000 * MS);
+    return build(p);
+}
+
+/* Contention as a rate: ten million calls a second, one in twenty colliding, and only 2% of
+ * the run blocked: the time rule alone would stay silent. */
+Test(lock_contention, fires_on_a_high_contended_rate_with_little_waiting)
+{
+    struct ns_model *m = lock_rate_model(10000000, 500000, 20 * MS);
+    struct ns_findings f = run(m);
+    const struct ns_finding *x = only(m, &f, "lock_contention", "waiter");
+    cr_assert_eq(x->severity, NS_SEV_MEDIUM); /* 500,000 a second */
+    cr_assert_eq(x->line, 50);
+    cr_assert(strstr(x->evidence, "500,000 of 10,000,000 lock calls here (5.0%)"), "%s",
+              x->evidence);
+    cr_assert(strstr(x->evidence, "500,000 a second"), "%s", x->evidence);
+    cr_assert_str_eq(m->events[x->event].name, "lock_contended");
+    cr_assert_float_eq(x->share, 0.05, 1e-9);
+    ns_findings_free(&f);
+    ns_model_free(m);
+}
+
+Test(lock_contention, silent_on_rare_collisions_or_a_low_rate)
+{
+    struct ns_model *cases[] = {
+        lock_rate_model(100000000, 500000, 0), /* 0.5% of the calls collide */
+        lock_rate_model(100000, 5000, 0),      /* 5,000 a second */
+        lock_rate_model(1000, 900, 0),         /* 900 in all */
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct ns_findings f = run(cases[i]);
+        cr_assert_eq(f.n, 0, "case %zu: %s", i, f.n ? f.v[0].evidence : "");
+        ns_findings_free(&f);
+        ns_model_free(cases[i]);
+    }
 }
 
 /* ---- the engine ---- */
