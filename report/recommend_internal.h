@@ -43,6 +43,7 @@ int ns_rule_io_bound(const struct ns_model *m, struct ns_findings *out);        
 int ns_rule_lock_contention(const struct ns_model *m, struct ns_findings *out); /* rules_io.c */
 /* rules_threads.c */
 int ns_rule_waiting_for_cpu(const struct ns_model *m, struct ns_findings *out);
+int ns_rule_off_cpu(const struct ns_model *m, struct ns_findings *out); /* rules_off_cpu.c */
 
 /* 1 if name is a function of the C/C++ heap allocator (malloc, free, their glibc internals,
  * operator new/delete in mangled or demangled form). */
