@@ -16,8 +16,12 @@
 
 static int wall_kernel(const struct ns_aproc *p)
 {
-    return p->image_state > 0 && p->image.wall == NS_WALL_KERNEL;
+    return p->wall_kernel && p->image_state > 0 && p->image.wall == NS_WALL_KERNEL;
 }
+
+/* Pieces kept per process before its image opens (its first ~100 ms at most: see procs.c,
+ * HOLD_NS); past this they are counted, not kept. */
+#define EARLY_MAX 16384
 
 /* th's slot in its process's region (a local pointer), or NULL. */
 static const struct ns_thread *find_slot(struct ns_athread *th)
@@ -143,14 +147,34 @@ static void charge_off(struct ns_athread *th, const struct ns_piece *pc)
     ns_image_add(im, NS_EVID_WALL, th->tid, stack, 0, d, pc->end_ns);
 }
 
+/* Keeps a piece of a process whose image is not open yet. */
+static void hold_piece(struct ns_athread *th, const struct ns_piece *pc)
+{
+    struct ns_aproc *p = th->proc;
+    if (!p->early && !(p->early = malloc(EARLY_MAX * sizeof(*p->early))))
+        return;
+    if (p->nearly < EARLY_MAX)
+        p->early[p->nearly++] = (struct ns_early_piece){th->tid, *pc};
+}
+
 void ns_offcpu_piece(struct ns_athread *th, const struct ns_piece *pc)
 {
-    if (!wall_kernel(th->proc) || pc->end_ns <= pc->start_ns)
+    struct ns_aproc *p = th->proc;
+    if (!p->wall_kernel || p->image_state < 0 || pc->end_ns <= pc->start_ns)
         return;
     uint64_t d = pc->end_ns - pc->start_ns;
+    if (pc->kind == NS_PIECE_SAMPLE) {
+        th->wall_pending_ns += d; /* the next sample's */
+        return;
+    }
+    if (p->image_state == 0) {
+        hold_piece(th, pc);
+        return;
+    }
+    if (!wall_kernel(p))
+        return;
     switch (pc->kind) {
     case NS_PIECE_SAMPLE:
-        th->wall_pending_ns += d;
         break;
     case NS_PIECE_ON_CPU: {
         struct ns_image *im = &th->proc->image;
@@ -164,15 +188,20 @@ void ns_offcpu_piece(struct ns_athread *th, const struct ns_piece *pc)
     }
 }
 
-void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, unsigned end,
-                       const struct ns_frame *frames, int nframes)
+void ns_offcpu_replay_piece(struct ns_procs *t, struct ns_aproc *p, const struct ns_early_piece *e)
+{
+    struct ns_athread *th = ns_procs_thread(t, e->tid);
+    if (th && th->proc == p)
+        ns_offcpu_piece(th, &e->piece);
+}
+
+void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, uint64_t wall_ns,
+                       unsigned end, const struct ns_frame *frames, int nframes)
 {
     if (!wall_kernel(th->proc) || !stack)
         return;
-    if (th->wall_pending_ns)
-        ns_image_add(&th->proc->image, NS_EVID_WALL, th->tid, stack, 0, th->wall_pending_ns,
-                     time_ns);
-    th->wall_pending_ns = 0;
+    if (wall_ns)
+        ns_image_add(&th->proc->image, NS_EVID_WALL, th->tid, stack, 0, wall_ns, time_ns);
     th->last_stack = stack;
     if (!th->last_frames)
         th->last_frames = malloc(NS_OFFCPU_FRAMES * sizeof(*th->last_frames));

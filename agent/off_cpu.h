@@ -31,10 +31,12 @@
 
 /* A piece of th's time line, in wall mode (ns_procs_add_piece calls it). */
 void ns_offcpu_piece(struct ns_athread *th, const struct ns_piece *piece);
-/* A sample of th was written at file stack `stack` (frames as unwound): its piece's time is
- * wall time there, and it is the thread's last sampled stack from now on. */
-void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, unsigned end,
-                       const struct ns_frame *frames, int nframes);
+/* A sample of th was written at file stack `stack` (frames as unwound): wall_ns, the time
+ * of its piece, is wall time there, and it is the thread's last sampled stack from now on. */
+void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, uint64_t wall_ns,
+                       unsigned end, const struct ns_frame *frames, int nframes);
+/* A piece held before p's image opened (procs.c replays them with the held samples). */
+void ns_offcpu_replay_piece(struct ns_procs *t, struct ns_aproc *p, const struct ns_early_piece *e);
 /* th's slot in its region is about to be given back: keep its history. */
 void ns_offcpu_slot_gone(struct ns_athread *th, const struct ns_thread *slot);
 /* Frees what th holds for this module. */

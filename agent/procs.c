@@ -34,16 +34,29 @@ static void free_pending(struct ns_aproc *p)
     free(p->pending);
     p->pending = NULL;
     p->npending = 0;
+    free(p->early);
+    p->early = NULL;
+    p->nearly = 0;
 }
 
-/* Writes the held samples into the image that just opened. */
-static void replay_pending(struct ns_aproc *p)
+/* Writes the held samples, and the pieces of wall time held with them, into the image that
+ * just opened, in time order. */
+static void replay_pending(struct ns_procs *t, struct ns_aproc *p)
 {
+    size_t j = 0;
     for (size_t i = 0; i < p->npending; i++) {
         struct ns_pending_sample *s = &p->pending[i];
-        ns_image_sample(&p->image, s->tid, s->time_ns, s->weight, s->end, s->frames,
-                        (int)s->nframes);
+        for (; j < p->nearly && p->early[j].piece.end_ns <= s->time_ns; j++)
+            ns_offcpu_replay_piece(t, p, &p->early[j]);
+        uint64_t stack = ns_image_sample(&p->image, s->tid, s->time_ns, s->weight, s->end,
+                                         s->frames, (int)s->nframes);
+        struct ns_athread *th = ns_procs_thread(t, s->tid);
+        if (th && th->proc == p)
+            ns_offcpu_sampled(th, stack, s->time_ns, s->wall_ns, s->end, s->frames,
+                              (int)s->nframes);
     }
+    for (; j < p->nearly; j++)
+        ns_offcpu_replay_piece(t, p, &p->early[j]);
     p->samples_since_flush += p->npending;
     free_pending(p);
 }
@@ -195,6 +208,8 @@ struct ns_aproc *ns_procs_add(struct ns_procs *t, pid_t pid, pid_t ppid, uint64_
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     p->fork_ns = start_ns;
     p->state = NS_AP_ALIVE;
+    p->wall_kernel =
+        t->cfg->mech == NS_AGENT_PERF && t->cfg->cfg.value[NS_SET_EVENT] == NS_EVENT_WALL;
     p->next = t->list;
     t->list = p;
     t->nlive++;
@@ -324,7 +339,7 @@ int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p)
         ns_image_count(&p->image, "samples_before_exec", p->dropped_before_exec);
         p->dropped_before_exec = 0;
     }
-    replay_pending(p);
+    replay_pending(t, p);
     return 1;
 }
 
@@ -507,8 +522,8 @@ size_t ns_procs_finalize(struct ns_procs *t, uint64_t caught_up_ns)
 /* --- samples ------------------------------------------------------------------------- */
 
 /* Holds a sample of an image that has no region yet; 0 if it cannot wait. */
-static int hold(struct ns_aproc *p, pid_t tid, uint64_t time_ns, uint64_t weight, unsigned end,
-                const struct ns_frame *frames, int n)
+static int hold(struct ns_aproc *p, pid_t tid, uint64_t time_ns, uint64_t weight, uint64_t wall_ns,
+                unsigned end, const struct ns_frame *frames, int n)
 {
     if (p->image_state || p->region.hdr || p->npending >= HOLD_MAX ||
         time_ns >= p->image_start_ns + HOLD_NS)
@@ -523,6 +538,7 @@ static int hold(struct ns_aproc *p, pid_t tid, uint64_t time_ns, uint64_t weight
     s->tid = tid;
     s->time_ns = time_ns;
     s->weight = weight;
+    s->wall_ns = wall_ns;
     s->end = end;
     s->nframes = (uint32_t)n;
     p->npending++;
@@ -557,14 +573,19 @@ void ns_procs_take_sample(struct ns_procs *t, struct ns_aproc *p, pid_t tid, uin
                                alive(p) ? p->pid : 0))
             break;
     }
-    if (hold(p, tid, time_ns, weight, end, frames, n) || !ns_procs_open_image(t, p))
+    struct ns_athread *th = ns_procs_thread(t, tid);
+    if (th && th->proc != p)
+        th = NULL;
+    uint64_t wall_ns = th ? th->wall_pending_ns : 0;
+    if (th)
+        th->wall_pending_ns = 0;
+    if (hold(p, tid, time_ns, weight, wall_ns, end, frames, n) || !ns_procs_open_image(t, p))
         return;
     if (end == NSP_END_STACK_END && stack_len)
         ns_image_count(&p->image, "stack_copy_truncated", 1);
     uint64_t stack_id = ns_image_sample(&p->image, tid, time_ns, weight, end, frames, n);
-    struct ns_athread *th = ns_procs_thread(t, tid);
-    if (th && th->proc == p)
-        ns_offcpu_sampled(th, stack_id, time_ns, end, frames, n);
+    if (th)
+        ns_offcpu_sampled(th, stack_id, time_ns, wall_ns, end, frames, n);
     p->samples_since_flush++;
 }
 

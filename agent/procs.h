@@ -27,7 +27,14 @@ struct ns_pending_sample {
     pid_t tid;
     uint32_t end, nframes;
     uint64_t time_ns, weight;
+    uint64_t wall_ns; /* wall mode: the time its piece stands for */
     struct ns_frame *frames;
+};
+
+/* A piece of a thread's time line that came before its image opened (wall mode). */
+struct ns_early_piece {
+    pid_t tid;
+    struct ns_piece piece;
 };
 
 struct ns_athread {
@@ -93,6 +100,11 @@ struct ns_aproc {
      * samples of the exec itself make no profile of their own. */
     struct ns_pending_sample *pending;
     size_t npending;
+    /* wall time from switch records (the perf mechanism, -e wall: off_cpu.c), and its
+     * pieces held like the samples until the image opens */
+    int wall_kernel;
+    struct ns_early_piece *early;
+    size_t nearly;
     uint64_t dropped_before_exec;
 
     struct ns_aproc *next; /* the table's list */

@@ -134,6 +134,19 @@ static int waits_watched(void)
     return ns_hooks_enabled() & (NS_HOOK_LOCKS | NS_HOOK_BLOCK);
 }
 
+/* libnsprof.so's own image, from its ELF header to the end of its bss (symbols the linker
+ * defines for every object). */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+
+/* nsprof's own locks (its static mutexes: the stack table's, the names', the resources'...)
+ * pass straight through, even when nsprof takes one outside a hook (at fork, at start):
+ * counting or charging a call needs those very locks, which the caller may hold. */
+static int own_lock(const void *lock)
+{
+    return (const char *)lock >= __ehdr_start && (const char *)lock < _end;
+}
+
 /* ---- pseudo frames: the called function, as the leaf of a stack ---- */
 
 struct pseudo {
@@ -410,7 +423,7 @@ static int timeout_accepted(const struct timespec *t)
 #define ACQUIRE(lock, kind, fn, try, block)                                                        \
     do {                                                                                           \
         PSEUDO(p_, fn);                                                                            \
-        if (!waits_watched())                                                                      \
+        if (!waits_watched() || own_lock((const void *)(uintptr_t)(lock)))                         \
             return block;                                                                          \
         CREATOR_IP(ip_);                                                                           \
         int r_ = try;                                                                              \
@@ -584,7 +597,7 @@ static int mtx_waited(int r)
 #define MTX_ACQUIRE(m, fn, block)                                                                  \
     do {                                                                                           \
         PSEUDO(p_, fn);                                                                            \
-        if (!waits_watched())                                                                      \
+        if (!waits_watched() || own_lock(m))                                                       \
             return block;                                                                          \
         CREATOR_IP(ip_);                                                                           \
         int r_ = REAL(mtx_trylock)(m);                                                             \

@@ -105,24 +105,24 @@ static void read_identity(struct ns_identity *id)
     ssize_t n = readlink("/proc/self/exe", id->exe, sizeof(id->exe) - 1);
     id->exe[n > 0 ? n : 0] = '\0';
 
-    const char *session = getenv(NS_ENV_SESSION);
+    const char *session = ns_getenv(NS_ENV_SESSION);
     if (session && valid_session(session)) {
         snprintf(id->session, sizeof(id->session), "%s", session);
     } else {
         new_session_id(id->session, sizeof(id->session));
         /* Children started in any way (system, popen...) join this session. */
-        setenv(NS_ENV_SESSION, id->session, 1);
+        ns_setenv(NS_ENV_SESSION, id->session);
     }
 
-    const char *root = getenv(NS_ENV_ROOT);
+    const char *root = ns_getenv(NS_ENV_ROOT);
     ns_preload.root_pid = root ? (pid_t)atoi(root) : id->pid;
     if (!root) {
         snprintf(num, sizeof(num), "%d", (int)id->pid);
-        setenv(NS_ENV_ROOT, num, 1);
+        ns_setenv(NS_ENV_ROOT, num);
     }
 
     id->exec_index = 0;
-    const char *exec = getenv(NS_ENV_EXEC);
+    const char *exec = ns_getenv(NS_ENV_EXEC);
     if (exec) {
         char *dot;
         long pid = strtol(exec, &dot, 10);
@@ -147,7 +147,7 @@ static void remember_settings_env(void)
 {
     for (int i = 0; i < NS_SET__COUNT; i++) {
         const char *v =
-            i == NS_SET_OUTPUT ? ns_preload.cfg.text[i] : getenv(ns_setting_defs[i].env);
+            i == NS_SET_OUTPUT ? ns_preload.cfg.text[i] : ns_getenv(ns_setting_defs[i].env);
         if (!v)
             continue;
         snprintf(ns_preload.inherited_env[ns_preload.ninherited++],
@@ -179,7 +179,7 @@ int ns_output_open(const struct ns_identity *id, char *path, size_t pathlen, cha
 __attribute__((constructor)) static void ns_preload_init(void)
 {
     char err[1024];
-    const char *disable = getenv(NS_ENV_DISABLE);
+    const char *disable = ns_getenv(NS_ENV_DISABLE);
     if (ns_preload.started || (disable && *disable && strcmp(disable, "0") != 0))
         return;
     ns_preload.started = 1;
@@ -198,11 +198,11 @@ __attribute__((constructor)) static void ns_preload_init(void)
     ns_install_crash_handlers();
     /* The image that exec'd us blocked SIGPROF for the exec (sampler.c): our handler is in
      * place now, so what waited may come. */
-    if (getenv("NSPROF_UNBLOCK_SIGPROF")) {
+    if (ns_getenv("NSPROF_UNBLOCK_SIGPROF")) {
         sigset_t prof;
         sigemptyset(&prof);
         sigaddset(&prof, SIGPROF);
-        unsetenv("NSPROF_UNBLOCK_SIGPROF");
+        ns_unsetenv("NSPROF_UNBLOCK_SIGPROF");
         ns_real.pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
     }
     if (ns_sampler_agent_failure()[0])
@@ -214,7 +214,7 @@ __attribute__((constructor)) static void ns_preload_init(void)
                     "the program's malloc calls do not reach nsprof: it defines its own "
                     "allocator, or another preloaded library's comes first; allocations "
                     "are not tracked");
-    const char *agent = getenv(NS_ENV_AGENT_SESSION);
+    const char *agent = ns_getenv(NS_ENV_AGENT_SESSION);
     if (agent && strlen(agent) < sizeof(ns_preload.agent_env) - 32)
         snprintf(ns_preload.agent_env, sizeof(ns_preload.agent_env), "%s=%s", NS_ENV_AGENT_SESSION,
                  agent);

@@ -7,7 +7,36 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dlfcn.h>
 #include <string.h>
+
+extern char **environ;
+
+int ns_setenv(const char *name, const char *value)
+{
+    static int (*real)(const char *, const char *, int);
+    if (!real)
+        real = (int (*)(const char *, const char *, int))dlsym(RTLD_NEXT, "setenv");
+    return real ? real(name, value, 1) : -1;
+}
+
+int ns_unsetenv(const char *name)
+{
+    static int (*real)(const char *);
+    if (!real)
+        real = (int (*)(const char *))dlsym(RTLD_NEXT, "unsetenv");
+    return real ? real(name) : -1;
+}
+
+const char *ns_getenv(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return NULL;
+}
 
 const struct ns_setting_def ns_setting_defs[NS_SET__COUNT] = {
 #define NS_SETTING_DEF(id, key, env, sopt, lopt, type, def, choices, min, max, help)               \
@@ -130,7 +159,7 @@ int ns_config_from_env(struct ns_config *c, void (*warn)(const char *msg))
 {
     int invalid = 0;
     for (int i = 0; i < NS_SET__COUNT; i++) {
-        const char *text = getenv(ns_setting_defs[i].env);
+        const char *text = ns_getenv(ns_setting_defs[i].env);
         char err[512], msg[700];
         if (!text)
             continue;

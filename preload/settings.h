@@ -157,6 +157,13 @@ struct ns_event_def {
 };
 extern const struct ns_event_def ns_event_defs[NS_EVID__COUNT];
 
+/* getenv that cannot be interposed: a program may define its own getenv (bash does, and
+ * answers nothing before its main), so nsprof reads the process's environment itself. */
+const char *ns_getenv(const char *name);
+/* The C library's setenv (overwriting) and unsetenv, whatever the program defines. */
+int ns_setenv(const char *name, const char *value);
+int ns_unsetenv(const char *name);
+
 void ns_config_defaults(struct ns_config *c);
 /* Validates and stores one value. 0, or -1 with a sentence in err naming the problem. */
 int ns_config_set(struct ns_config *c, enum ns_setting id, const char *text, char *err,

@@ -125,6 +125,12 @@ static void register_thread(pid_t tid, int self)
     ns_threads_activate(th);
     if (self && S.key_created)
         pthread_setspecific(S.key, th);
+    /* Wall mode: the thread's first blocking call must not pay for its capture buffers. */
+    if (S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL && (self || tid == (pid_t)syscall(SYS_gettid))) {
+        th->in_hook = 1;
+        ns_capture_prepare(th);
+        th->in_hook = 0;
+    }
     ns_writer_wake();
 }
 
@@ -364,6 +370,11 @@ static int start_attached(int have_region, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the loaded objects (out of memory)");
         return -1;
     }
+    /* A blocking call captures its stack before it waits: building a table there (libc's
+     * takes milliseconds) would lengthen the program's first sleep or wait. Wall mode builds
+     * the tables of the objects loaded now before main instead. */
+    if (S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL)
+        ns_modules_build_pending();
     int r = S.source->start();
     if (r < 0) {
         snprintf(err, errlen, "cannot start %s sampling: %s", S.source->name, strerror(-r));
@@ -408,7 +419,7 @@ static int start_own_agent(char *err, size_t errlen)
     ns_shm_header()->agent_pid = (uint32_t)S.link.agent;
     /* Everything this process starts is covered by the same events and the same agent. */
     if (ns_agent_link_format(&S.link, value, sizeof(value)) == 0)
-        setenv(NS_ENV_AGENT_SESSION, value, 1);
+        ns_setenv(NS_ENV_AGENT_SESSION, value);
     return start_attached(1, err, errlen);
 }
 

@@ -509,6 +509,7 @@ void ns_image_end(struct ns_image *im, unsigned reason, uint64_t status, uint64_
 {
     if (im->ended)
         return;
+    im->end_mono_ns = end_mono_ns;
     ns_image_region_emit(im, 1);
     ns_image_sums_flush(im);
     ns_image_site_batches_flush(im);

@@ -95,6 +95,7 @@ struct ns_image {
     unsigned wall; /* NS_WALL_* */
     int ended;
     uint64_t synthetic_map; /* file id of the "[off-cpu]" mapping, 0 until written */
+    uint64_t end_mono_ns;   /* while the last chunk is written: when the process ended */
     struct ns_image_sums *sums;
     struct ns_image_locks *locks;
 

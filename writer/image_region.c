@@ -33,6 +33,7 @@
 #define SITE_BATCH 1024
 
 static void emit_thread_sites(struct ns_image *im, const struct ns_thread *th);
+static void emit_open_call(struct ns_image *im, const struct ns_thread *th, uint64_t end_ns);
 static void flush_batches(struct ns_image *im);
 #define SERIES_MAX 4096
 
@@ -352,6 +353,7 @@ void ns_image_emit_thread_sites(struct ns_image *im, const struct ns_thread *rem
     im->region->now_us = ns_image_time_us(im, ns_now_ns());
     emit_thread_sites(im, th);
     ns_image_emit_lock_counts(im, th, 1);
+    emit_open_call(im, th, ns_now_ns());
     flush_batches(im);
 }
 
@@ -372,6 +374,32 @@ static void emit_thread_sites(struct ns_image *im, const struct ns_thread *th)
     }
 }
 
+/* NS_WALL_INTERPOSED: a blocking call still in progress when its thread or process ended
+ * (a cancelled thread, a process that exited while another thread slept) never returned to
+ * add its time to its site: it waited from its begin to the end. */
+static void emit_open_call(struct ns_image *im, const struct ns_thread *th, uint64_t end_ns)
+{
+    if (im->wall != NS_WALL_INTERPOSED)
+        return;
+    const struct ns_block_history *h = &th->block;
+    uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
+    if (!begun)
+        return;
+    const struct ns_block_call *c = &h->call[(begun - 1) % NS_BLOCK_HISTORY];
+    uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+    uint64_t begin = c->begin_ns, end = __atomic_load_n(&c->end_ns, __ATOMIC_ACQUIRE);
+    unsigned reason = c->reason;
+    const struct ns_stack_entry *stack = c->stack;
+    if (seq != 2 * (begun - 1) + 2 || end || end_ns <= begin)
+        return;
+    char name[64];
+    snprintf(name, sizeof(name), "[off-CPU: %s]", ns_block_reason_name(reason));
+    struct ns_frame leaf = ns_image_synthetic(im, name);
+    uint64_t id = ns_image_region_stack(im, stack, &leaf, 1);
+    add_entry(im, NS_EVID_OFF_CPU, th->tid, id, 0, end_ns - begin);
+    add_entry(im, NS_EVID_WALL, th->tid, id, 0, end_ns - begin);
+}
+
 static void emit_sites(struct ns_image *im, int final)
 {
     const struct ns_thread_dir *dir = AT(im, im->region->hdr->threads, struct ns_thread_dir);
@@ -381,6 +409,8 @@ static void emit_sites(struct ns_image *im, int final)
         if (th && __atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != NS_TH_FREE) {
             emit_thread_sites(im, th);
             ns_image_emit_lock_counts(im, th, final);
+            if (final)
+                emit_open_call(im, th, im->end_mono_ns ? im->end_mono_ns : ns_now_ns());
         }
     }
     flush_batches(im);

@@ -186,6 +186,15 @@ static void cache_keep(struct cache_slot *c, const struct ns_regs *r, uint32_t p
     c->stack = stack;
 }
 
+void ns_capture_prepare(struct ns_thread *th)
+{
+    if (!th->scratch)
+        th->scratch = ns_mem_alloc((NSP_MAX_FRAMES + 1) * sizeof(struct ns_frame));
+    if (!th->capture_cache)
+        th->capture_cache = ns_mem_alloc(sizeof(struct ns_capture_cache));
+    ns_stacks_prepare();
+}
+
 struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *caller,
                                   uint32_t pseudo_id)
 {

@@ -52,6 +52,11 @@ struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *ca
  * the module snapshot is busy. Same contract as ns_capture. */
 struct ns_stack_entry *ns_capture_call_site(struct ns_thread *th, uintptr_t ip, uint32_t pseudo_id);
 
+/* Allocates now what a thread's first capture would (its frame buffer and cache), and the
+ * process's stack table: for callers whose first capture must not take longer than the
+ * others (a blocking call about to wait). */
+void ns_capture_prepare(struct ns_thread *th);
+
 /* Maximum frames kept (the max_depth setting), and whether a capture builds the unwind
  * tables it misses itself (lazy: no writer thread builds them); set once at start. */
 void ns_capture_configure(uint32_t max_depth, int lazy);

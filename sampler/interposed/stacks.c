@@ -116,6 +116,12 @@ static int init_tables(void)
     return st.slots ? 0 : -1;
 }
 
+void ns_stacks_prepare(void)
+{
+    if (!__atomic_load_n(&st.slots, __ATOMIC_ACQUIRE))
+        init_tables();
+}
+
 static struct ns_stack_entry *overflow(void)
 {
     ns_shm_count(NS_CTR_STACKS_OVERFLOWED, 1);

@@ -41,6 +41,8 @@ struct ns_stacks_pub {
 /* Iteration in this process: entries 0 .. ns_stacks_count()-1 (an entry may be NULL).
  * Stacks that did not fit any more go to the overflow entry (counter stacks_overflowed). */
 size_t ns_stacks_count(void);
+/* Creates the table now (it is made at the first stack otherwise). */
+void ns_stacks_prepare(void);
 struct ns_stack_entry *ns_stacks_at(size_t i);
 void ns_stacks_prefork(void);
 void ns_stacks_postfork(int child);

@@ -54,7 +54,7 @@ int ns_agent_link_format(const struct ns_agent_link *l, char *out, size_t cap)
 
 int ns_agent_link_from_env(struct ns_agent_link *out)
 {
-    const char *v = getenv(NS_ENV_AGENT_SESSION);
+    const char *v = ns_getenv(NS_ENV_AGENT_SESSION);
     if (!v || ns_agent_link_parse(v, out) < 0)
         return 0;
     /* An agent that is gone cannot read what we would write: profile in-process instead. */
@@ -163,7 +163,7 @@ static void remove_stale(const char *user_dir)
 
 int ns_agent_link_session_dir(const char *session, char *out, size_t cap, char *err, size_t errlen)
 {
-    const char *base = getenv("NSPROF_SHM_DIR");
+    const char *base = ns_getenv("NSPROF_SHM_DIR");
     struct stat st;
     if (!base || !*base)
         base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0

@@ -7,9 +7,13 @@
  * (an exec would make it an ordinary child again: the kernel resets the exit signal to
  * SIGCHLD at every exec, so the keeper never execs). The keeper starts a session of its
  * own (the terminal's ^C reaches neither it nor the agent), ignores the job-control
- * signals, closes every descriptor of the program, starts the agent as its child and waits
- * for it: the agent is thus never the program's child, and not an orphan that a subreaper
- * (possibly the program itself, as a container's PID 1) would inherit. The agent runs with
+ * signals, closes every descriptor of the program and starts the agent as its child, which
+ * is thus never the program's. Then it exits at once and the constructor reaps it, so that
+ * the program has no child of nsprof's left (a program that reaps with __WALL, as strace and
+ * supervisors do, waits for every child, whatever its exit signal): the agent, an orphan,
+ * goes to init or to a subreaper above the program. Only when the program is itself a
+ * subreaper (a container's PID 1), which would inherit the agent, does the keeper stay and
+ * wait for the agent instead. The agent runs with
  * stdin and stdout on /dev/null and one end of a socket pair, through the real execve (not
  * nsprof's exec hook), with LD_PRELOAD and every NSPROF_ variable taken out of its
  * environment (an agent that preloads nsprof would start agents without end). Only then does it
@@ -174,8 +178,9 @@ struct kernel_sigaction {
     uint64_t mask;
 };
 
-/* The program's child: system calls only, no exec (see above). */
-static void keeper(int sock)
+/* The program's child: system calls only, no exec (see above). stay: wait for the agent
+ * rather than leave it to be reparented. */
+static void keeper(int sock, int stay)
 {
     static const int quiet[] = {SIGINT,  SIGQUIT, SIGHUP,  SIGTERM, SIGTSTP,
                                 SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2};
@@ -187,6 +192,8 @@ static void keeper(int sock)
     long agent = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
     if (agent == 0)
         exec_agent(sock);
+    if (!stay)
+        syscall(SYS_exit_group, 0);
     /* It holds nothing of the program's, not even a copy of a descriptor. */
     syscall(SYS_close_range, 0, ~0u, 0);
     int status;
@@ -317,10 +324,13 @@ int ns_agent_spawn(const struct ns_config *cfg, const char *session, struct ns_a
             close(sv[0]), close(sv[1]);
         return -1;
     }
+    /* A subreaper would inherit the agent if the keeper left it (see above). */
+    int subreaper = 0;
+    prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0);
     /* exit signal 0: no SIGCHLD, and waitpid(-1) without __WALL does not see it */
     pid_t child = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
     if (child == 0)
-        keeper(sv[1]);
+        keeper(sv[1], subreaper != 0);
     close(sv[1]);
     int r = -1;
     pid_t agent_pid = 0;
@@ -334,10 +344,14 @@ int ns_agent_spawn(const struct ns_config *cfg, const char *session, struct ns_a
     }
     close_events();
     close(sv[0]);
-    if (r < 0 && child > 0) {
+    if (r < 0 && child > 0 && subreaper) {
         kill(child, SIGKILL); /* the keeper; its agent, if any, then has no events to read */
         int st;
         waitpid(child, &st, __WALL); /* no zombie left behind in the program */
+    } else if (child > 0 && !subreaper) {
+        int st; /* the keeper ended as soon as the agent was started: no zombie left */
+        while (waitpid(child, &st, __WALL) < 0 && errno == EINTR)
+            ;
     }
     if (r < 0)
         return -1;

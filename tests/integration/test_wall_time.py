@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from nsptest import NSPROF, NsprofTest, event, workload
+from nsptest import NSPROF, NsprofTest, event, weight, workload
 
 SLEEP_LEAF = {"nanosleep": "[off-CPU: sleep]", "usleep": "[off-CPU: sleep]",
               "poll": "[off-CPU: poll]", "select": "[off-CPU: poll]"}
@@ -34,6 +34,8 @@ def leaf_weight(stacks, leaf, needle=None):
 
 class WallTime(NsprofTest):
     mechanism = ()
+    # With the switch records a thread's wall time is its whole life, start-up included.
+    wall_is_lifetime = True
 
     def sleep_loop(self, kind, iterations=20, wait_ms=20, compute_ms=5):
         rec = self.record([workload("sleep_loop"), kind, str(iterations), str(wait_ms),
@@ -48,8 +50,11 @@ class WallTime(NsprofTest):
         wall = event(doc, "wall")
         stacks = self.folded(rec.files(), "--event", "wall")
         asleep = leaf_weight(stacks, SLEEP_LEAF[kind], "wait_once")
+        # The program's clock runs from main's start to its end: so does main's wall time
+        # (the process's start-up, before main, is not in the program's truth).
+        in_main = weight(wall, "main")
         truth = waited / total
-        share = asleep / wall["weight"]
+        share = asleep / in_main
         self.assertLess(abs(share - truth), 0.03,
                         "%s: the profile says %.1f%% of wall time waiting at wait_once, the "
                         "program measured %.1f%%" % (kind, share * 100, truth * 100))
@@ -114,6 +119,47 @@ class WallTime(NsprofTest):
                         "futex: %.1f ms marked at its last sampled stack, it blocked %.1f ms"
                         % (got / 1e6, blocked / 1e6))
 
+    def test_waits_of_cancelled_threads_count(self):
+        # Their calls never return: the waits still lasted until the cancellation.
+        rec = self.record([workload("cancel_blocked"), "200"], "-e", "wall", *self.mechanism)
+        self.assertEqual(len(re.findall(r"victim\d cancelled cleanup", rec.stdout)), 4, rec.stdout)
+        held = int(parse(r"held_ns=(\d+)", rec.stdout).group(1))
+        stacks = self.folded(rec.files(), "--event", "off_cpu")
+        for fn, leaf in (("blocked_read", "[off-CPU: io]"), ("blocked_cond", "[off-CPU: cond]"),
+                         ("blocked_sleep", "[off-CPU: sleep]"), ("blocked_poll", "[off-CPU: poll]")):
+            got = leaf_weight(stacks, leaf, fn)
+            self.assertGreater(got, 0.9 * held, "%s: %.1f ms under %s, held %.1f ms"
+                               % (fn, got / 1e6, leaf, held / 1e6))
+            self.assertLess(got, 1.1 * held + 50e6, "%s: %.1f ms" % (fn, got / 1e6))
+
+    def test_short_run_keeps_its_first_waits(self):
+        # A run of ~20 ms: its first wait comes before the profile could be opened.
+        rec = self.record([workload("sleep_loop"), "nanosleep", "1", "10", "5"], "-e", "wall",
+                          *self.mechanism)
+        doc = self.report(rec.files())
+        stacks = self.folded(rec.files(), "--event", "off_cpu")
+        self.assertGreaterEqual(leaf_weight(stacks, "[off-CPU: sleep]", "wait_once"), 10e6, stacks)
+        if not self.wall_is_lifetime:
+            return
+        # Everything from main's start on is there (with LD_PRELOAD the events start in the
+        # constructor, after the loader: the process's duration is a little longer).
+        main = [t for t in event(doc, "wall")["threads"] if t["name"] == "sleep_loop"]
+        duration = doc["processes"][0]["duration_ns"]
+        total = int(parse(r"total_ns=(\d+)", rec.stdout).group(1))
+        self.assertGreater(main[0]["weight"], total - 2e6,
+                           "wall %d ns, main ran %d ns" % (main[0]["weight"], total))
+        self.assertLess(main[0]["weight"], duration + 5e6,
+                        "wall %d ns, the process lived %d ns" % (main[0]["weight"], duration))
+
+    def test_no_unwind_table_is_built_inside_a_wait(self):
+        # Building libc's table takes milliseconds: done in a blocking call's capture it
+        # would lengthen the program's first wait (it is done before main instead).
+        rec = self.record([workload("sleep_loop"), "nanosleep", "3", "1", "5"], "-e", "wall",
+                          *self.mechanism)
+        inside = [s for s in self.folded(rec.files(), "--event", "cpu")
+                  if "wait_once" in s and "ns_cfi_build" in s]
+        self.assertEqual(inside, [])
+
     def test_wall_split_halves(self):
         # wall_split alternates 10 ms of computing and 10 ms of sleeping by the wall clock.
         rec = self.record([workload("wall_split"), "2"], "-e", "wall", *self.mechanism)
@@ -171,6 +217,8 @@ class WallTimeSignals(WallTime):
     """perf forced off: CPU timers (they fire only while a thread runs) and the blocking
     calls' own clocks."""
     mechanism = ("--mechanism", "signal")
+    # CPU timers and the interposers see neither the start-up's waits nor time runnable.
+    wall_is_lifetime = False
 
     def check_raw_futex(self, stacks, blocked):
         # Invisible without the kernel's records: nothing may be charged there (its say()
