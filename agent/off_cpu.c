@@ -53,6 +53,7 @@ static int read_call(const struct ns_block_history *h, uint64_t k, struct ns_blo
     uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
     if (seq != 2 * k + 2)
         return 0;
+    out->seq = seq;
     out->begin_ns = c->begin_ns;
     out->end_ns = __atomic_load_n(&c->end_ns, __ATOMIC_ACQUIRE);
     out->stack = c->stack;
@@ -78,7 +79,7 @@ static enum found find_call(struct ns_athread *th, uint64_t a, uint64_t b,
     uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
     uint64_t oldest = begun > NS_BLOCK_HISTORY ? begun - NS_BLOCK_HISTORY : 0;
     uint64_t next_begin = UINT64_MAX;
-    struct ns_block_call c, last = {0};
+    struct ns_block_call c = {0}, last = {0};
     int have_last = 0;
     for (uint64_t k = begun; k-- > oldest;) {
         if (!read_call(h, k, &c)) /* being rewritten: older entries are gone too */
