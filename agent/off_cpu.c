@@ -223,6 +223,16 @@ void ns_offcpu_slot_gone(struct ns_athread *th, const struct ns_thread *slot)
         memcpy(th->kept, &slot->block, sizeof(*th->kept));
 }
 
+void ns_offcpu_new_image(struct ns_athread *th)
+{
+    th->last_stack = 0;
+    th->nlast_frames = 0;
+    th->wall_pending_ns = 0;
+    th->slot = NULL;
+    free(th->kept);
+    th->kept = NULL;
+}
+
 void ns_offcpu_forget(struct ns_athread *th)
 {
     free(th->last_frames);

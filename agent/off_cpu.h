@@ -39,6 +39,9 @@ void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, 
 void ns_offcpu_replay_piece(struct ns_procs *t, struct ns_aproc *p, const struct ns_early_piece *e);
 /* th's slot in its region is about to be given back: keep its history. */
 void ns_offcpu_slot_gone(struct ns_athread *th, const struct ns_thread *slot);
+/* th's process exec'd: its last stack (an id in the old file, frames of the old program) and
+ * its slot (in the old region) are forgotten. */
+void ns_offcpu_new_image(struct ns_athread *th);
 /* Frees what th holds for this module. */
 void ns_offcpu_forget(struct ns_athread *th);
 

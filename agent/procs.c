@@ -448,6 +448,13 @@ static void end_image(struct ns_procs *t, struct ns_aproc *p, unsigned reason, u
     ns_regions_detach(p);
 }
 
+static void forget_image(struct ns_procs *t, struct ns_athread *th, void *ctx)
+{
+    (void)t;
+    (void)ctx;
+    ns_offcpu_new_image(th);
+}
+
 void ns_procs_next_image(struct ns_procs *t, struct ns_aproc *p, uint64_t time_ns,
                          int64_t exec_index)
 {
@@ -462,6 +469,8 @@ void ns_procs_next_image(struct ns_procs *t, struct ns_aproc *p, uint64_t time_n
     p->exec_index = exec_index;
     p->image_start_ns = time_ns;
     p->exe[0] = '\0';
+    /* What a thread's wall time refers to (stack ids of the old file, its old region) is gone. */
+    each_thread(t, p, forget_image, NULL);
     ns_maps_clear(&p->maps);
     p->maps.self_id = 0;
     p->region.next_try_ns = 0;
