@@ -6,6 +6,7 @@
 
 #include "../preload/settings.h"
 #include "blocking.h"
+#include "maps.h"
 #include "nsp_format.h"
 #include "shm.h"
 #include "threads.h"
@@ -196,11 +197,76 @@ void ns_offcpu_replay_piece(struct ns_procs *t, struct ns_aproc *p, const struct
         ns_offcpu_piece(th, &e->piece);
 }
 
+/* The latest published call of th that overlaps [a, b], or when the history no longer goes
+ * back that far, the oldest call it holds (as find_call does). */
+static int overlapping_call(struct ns_athread *th, uint64_t a, uint64_t b,
+                            struct ns_block_call *out)
+{
+    const struct ns_block_history *h = th->kept;
+    if (!h) {
+        const struct ns_thread *s = find_slot(th);
+        h = s ? &s->block : NULL;
+    }
+    if (!h)
+        return 0;
+    uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
+    uint64_t oldest = begun > NS_BLOCK_HISTORY ? begun - NS_BLOCK_HISTORY : 0;
+    struct ns_block_call c = {0}, last = {0};
+    int have_last = 0;
+    for (uint64_t k = begun; k-- > oldest;) {
+        if (!read_call(h, k, &c))
+            break;
+        if (c.begin_ns > b) {
+            last = c;
+            have_last = 1;
+            continue;
+        }
+        if (!c.end_ns || c.end_ns >= a) {
+            *out = c;
+            return 1;
+        }
+        return 0; /* older calls ended earlier still */
+    }
+    if (have_last && begun > NS_BLOCK_HISTORY) {
+        *out = last;
+        return 1;
+    }
+    return 0;
+}
+
+/* The kernel time a user-only sample's piece held beyond its period (see off_cpu.h). */
+static uint64_t charge_kernel(struct ns_athread *th, uint64_t time_ns, uint64_t wall_ns,
+                              unsigned end, const struct ns_frame *frames, int nframes)
+{
+    uint64_t period = th->proc->user_period_ns;
+    if (!period || wall_ns <= period + period / 2)
+        return 0;
+    struct ns_image *im = &th->proc->image;
+    uint64_t excess = wall_ns - period, stack = 0;
+    struct ns_frame kernel = {ns_maps_kernel_id() | NS_MAP_AGENT, 0};
+    struct ns_block_call c;
+    if (overlapping_call(th, time_ns - wall_ns, time_ns, &c))
+        stack = ns_image_region_stack(im, c.stack, &kernel, 1);
+    if (!stack) {
+        struct ns_frame f[NS_OFFCPU_FRAMES + 1];
+        int n = nframes < NS_OFFCPU_FRAMES ? nframes : NS_OFFCPU_FRAMES;
+        f[0] = kernel;
+        memcpy(f + 1, frames, (size_t)n * sizeof(*f));
+        stack = ns_image_stack(im, n < nframes ? NSP_END_DEPTH : end, f, n + 1);
+    }
+    if (!stack)
+        return 0;
+    ns_image_add(im, NS_EVID_WALL, th->tid, stack, 0, excess, time_ns);
+    ns_image_count(im, "wall_kernel_unsampled_ns", excess);
+    return excess;
+}
+
 void ns_offcpu_sampled(struct ns_athread *th, uint64_t stack, uint64_t time_ns, uint64_t wall_ns,
                        unsigned end, const struct ns_frame *frames, int nframes)
 {
     if (!wall_kernel(th->proc) || !stack)
         return;
+    wall_ns -= charge_kernel(th, time_ns, wall_ns, end, frames, nframes);
     if (wall_ns)
         ns_image_add(&th->proc->image, NS_EVID_WALL, th->tid, stack, 0, wall_ns, time_ns);
     th->last_stack = stack;

@@ -13,7 +13,11 @@
  *   - preempted (runnable, waiting for a CPU): "[off-CPU: preempted]" at the call it was in,
  *     or at its last sampled stack, marked the same way;
  *   - records lost meanwhile: "[off-CPU: unknown]", the same way.
- * So a thread's wall total is its life as the switch records bound it.
+ * So a thread's wall total is its life as the switch records bound it. Where perf sees user
+ * space only (exclude_kernel), ticks that land in the kernel are dropped: a sample's piece
+ * that is longer than 1.5 periods held that much unsampled kernel time, which is charged as
+ * a "[kernel]" leaf to the blocking call the thread was in (a read copying from the page
+ * cache), or else above the sample's own stack (where the thread came back to).
  *
  * A call is found by time in the thread's history (the last NS_BLOCK_HISTORY calls it
  * began): the latest whose begin is at or before the interval's start and whose end (or

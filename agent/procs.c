@@ -210,6 +210,7 @@ struct ns_aproc *ns_procs_add(struct ns_procs *t, pid_t pid, pid_t ppid, uint64_
     p->state = NS_AP_ALIVE;
     p->wall_kernel =
         t->cfg->mech == NS_AGENT_PERF && t->cfg->cfg.value[NS_SET_EVENT] == NS_EVENT_WALL;
+    p->user_period_ns = p->wall_kernel && t->cfg->exclude_kernel ? t->period_ns : 0;
     p->next = t->list;
     t->list = p;
     t->nlive++;

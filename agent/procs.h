@@ -103,6 +103,8 @@ struct ns_aproc {
     /* wall time from switch records (the perf mechanism, -e wall: off_cpu.c), and its
      * pieces held like the samples until the image opens */
     int wall_kernel;
+    /* perf sees user space only: a sample's piece longer than a period held kernel time */
+    uint64_t user_period_ns; /* the sampling period when so, else 0 */
     struct ns_early_piece *early;
     size_t nearly;
     uint64_t dropped_before_exec;

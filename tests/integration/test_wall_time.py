@@ -160,6 +160,20 @@ class WallTime(NsprofTest):
                   if "wait_once" in s and "ns_cfi_build" in s]
         self.assertEqual(inside, [])
 
+    def test_unsampled_kernel_time_goes_to_the_call_that_spent_it(self):
+        # perf limited to user space drops the ticks inside read(): that time is still wall
+        # time, charged as [kernel] to the read that spent it, not to the next user stack.
+        if self.mechanism:
+            self.skipTest("perf's samples only")
+        rec = self.record([workload("syscall_split"), "1.0"], "-e", "wall", "--kernel", "off")
+        doc = self.report(rec.files())
+        self.assertEqual(doc["processes"][0]["settings"]["exclude_kernel"], "1")
+        wall = event(doc, "wall")
+        stacks = self.folded(rec.files(), "--event", "wall")
+        in_read = sum(w for s, w in stacks.items() if s.endswith(";read;[kernel]"))
+        self.assertGreater(in_read, 0.1 * weight(wall, "main"), sorted(stacks.items())[:5])
+        self.assertGreater(doc["processes"][0]["counters"].get("wall_kernel_unsampled_ns", 0), 0)
+
     def test_wall_split_halves(self):
         # wall_split alternates 10 ms of computing and 10 ms of sleeping by the wall clock.
         rec = self.record([workload("wall_split"), "2"], "-e", "wall", *self.mechanism)
