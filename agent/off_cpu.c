@@ -66,15 +66,20 @@ static int read_call(const struct ns_block_history *h, uint64_t k, struct ns_blo
 
 enum found { FOUND_NONE, FOUND_CALL, FOUND_NEAREST };
 
+/* th's blocking-call history: kept since its slot was freed, or in its slot; NULL if none. */
+static const struct ns_block_history *history_of(struct ns_athread *th)
+{
+    if (th->kept)
+        return th->kept;
+    const struct ns_thread *s = find_slot(th);
+    return s ? &s->block : NULL;
+}
+
 /* The call th was in during [a, b] (see off_cpu.h). */
 static enum found find_call(struct ns_athread *th, uint64_t a, uint64_t b,
                             struct ns_block_call *out)
 {
-    const struct ns_block_history *h = th->kept;
-    if (!h) {
-        const struct ns_thread *s = find_slot(th);
-        h = s ? &s->block : NULL;
-    }
+    const struct ns_block_history *h = history_of(th);
     if (!h)
         return FOUND_NONE;
     uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
@@ -202,11 +207,7 @@ void ns_offcpu_replay_piece(struct ns_procs *t, struct ns_aproc *p, const struct
 static int overlapping_call(struct ns_athread *th, uint64_t a, uint64_t b,
                             struct ns_block_call *out)
 {
-    const struct ns_block_history *h = th->kept;
-    if (!h) {
-        const struct ns_thread *s = find_slot(th);
-        h = s ? &s->block : NULL;
-    }
+    const struct ns_block_history *h = history_of(th);
     if (!h)
         return 0;
     uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
