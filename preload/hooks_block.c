@@ -7,16 +7,18 @@
  * Each hook only brackets the real call: nothing about the call changes (arguments, result,
  * errno, cancellation), and with wall time off it is one flag test and a tail call.
  *
- * glibc's sleep() and system() call their helpers (__nanosleep, __waitpid) inside libc,
- * never through the PLT, so sleep has a hook of its own; the fortified __poll_chk and
+ * glibc's sleep(), system() and pclose() call their helpers (__nanosleep, __waitpid) inside
+ * libc, never through the PLT, so each has a hook of its own; the fortified __poll_chk and
  * __ppoll_chk, which Debian's binaries call, too. Blind spots, charged by the agent to the
- * thread's last sampled stack as "other": raw system calls, libc's internal waits (system,
- * stdio reading a pipe), and anything a library does without the PLT.
+ * thread's last sampled stack as "other": raw system calls, libc's internal waits (stdio
+ * reading a pipe), and anything a library does without the PLT.
  */
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -104,6 +106,11 @@ BLOCK_HOOK(int, ns_hook_pthread_clockjoin_np, pthread_clockjoin_np, "pthread_clo
            NS_BLOCK_WAIT, (pthread_t t, void **ret, clockid_t clock, const struct timespec *at),
            (t, ret, clock, at))
 
+/* a command run to its end: system() forks, execs a shell and waits for it inside libc,
+ * and pclose() waits for popen's child */
+BLOCK_HOOK(int, ns_hook_system, system, "system", NS_BLOCK_WAIT, (const char *cmd), (cmd))
+BLOCK_HOOK(int, ns_hook_pclose, pclose, "pclose", NS_BLOCK_WAIT, (FILE * f), (f))
+
 /* semaphores */
 BLOCK_HOOK(int, ns_hook_sem_wait, sem_wait, "sem_wait", NS_BLOCK_LOCK, (sem_t * s), (s))
 BLOCK_HOOK(int, ns_hook_sem_timedwait, sem_timedwait, "sem_timedwait", NS_BLOCK_LOCK,
@@ -151,6 +158,8 @@ int pthread_timedjoin_np(pthread_t, void **, const struct timespec *)
     NS_EXPORT_AS(ns_hook_pthread_timedjoin_np);
 int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *)
     NS_EXPORT_AS(ns_hook_pthread_clockjoin_np);
+int system(const char *) NS_EXPORT_AS(ns_hook_system);
+int pclose(FILE *) NS_EXPORT_AS(ns_hook_pclose);
 int sem_wait(sem_t *) NS_EXPORT_AS(ns_hook_sem_wait);
 int sem_timedwait(sem_t *, const struct timespec *) NS_EXPORT_AS(ns_hook_sem_timedwait);
 int sem_clockwait(sem_t *, clockid_t, const struct timespec *) NS_EXPORT_AS(ns_hook_sem_clockwait);

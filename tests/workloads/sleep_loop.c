@@ -5,7 +5,8 @@
  * lasted, how many returned early, and the share of the run spent waiting.
  *
  * usage: sleep_loop KIND ITERATIONS WAIT_MS COMPUTE_MS
- *   KIND: nanosleep | usleep | poll | select | sleep (whole seconds: WAIT_MS / 1000)
+ *   KIND: nanosleep | usleep | poll | select | sleep (whole seconds: WAIT_MS / 1000) |
+ *         system (runs `sleep WAIT_MS/1000` through the shell and waits for it)
  * Prints "waited_ns=W computed_ns=C total_ns=T early=E" (early: waits that returned before
  * their time, by the call's own answer or the clock).
  */
@@ -47,6 +48,11 @@ __attribute__((noinline)) static int wait_once(const char *kind, unsigned ms)
         struct timeval tv = {ms / 1000, (long)(ms % 1000) * 1000L};
         return select(0, NULL, NULL, NULL, &tv) != 0;
     }
+    if (strcmp(kind, "system") == 0) {
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "sleep %u.%03u", ms / 1000, ms % 1000);
+        return system(cmd) != 0;
+    }
     return sleep(ms / 1000) != 0;
 }
 
@@ -61,7 +67,7 @@ __attribute__((noinline)) static void compute(unsigned ms)
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: sleep_loop nanosleep|usleep|poll|select|sleep ITERATIONS "
+        fprintf(stderr, "usage: sleep_loop nanosleep|usleep|poll|select|sleep|system ITERATIONS "
                         "WAIT_MS COMPUTE_MS\n");
         return 2;
     }
