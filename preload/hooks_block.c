@@ -10,8 +10,9 @@
  * glibc's sleep(), system() and pclose() call their helpers (__nanosleep, __waitpid) inside
  * libc, never through the PLT, so each has a hook of its own; the fortified __poll_chk and
  * __ppoll_chk, which Debian's binaries call, too. Blind spots, charged by the agent to the
- * thread's last sampled stack as "other": raw system calls, libc's internal waits (stdio
- * reading a pipe), and anything a library does without the PLT.
+ * thread's last sampled stack as "other": raw system calls, libc's internal waits (a stdio
+ * read that waits for the rest of a line; one with an empty buffer is hooks_stdio.c's), and
+ * anything a library does without the PLT.
  */
 #include <poll.h>
 #include <pthread.h>

@@ -90,17 +90,30 @@ static void stdio_done(const struct ns_regs *caller, const char *name, uint32_t 
     ns_io_done(caller, &c);
 }
 
+/* Wall mode: a read whose buffer is empty goes to the kernel and may block there (a pipe,
+ * a terminal): it is published as a blocking call (blocking.h). One served from the buffer
+ * costs a flag test. A line longer than what the buffer holds may still block unseen. */
+static int may_block(const FILE *f, enum direction dir)
+{
+    return dir == READING && ns_hooks_block_on() && f && f->_IO_read_ptr >= f->_IO_read_end;
+}
+
 /* The body of a hook: the real call with the buffer looked at around it. `bytes_of` turns
  * the result into the bytes the call moved. */
 #define STDIO_HOOK_BODY(fn, label, f, dir, bytes_of, args)                                         \
     __typeof__(&fn) real = REAL(fn);                                                               \
-    if (!ns_io_on())                                                                               \
+    int blocks_ = may_block(f, dir);                                                               \
+    if (!ns_io_on() && !blocks_)                                                                   \
         return real args;                                                                          \
     CALLER(r);                                                                                     \
     struct buffer_state before;                                                                    \
     buffer_state(f, &before);                                                                      \
+    static uint32_t block_id_;                                                                     \
+    struct ns_block_token b_ =                                                                     \
+        blocks_ ? ns_block_begin(&r, label, &block_id_, NS_BLOCK_IO) : (struct ns_block_token){0}; \
     uint64_t t0 = ns_now_ns();                                                                     \
     __typeof__(real args) ret = real args;                                                         \
+    ns_block_end(b_, 0);                                                                           \
     static uint32_t name_id;                                                                       \
     stdio_done(&r, label, &name_id, f, &before, dir, bytes_of, t0);                                \
     return ret

@@ -2,8 +2,9 @@
  * blockers — threads that each block in a different way for a known time, measured by
  * each around its own blocking call: "reader" in read() on an empty pipe, "cond" in
  * pthread_cond_wait, "joiner" in pthread_join (of "joinee", which sleeps), "epoller" in
- * epoll_wait, and "futex" in a raw syscall(SYS_futex) no interposer can see (after some CPU
- * work, so the profile knows a stack of it). The main thread sleeps, then releases them all.
+ * epoll_wait, "lines" in fgets on an empty pipe (stdio reading from the kernel), and
+ * "futex" in a raw syscall(SYS_futex) no interposer can see (after some CPU work, so the
+ * profile knows a stack of it). The main thread sleeps, then releases them all.
  *
  * usage: blockers [HOLD_MS]
  * Prints per thread "thread TID NAME blocked_ns=B".
@@ -23,7 +24,7 @@
 BURN_FUNCTION(spin, 0x13198a2e03707344ull)
 
 static unsigned hold_ms = 300;
-static int data_pipe[2], epoll_pipe[2], epfd;
+static int data_pipe[2], epoll_pipe[2], line_pipe[2], epfd;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int released;
@@ -105,6 +106,19 @@ __attribute__((noinline)) static void *epoller_main(void *arg)
     return NULL;
 }
 
+__attribute__((noinline)) static void *lines_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "lines");
+    FILE *in = fdopen(line_pipe[0], "r");
+    char line[64];
+    uint64_t t0 = ns();
+    if (!in || !fgets(line, sizeof(line), in))
+        perror("fgets");
+    say("lines", ns() - t0);
+    return NULL;
+}
+
 __attribute__((noinline)) static void *futex_main(void *arg)
 {
     (void)arg;
@@ -124,20 +138,23 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         hold_ms = (unsigned)atoi(argv[1]);
-    if (pipe(data_pipe) || pipe(epoll_pipe) || (epfd = epoll_create1(0)) < 0) {
+    if (pipe(data_pipe) || pipe(epoll_pipe) || pipe(line_pipe) || (epfd = epoll_create1(0)) < 0) {
         perror("blockers");
         return 1;
     }
     struct epoll_event ev = {.events = EPOLLIN};
     epoll_ctl(epfd, EPOLL_CTL_ADD, epoll_pipe[0], &ev);
-    void *(*mains[])(void *) = {reader_main, cond_main, joiner_main, epoller_main, futex_main};
-    pthread_t t[5];
-    for (int i = 0; i < 5; i++)
+    void *(*mains[])(void *) = {reader_main,  cond_main,  joiner_main,
+                                epoller_main, lines_main, futex_main};
+    enum { N = sizeof(mains) / sizeof(mains[0]) };
+    pthread_t t[N];
+    for (int i = 0; i < N; i++)
         pthread_create(&t[i], NULL, mains[i], NULL);
     struct timespec d = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000L};
     while (nanosleep(&d, &d) != 0)
         ;
-    if (write(data_pipe[1], "x", 1) != 1 || write(epoll_pipe[1], "x", 1) != 1)
+    if (write(data_pipe[1], "x", 1) != 1 || write(epoll_pipe[1], "x", 1) != 1 ||
+        write(line_pipe[1], "a line\n", 7) != 7)
         perror("write");
     pthread_mutex_lock(&lock);
     released = 1;
@@ -145,7 +162,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&lock);
     __atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
     syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N; i++)
         pthread_join(t[i], NULL);
     return 0;
 }
