@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,18 @@ static void count_queue_drops(struct loop *l)
     }
 }
 
+/* The thread slots of every region: the samples the threads took themselves up to
+ * limit_ns (all of them when perf is not there to order them with), the threads' ends. */
+static void read_regions(struct loop *l, uint64_t limit_ns)
+{
+    const struct ns_agent_config *cfg = l->cfg;
+    int self = cfg->mech == NS_AGENT_SIGNAL || cfg->timer_samples;
+    for (struct ns_aproc *p = l->procs.list; p; p = p->next) {
+        if (p->region.hdr)
+            ns_procs_read_threads(&l->procs, p, self, cfg->timer_samples ? limit_ns : UINT64_MAX);
+    }
+}
+
 int ns_agent_run(int *root_status)
 {
     struct loop *l = &the_loop;
@@ -209,6 +222,10 @@ int ns_agent_run(int *root_status)
     uint64_t flush_ns = cfg->cfg.value[NS_SET_FLUSH_MS] * 1000000ull;
     uint64_t now = ns_now_ns();
     char why[256];
+    /* The agent's threads never preempt the program's when they wake (SCHED_BATCH: no
+     * wakeup preemption, the same fair share of a busy CPU). The capture thread inherits it. */
+    struct sched_param none = {0};
+    sched_setscheduler(0, SCHED_BATCH, &none);
     if (perf && ns_perf_session_start_capture(perf, why, sizeof(why)) < 0 && cfg->stderr_fd >= 0)
         dprintf(cfg->stderr_fd, "nsprof: %s; the agent empties the rings itself\n", why);
     l->next_flush_ns = now + flush_ns;
@@ -229,10 +246,7 @@ int ns_agent_run(int *root_status)
         if (cfg->mech != NS_AGENT_PERF)
             ns_self_discover(&l->procs, now);
         ns_procs_attach_regions(&l->procs, now);
-        for (struct ns_aproc *p = l->procs.list; p; p = p->next) {
-            if (p->region.hdr)
-                ns_procs_read_threads(&l->procs, p, cfg->mech == NS_AGENT_SIGNAL);
-        }
+        read_regions(l, caught_up);
         ns_procs_poll_regions(&l->procs);
         ns_procs_finalize(&l->procs, caught_up);
         if (now >= l->next_alive_check_ns) {
@@ -251,6 +265,7 @@ int ns_agent_run(int *root_status)
         ns_perf_session_read(perf, UINT64_MAX, ns_procs_perf_record, &l->procs);
     }
     l->procs.horizon_ns = UINT64_MAX;
+    read_regions(l, UINT64_MAX);
     ns_procs_finalize(&l->procs, UINT64_MAX);
     if (root_status)
         *root_status = l->procs.root_status;

@@ -41,6 +41,9 @@ struct ns_agent_config {
     enum ns_agent_mech mech;
     char mech_reason[640]; /* why this mechanism (for the profile) */
     int perf_refused;      /* signal: because perf_event_open was refused */
+    /* perf: the events sample nothing (wall time, perf_session.h's switches_only); each
+     * thread samples itself with CPU timers into its region, as with NS_AGENT_SIGNAL */
+    int timer_samples;
     int exclude_kernel;    /* perf: the value the events were opened with */
     int stderr_fd;         /* where to say what goes wrong; -1: nowhere */
     const char *producer;  /* "nsprof 0.1.0 agent" */

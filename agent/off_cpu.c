@@ -24,29 +24,6 @@ static int wall_kernel(const struct ns_aproc *p)
  * HOLD_NS); past this they are counted, not kept. */
 #define EARLY_MAX 16384
 
-/* th's slot in its process's region (a local pointer), or NULL. */
-static const struct ns_thread *find_slot(struct ns_athread *th)
-{
-    struct ns_aproc *p = th->proc;
-    const struct ns_shm_header *h = p->region.hdr;
-    if (!h)
-        return NULL;
-    const struct ns_thread *s = th->slot ? ns_view_at(&p->region.view, th->slot, sizeof(*s)) : NULL;
-    if (s && s->tid == th->tid)
-        return s;
-    const struct ns_thread_dir *dir = ns_view_at(&p->region.view, h->threads, sizeof(*dir));
-    uint64_t n = dir ? __atomic_load_n(&dir->n, __ATOMIC_ACQUIRE) : 0;
-    for (uint64_t i = 0; i < n && i < NS_THREADS_MAX; i++) {
-        s = ns_view_at(&p->region.view, dir->slot[i], sizeof(*s));
-        int state = s ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) : NS_TH_FREE;
-        if (s && s->tid == th->tid && (state == NS_TH_ACTIVE || state == NS_TH_EXITED)) {
-            th->slot = dir->slot[i];
-            return s;
-        }
-    }
-    return NULL;
-}
-
 /* Entry k of a history, copied if it is still call k (0 otherwise). */
 static int read_call(const struct ns_block_history *h, uint64_t k, struct ns_block_call *out)
 {
@@ -71,11 +48,14 @@ static const struct ns_block_history *history_of(struct ns_athread *th)
 {
     if (th->kept)
         return th->kept;
-    const struct ns_thread *s = find_slot(th);
+    const struct ns_thread *s = ns_procs_thread_slot(th);
     return s ? &s->block : NULL;
 }
 
-/* The call th was in during [a, b] (see off_cpu.h). */
+/* The call th was in during [a, b] (see off_cpu.h). Calls begin in time order, so the
+ * latest one that began by a is found by bisection: a thread that blocks often has begun
+ * many calls since (the agent reads records a few ms late), and each entry read is a cache
+ * line the thread writes. */
 static enum found find_call(struct ns_athread *th, uint64_t a, uint64_t b,
                             struct ns_block_call *out)
 {
@@ -83,38 +63,95 @@ static enum found find_call(struct ns_athread *th, uint64_t a, uint64_t b,
     if (!h)
         return FOUND_NONE;
     uint64_t begun = __atomic_load_n(&h->begun, __ATOMIC_ACQUIRE);
-    uint64_t oldest = begun > NS_BLOCK_HISTORY ? begun - NS_BLOCK_HISTORY : 0;
-    uint64_t next_begin = UINT64_MAX;
-    struct ns_block_call c = {0}, last = {0};
-    int have_last = 0;
-    for (uint64_t k = begun; k-- > oldest;) {
-        if (!read_call(h, k, &c)) /* being rewritten: older entries are gone too */
-            break;
-        uint64_t end = c.end_ns ? c.end_ns : next_begin;
-        if (c.begin_ns <= a) {
-            if (end < b)
-                return FOUND_NONE; /* the history covers a: no published call held it */
-            *out = c;
-            return FOUND_CALL;
-        }
-        next_begin = c.begin_ns;
-        last = c;
-        have_last = 1;
-    }
-    /* Every entry left began after a: the call was overwritten (or never published, if the
-     * history is not full). */
-    if (have_last && begun > NS_BLOCK_HISTORY) {
-        *out = last;
+    if (!begun)
+        return FOUND_NONE;
+    int full = begun > NS_BLOCK_HISTORY;
+    uint64_t lo = full ? begun - NS_BLOCK_HISTORY : 0, hi = begun - 1;
+    struct ns_block_call c;
+    /* The oldest entries are the ones being rewritten: skip those that are. */
+    while (lo <= hi && !read_call(h, lo, &c))
+        lo++;
+    if (lo > hi)
+        return FOUND_NONE;
+    if (c.begin_ns > a) {
+        /* Every entry left began after a: the call was overwritten (or never published, if
+         * the history is not full). */
+        if (!full)
+            return FOUND_NONE;
+        *out = c;
         return FOUND_NEAREST;
     }
-    return FOUND_NONE;
+    /* Invariant: call lo began by a (c is its copy); calls after hi began later. */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        struct ns_block_call m;
+        if (!read_call(h, mid, &m)) { /* rewritten meanwhile: the history moved on */
+            *out = c;
+            return FOUND_NEAREST;
+        }
+        if (m.begin_ns <= a) {
+            lo = mid;
+            c = m;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    uint64_t end = c.end_ns;
+    if (!end) { /* still in it, or left by a cancelled thread: the next call bounds it */
+        struct ns_block_call next;
+        end = lo + 1 < begun && read_call(h, lo + 1, &next) ? next.begin_ns : UINT64_MAX;
+    }
+    if (end < b)
+        return FOUND_NONE; /* the history covers a: no published call held it */
+    *out = c;
+    return FOUND_CALL;
+}
+
+/* Leaves, by index: a blocking call's reason, then these. */
+enum { LEAF_PREEMPTED = NS_BLOCK__COUNT, LEAF_UNKNOWN, LEAF_OTHER };
+
+/* The "[off-CPU: ...]" frame of leaf i in p's image, named once per image. */
+static struct ns_frame leaf_frame(struct ns_aproc *p, unsigned i)
+{
+    if (i >= NS_OFFCPU_LEAVES)
+        i = LEAF_OTHER;
+    if (!p->off_leaf[i].mapping_id) {
+        char name[48];
+        snprintf(name, sizeof(name), "[off-CPU: %s]",
+                 i == LEAF_PREEMPTED ? "preempted"
+                 : i == LEAF_UNKNOWN ? "unknown"
+                 : i == LEAF_OTHER   ? "other"
+                                     : ns_block_reason_name(i));
+        p->off_leaf[i] = ns_image_synthetic(&p->image, name);
+    }
+    return p->off_leaf[i];
+}
+
+/* The file's id of a published call's stack under leaf i; the thread's last few are kept
+ * (a thread that blocks thousands of times a second does so in a few calls). */
+static uint64_t call_stack(struct ns_athread *th, const void *remote, unsigned i)
+{
+    for (size_t k = 0; k < sizeof(th->off_stacks) / sizeof(th->off_stacks[0]); k++) {
+        if (th->off_stacks[k].remote == remote && th->off_stacks[k].leaf == i &&
+            th->off_stacks[k].stack)
+            return th->off_stacks[k].stack;
+    }
+    struct ns_frame f = leaf_frame(th->proc, i);
+    uint64_t stack = ns_image_region_stack(&th->proc->image, remote, &f, 1);
+    if (stack) {
+        uint32_t k = th->off_stacks_next++ % (sizeof(th->off_stacks) / sizeof(th->off_stacks[0]));
+        th->off_stacks[k].remote = remote;
+        th->off_stacks[k].leaf = i;
+        th->off_stacks[k].stack = stack;
+    }
+    return stack;
 }
 
 /* The file id of th's last sampled stack under `leaf` and the "[last sampled stack]" mark. */
-static uint64_t marked_stack(struct ns_image *im, struct ns_athread *th, const char *leaf)
+static uint64_t marked_stack(struct ns_image *im, struct ns_athread *th, struct ns_frame leaf)
 {
     struct ns_frame f[NS_OFFCPU_FRAMES + 2];
-    f[0] = ns_image_synthetic(im, leaf);
+    f[0] = leaf;
     f[1] = ns_image_synthetic(im, "[last sampled stack]");
     int n = 2;
     if (th->last_frames && th->nlast_frames) {
@@ -132,21 +169,18 @@ static void charge_off(struct ns_athread *th, const struct ns_piece *pc)
     uint64_t d = pc->end_ns - pc->start_ns;
     struct ns_block_call c;
     enum found found = find_call(th, pc->start_ns, pc->end_ns, &c);
-    const char *why = pc->reason == NS_OFF_PREEMPTED ? "preempted"
-                      : pc->reason == NS_OFF_UNKNOWN ? "unknown"
-                      : found != FOUND_NONE          ? ns_block_reason_name(c.reason)
-                                                     : "other";
-    char leaf[48];
-    snprintf(leaf, sizeof(leaf), "[off-CPU: %s]", why);
+    unsigned leaf = pc->reason == NS_OFF_PREEMPTED ? LEAF_PREEMPTED
+                    : pc->reason == NS_OFF_UNKNOWN ? LEAF_UNKNOWN
+                    : found != FOUND_NONE          ? (c.reason < NS_BLOCK__COUNT ? c.reason : 0u)
+                                                   : LEAF_OTHER;
     uint64_t stack = 0;
     if (found != FOUND_NONE) {
-        struct ns_frame f = ns_image_synthetic(im, leaf);
-        stack = ns_image_region_stack(im, c.stack, &f, 1);
+        stack = call_stack(th, c.stack, leaf);
         if (found == FOUND_NEAREST)
             ns_image_count(im, "off_cpu_nearest_call_ns", d);
     }
     if (!stack) {
-        stack = marked_stack(im, th, leaf);
+        stack = marked_stack(im, th, leaf_frame(th->proc, leaf));
         if (pc->reason == NS_OFF_BLOCKED)
             ns_image_count(im, "off_cpu_not_interposed_ns", d);
     }
@@ -185,7 +219,8 @@ void ns_offcpu_piece(struct ns_athread *th, const struct ns_piece *pc)
         break;
     case NS_PIECE_ON_CPU: {
         struct ns_image *im = &th->proc->image;
-        uint64_t stack = th->last_stack ? th->last_stack : marked_stack(im, th, "[on CPU]");
+        uint64_t stack = th->last_stack ? th->last_stack
+                                        : marked_stack(im, th, ns_image_synthetic(im, "[on CPU]"));
         ns_image_add(im, NS_EVID_WALL, th->tid, stack, 0, d, pc->end_ns);
         break;
     }
@@ -296,6 +331,7 @@ void ns_offcpu_new_image(struct ns_athread *th)
     th->nlast_frames = 0;
     th->wall_pending_ns = 0;
     th->slot = NULL;
+    memset(th->off_stacks, 0, sizeof(th->off_stacks));
     free(th->kept);
     th->kept = NULL;
 }

@@ -216,6 +216,7 @@ static void on_task_exit(struct ns_procs *t, const uint8_t *rec, size_t len)
     if (!th || th->exited)
         return;
     struct ns_aproc *p = th->proc;
+    ns_procs_self_drain(t, th, UINT64_MAX); /* its last samples: all taken before it ended */
     if (th->on_cpu_since && time_ns > th->on_cpu_since)
         th->cpu_ns += time_ns - th->on_cpu_since;
     th->on_cpu_since = 0;
@@ -239,6 +240,7 @@ static void on_switch(struct ns_procs *t, const uint8_t *rec, size_t len, uint16
     struct ns_athread *th = ns_procs_thread(t, (pid_t)tid);
     if (!th || th->exited)
         return;
+    ns_procs_self_drain(t, th, time_ns); /* the samples it took before this switch */
     if (misc & PERF_RECORD_MISC_SWITCH_OUT) {
         /* A thread first seen leaving the CPU was on it since we started watching it. */
         uint64_t since = th->on_cpu_since ? th->on_cpu_since : (th->cpu_ns ? 0 : th->start_ns);

@@ -36,8 +36,8 @@ static void fill_attr(struct perf_event_attr *a, const struct ns_perf_params *p,
     memset(a, 0, sizeof(*a));
     a->size = sizeof(*a);
     a->type = PERF_TYPE_SOFTWARE;
-    a->config = PERF_COUNT_SW_CPU_CLOCK;
-    a->sample_period = p->period_ns;
+    a->config = p->switches_only ? PERF_COUNT_SW_DUMMY : PERF_COUNT_SW_CPU_CLOCK;
+    a->sample_period = p->switches_only ? 0 : p->period_ns;
     a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_REGS_USER |
                      PERF_SAMPLE_STACK_USER;
     a->sample_regs_user = REGS_MASK;
@@ -69,6 +69,10 @@ struct ns_perf_params ns_perf_params_of(const struct ns_config *c)
         .exclude_kernel = c->value[NS_SET_KERNEL] == NS_KERNEL_ON    ? 0
                           : c->value[NS_SET_KERNEL] == NS_KERNEL_OFF ? 1
                                                                      : -1,
+        /* wall time: exact switches, on-CPU stacks from CPU timers, unless perf's own
+         * samples (999 Hz, but a cost at every context switch) were asked for */
+        .switches_only =
+            c->value[NS_SET_EVENT] == NS_EVENT_WALL && c->value[NS_SET_MECHANISM] != NS_MECH_PERF,
     };
     return p;
 }
@@ -143,9 +147,9 @@ static int map_ring(struct ns_perf_session *s, int fd, int cpu, size_t data, cha
 
 static size_t ring_data_size(const struct ns_perf_params *p)
 {
-    /* Room for ~128 samples (the capture thread empties it every few ms); at least 4
-     * pages. Beyond the locked-memory allowance map_ring halves it. */
-    size_t want = (size_t)p->stack_copy * 128, size = 4 * PAGE;
+    /* Room for ~128 samples (the capture thread empties it every few ms), or ~10,000 switch
+     * records; at least 4 pages. Beyond the locked-memory allowance map_ring halves it. */
+    size_t want = p->switches_only ? 512u << 10 : (size_t)p->stack_copy * 128, size = 4 * PAGE;
     while (size < want && size < MAX_RING_DATA)
         size *= 2;
     return size;

@@ -1,5 +1,6 @@
 /*
- * perf_session — the agent's perf events: one software cpu-clock event per CPU on the
+ * perf_session — the agent's perf events: one software cpu-clock event (or, for wall time,
+ * a dummy event that samples nothing: ns_perf_params.switches_only) per CPU on the
  * session's first process, inherited by every thread and child it will ever have
  * (`inherit`), sampling user registers and the top of the user stack, with the records that
  * describe the tree: FORK, EXIT, COMM (names, exec), MMAP2 (with build-ids) and
@@ -33,6 +34,11 @@ struct ns_perf_params {
     uint64_t period_ns;
     uint32_t stack_copy;
     int exclude_kernel; /* in: -1 auto, 0 include, 1 exclude; out: what was opened */
+    /* 1: a `dummy` event that samples nothing and carries only the records (switches,
+     * FORK/EXIT/COMM/MMAP2): wall mode, whose on-CPU stacks come from the threads' CPU
+     * timers. A sampling cpu-clock event costs each context switch of the program its
+     * hrtimer's cancel and re-arm (several µs on a VM); a dummy event costs almost nothing. */
+    int switches_only;
 };
 
 struct ns_perf_ring {

@@ -37,6 +37,10 @@ struct ns_early_piece {
     struct ns_piece piece;
 };
 
+/* "[off-CPU: REASON]" leaves: the blocking calls' reasons (blocking.h), then preempted,
+ * unknown (records lost) and other (not an interposed call). */
+#define NS_OFFCPU_LEAVES 16
+
 struct ns_athread {
     pid_t tid;
     struct ns_aproc *proc;
@@ -52,6 +56,13 @@ struct ns_athread {
     uint32_t nlast_frames, last_end;
     const struct ns_thread *slot;  /* its slot in the region (remote address), if found */
     struct ns_block_history *kept; /* the slot's history, kept when the slot was freed */
+    /* the file's stack ids of its last few blocking calls' stacks under a leaf (off_cpu.c) */
+    struct {
+        const void *remote; /* the call's stack in the region */
+        uint32_t leaf;
+        uint64_t stack;
+    } off_stacks[4];
+    uint32_t off_stacks_next;
     int exited;
     char comm[16];
     struct ns_athread *hash_next;
@@ -107,6 +118,9 @@ struct ns_aproc {
     uint64_t user_period_ns; /* the sampling period when so, else 0 */
     struct ns_early_piece *early;
     size_t nearly;
+    /* the "[off-CPU: ...]" leaf frames in the current image, by off_cpu.c's leaf index
+     * (mapping_id 0: not made yet) */
+    struct ns_frame off_leaf[NS_OFFCPU_LEAVES];
     uint64_t dropped_before_exec;
 
     struct ns_aproc *next; /* the table's list */
@@ -172,10 +186,16 @@ void ns_procs_next_image(struct ns_procs *t, struct ns_aproc *p, uint64_t time_n
                          int64_t exec_index);
 /* The process ended at end_ns (its pidfd said so, or its last thread's EXIT). */
 void ns_procs_ended(struct ns_procs *t, struct ns_aproc *p, uint64_t end_ns);
-/* The thread slots of p's region: self_sampled, the raw samples in their rings are unwound
- * and written; for every mode, a slot whose thread ended has its last calls written and is
- * given back (threads_region.c). */
-void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_sampled);
+/* The thread slots of p's region: self_sampled, the raw samples in their rings older than
+ * limit_ns are unwound and written; for every mode, a slot whose thread ended has its last
+ * calls written and is given back (threads_region.c). */
+void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_sampled,
+                           uint64_t limit_ns);
+/* With perf's switch records and self-taken samples (cfg->timer_samples): hands out th's
+ * samples older than limit_ns, so that a record of th at limit_ns comes after them. */
+void ns_procs_self_drain(struct ns_procs *t, struct ns_athread *th, uint64_t limit_ns);
+/* th's slot in its process's region (a local pointer; found once, then remembered), or NULL. */
+struct ns_thread *ns_procs_thread_slot(struct ns_athread *th);
 
 /* Sessions without perf (self_sampled.c): processes learnt from their regions, live
  * threads' CPU time. */

@@ -57,8 +57,12 @@ static void ring_release(struct ns_ring *r, size_t len)
     __atomic_store_n(&r->tail, r->tail + RING_HDR + ((len + 7) & ~(size_t)7), __ATOMIC_RELEASE);
 }
 
-/* Unwinds and writes every raw sample waiting in one thread's ring. */
-static void drain_ring(struct ns_procs *t, struct ns_aproc *p, struct ns_thread *th)
+/* Unwinds and writes the raw samples waiting in one thread's ring that are older than
+ * limit_ns. With perf's switch records (timer_samples), each is first a point of the
+ * thread's time line (a, the agent's thread): the records of the thread older than the
+ * sample were handed out before it (see ns_procs_self_drain). */
+static void drain_ring(struct ns_procs *t, struct ns_aproc *p, struct ns_thread *th,
+                       struct ns_athread *a, uint64_t limit_ns)
 {
     struct ns_ring *r = &th->ring;
     if (!r->buf || !r->size || (r->size & (r->size - 1)))
@@ -72,12 +76,47 @@ static void drain_ring(struct ns_procs *t, struct ns_aproc *p, struct ns_thread 
         struct ns_raw_sample s;
         if (len >= sizeof(s)) {
             memcpy(&s, rec, sizeof(s));
+            if (s.time_ns >= limit_ns)
+                return; /* its turn comes with later records */
+            if (a && t->cfg->timer_samples)
+                ns_tl_sample(&a->tl, s.time_ns, ns_procs_add_piece, a);
             if (s.stack_len <= len - sizeof(s))
                 ns_procs_raw_sample(t, p, (pid_t)s.tid, s.time_ns, s.weight, s.regs,
                                     rec + sizeof(s), s.stack_len);
         }
         ring_release(r, len);
     }
+}
+
+struct ns_thread *ns_procs_thread_slot(struct ns_athread *th)
+{
+    struct ns_aproc *p = th->proc;
+    const struct ns_shm_header *h = p->region.hdr;
+    if (!h)
+        return NULL;
+    struct ns_thread *s = th->slot ? ns_view_at_rw(&p->region.view, th->slot, sizeof(*s)) : NULL;
+    if (s && s->tid == th->tid)
+        return s;
+    const struct ns_thread_dir *dir = ns_view_at(&p->region.view, h->threads, sizeof(*dir));
+    uint64_t n = dir ? __atomic_load_n(&dir->n, __ATOMIC_ACQUIRE) : 0;
+    for (uint64_t i = 0; i < n && i < NS_THREADS_MAX; i++) {
+        s = ns_view_at_rw(&p->region.view, dir->slot[i], sizeof(*s));
+        int state = s ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) : NS_TH_FREE;
+        if (s && s->tid == th->tid && (state == NS_TH_ACTIVE || state == NS_TH_EXITED)) {
+            th->slot = dir->slot[i];
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void ns_procs_self_drain(struct ns_procs *t, struct ns_athread *th, uint64_t limit_ns)
+{
+    if (!t->cfg->timer_samples || th->exited)
+        return;
+    struct ns_thread *slot = ns_procs_thread_slot(th);
+    if (slot)
+        drain_ring(t, th->proc, slot, th, limit_ns);
 }
 
 /* A thread's name and start as its slot says, the first time the agent meets it. */
@@ -96,8 +135,11 @@ static struct ns_athread *meet(struct ns_procs *t, struct ns_aproc *p, const str
     return a;
 }
 
-void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_sampled)
+void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_sampled,
+                           uint64_t limit_ns)
 {
+    /* With perf's records (timer_samples), perf knows the threads, their starts and ends. */
+    int timer = t->cfg->timer_samples;
     const struct ns_shm_header *h = p->region.hdr;
     const struct ns_thread_dir *dir =
         h ? ns_view_at(&p->region.view, h->threads, sizeof(*dir)) : NULL;
@@ -107,15 +149,31 @@ void ns_procs_read_threads(struct ns_procs *t, struct ns_aproc *p, int self_samp
         int state = th ? __atomic_load_n(&th->state, __ATOMIC_ACQUIRE) : NS_TH_FREE;
         if (state != NS_TH_ACTIVE && state != NS_TH_EXITED)
             continue;
-        struct ns_athread *a = self_sampled ? meet(t, p, th) : NULL;
-        if (self_sampled)
-            drain_ring(t, p, th);
         /* A process that ended took its threads along, whatever their slots say. */
         int gone = state == NS_TH_EXITED || p->state != NS_AP_ALIVE;
+        struct ns_athread *a = NULL;
+        if (timer) {
+            a = ns_procs_thread(t, th->tid);
+            if (a && a->proc != p)
+                a = NULL;
+            /* Not known yet: its FORK record is younger than the cutoff; else it was lost. */
+            if (!a && th->start_mono_ns < limit_ns)
+                a = meet(t, p, th);
+            if (!a && !gone)
+                continue;
+            /* Until perf's EXIT of the thread was read, its last samples wait for it. */
+            if (a && !a->exited && p->state == NS_AP_ALIVE)
+                gone = 0;
+            if (a && !a->exited)
+                drain_ring(t, p, th, a, gone ? UINT64_MAX : limit_ns);
+        } else if (self_sampled) {
+            a = meet(t, p, th);
+            drain_ring(t, p, th, a, UINT64_MAX);
+        }
         if (!gone || p->image_state <= 0)
             continue;
         /* Gone: its last samples are in, its last calls are written, its slot is free. */
-        if (a && !a->exited) {
+        if (a && !a->exited && !timer) {
             a->exited = 1;
             a->cpu_ns = th->cpu_ns;
             if (th->name[0])

@@ -66,10 +66,12 @@ void ns_io_done(const struct ns_regs *caller, const struct ns_io_call *c)
             return real args;                                                                      \
         CALLER(r);                                                                                 \
         IO_BLOCK_BEGIN(b, r, label);                                                               \
-        uint64_t t0 = ns_now_ns();                                                                 \
+        int io_ = ns_io_on();                                                                      \
+        uint64_t t0 = io_ ? ns_now_ns() : 0;                                                       \
         rtype ret = real args;                                                                     \
         ns_block_end(b, 0);                                                                        \
-        IO_DONE(r, label, fdv, ret, t0, hist);                                                     \
+        if (io_)                                                                                   \
+            IO_DONE(r, label, fdv, ret, t0, hist);                                                 \
         return ret;                                                                                \
     }
 

@@ -61,7 +61,8 @@ enum ns_setting_type {
       "auto|perf|signal", 0, 0,                                                                    \
       "cpu sampling mechanism: perf = perf_event rings unwound off the hot path (no signal "       \
       "reaches the program); signal = per-thread CPU timers and a signal handler (at most "        \
-      "the kernel tick, 250 Hz here); auto = perf when allowed")                                   \
+      "the kernel tick, 250 Hz here); auto = perf when allowed (wall: perf's switch records "      \
+      "with CPU-timer samples, perf = perf's samples too)")                                        \
     X(KERNEL, "kernel", "NSPROF_KERNEL", 0, "kernel", NS_TYPE_ENUM, "auto", "auto|on|off", 0, 0,   \
       "perf mechanism: also take samples whose tick lands in the kernel (charged to the "          \
       "user stack that entered it); needs perf_event_paranoid <= 1 or CAP_PERFMON; auto = "        \

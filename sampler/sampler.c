@@ -184,13 +184,15 @@ static void choose_source(void)
 }
 
 /* Attached: the agent samples with perf (nothing to do here), or this process samples itself
- * with signals into its region for the agent (perf refused; wall time), or nothing. */
+ * with CPU timers into its region for the agent (perf refused; wall time, whose switches the
+ * agent's perf events follow), or nothing. */
 static void choose_attached_source(void)
 {
     const struct ns_config *c = &S.cfg;
     set_params();
     S.params.exclude_kernel = 0;
-    if (S.link.mech == NS_LINK_SIGNAL && c->value[NS_SET_EVENT] != NS_EVENT_NONE) {
+    if ((S.link.mech == NS_LINK_SIGNAL || S.link.mech == NS_LINK_SWITCHES) &&
+        c->value[NS_SET_EVENT] != NS_EVENT_NONE) {
         S.source = &ns_signal_source;
         ns_signal_set_agent(S.link.agent);
         snprintf(S.reason, sizeof(S.reason), "sampled with signals for nsprof's agent (pid %d)",
@@ -344,8 +346,12 @@ static void start_hooks(void)
         on |= NS_HOOK_IO;
     if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
         on |= NS_HOOK_LOCKS;
-    if (S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL)
+    if (S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL) {
         on |= NS_HOOK_BLOCK;
+        /* the agent's switch records measure off-CPU time: the calls only say where */
+        if (!S.attached || (S.link.mech != NS_LINK_PERF && S.link.mech != NS_LINK_SWITCHES))
+            on |= NS_HOOK_BLOCK_SITES;
+    }
     ns_hooks_set(on);
 }
 

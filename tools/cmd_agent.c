@@ -32,6 +32,7 @@ struct agent_args {
     int sock;
     int exclude_kernel;
     enum ns_agent_mech mech;
+    int timer_samples; /* "switches": perf follows switches, the threads sample themselves */
     int perf_refused;
     char reason[640];
     int fds[MAX_FDS], cpus[MAX_FDS];
@@ -66,9 +67,10 @@ static int receive_events(struct agent_args *a, char *err, size_t errlen)
     }
     const char *reason = strchr(text, '\n');
     snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason + 1 : "");
-    a->mech = strcmp(mech, "perf") == 0     ? NS_AGENT_PERF
-              : strcmp(mech, "signal") == 0 ? NS_AGENT_SIGNAL
-                                            : NS_AGENT_NONE;
+    a->timer_samples = strcmp(mech, "switches") == 0;
+    a->mech = strcmp(mech, "perf") == 0 || a->timer_samples ? NS_AGENT_PERF
+              : strcmp(mech, "signal") == 0                 ? NS_AGENT_SIGNAL
+                                                            : NS_AGENT_NONE;
     if (a->mech != NS_AGENT_PERF)
         return 0;
     if (count == 0) {
@@ -225,11 +227,9 @@ int ns_cmd_agent(int argc, char **argv)
         say(a.sock, line);
         return NS_EXIT_FAILURE;
     }
-    struct ns_perf_params p = {
-        .period_ns = 1000000000ull / ac.cfg.value[NS_SET_FREQ],
-        .stack_copy = (uint32_t)ac.cfg.value[NS_SET_STACK_COPY],
-        .exclude_kernel = a.exclude_kernel,
-    };
+    struct ns_perf_params p = ns_perf_params_of(&ac.cfg);
+    p.exclude_kernel = a.exclude_kernel;
+    p.switches_only = a.timer_samples;
     if (a.mech == NS_AGENT_PERF &&
         ns_perf_session_adopt(&perf, a.fds, a.cpus, a.nfds, &p, err, sizeof(err)) < 0) {
         snprintf(line, sizeof(line), "%s\n", err);
@@ -241,7 +241,8 @@ int ns_cmd_agent(int argc, char **argv)
     ac.mech = a.mech;
     ac.perf_refused = a.perf_refused;
     snprintf(ac.mech_reason, sizeof(ac.mech_reason), "%s", a.reason);
-    ac.exclude_kernel = a.mech == NS_AGENT_PERF && a.exclude_kernel;
+    ac.timer_samples = a.timer_samples;
+    ac.exclude_kernel = a.mech == NS_AGENT_PERF && !a.timer_samples && a.exclude_kernel;
     ac.stderr_fd = STDERR_FILENO;
     ac.producer = "nsprof " NSPROF_VERSION " agent";
     /* The process waits for our "ok": what it has mapped and its threads are read now. */

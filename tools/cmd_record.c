@@ -363,16 +363,25 @@ static void start_agent(struct ns_record *rec, pid_t child, struct ns_perf_sessi
         return;
     }
     ac->mech = NS_AGENT_PERF;
-    snprintf(ac->mech_reason, sizeof(ac->mech_reason),
-             "perf_event_open is allowed: nsprof record samples from outside the program");
-    ac->exclude_kernel = perf->params.exclude_kernel;
+    ac->timer_samples = p.switches_only;
+    if (p.switches_only)
+        snprintf(ac->mech_reason, sizeof(ac->mech_reason),
+                 "perf_event_open is allowed: nsprof record follows every context switch; "
+                 "on-CPU stacks come from CPU timers, which cost the program's context "
+                 "switches nothing (--mechanism=perf samples with perf instead)");
+    else
+        snprintf(ac->mech_reason, sizeof(ac->mech_reason),
+                 "perf_event_open is allowed: nsprof record samples from outside the program");
+    /* CPU timers count the kernel's time too */
+    ac->exclude_kernel = p.switches_only ? 0 : perf->params.exclude_kernel;
 }
 
 /* Starts the command; a close-on-exec pipe tells whether its exec succeeded (nothing
  * arrives) or failed (the child writes its errno), so a command that could not be started
  * is reported as such rather than as a program that wrote no profile. A second pipe holds
- * the child until its perf events are open, and says how the session samples: 'p', 's' or
- * 'n' = attached to the agent (us) with perf, signals or nothing (agent_link.h), 'i' =
+ * the child until its perf events are open, and says how the session samples: 'p', 'w', 's'
+ * or 'n' = attached to the agent (us) with perf, perf's switches and CPU timers, signals or
+ * nothing (agent_link.h), 'i' =
  * profile yourself (no session directory). */
 static int run_command(struct ns_record *rec, int *status)
 {
@@ -394,7 +403,10 @@ static int run_command(struct ns_record *rec, int *status)
         close(gofd[1]);
         while (read(gofd[0], &go, 1) < 0 && errno == EINTR)
             ;
-        const char *mech = go == 'p' ? "perf" : go == 's' ? "signal" : "none";
+        const char *mech = go == 'p'   ? "perf"
+                           : go == 'w' ? "switches"
+                           : go == 's' ? "signal"
+                                       : "none";
         if (go == 'i')
             unsetenv(NS_ENV_AGENT_SESSION);
         else if (snprintf(link, sizeof(link), "%d:%s:%s", (int)getppid(), mech, rec->session_dir) <
@@ -418,10 +430,11 @@ static int run_command(struct ns_record *rec, int *status)
     int agent = rec->session_dir[0] && agent_wanted(rec);
     if (agent)
         start_agent(rec, child_pid, &perf, &ac);
-    char go = !agent                       ? 'i'
-              : ac.mech == NS_AGENT_PERF   ? 'p'
-              : ac.mech == NS_AGENT_SIGNAL ? 's'
-                                           : 'n';
+    char go = !agent                                         ? 'i'
+              : ac.mech == NS_AGENT_PERF && ac.timer_samples ? 'w'
+              : ac.mech == NS_AGENT_PERF                     ? 'p'
+              : ac.mech == NS_AGENT_SIGNAL                   ? 's'
+                                                             : 'n';
     if (write(gofd[1], &go, 1) != 1)
         agent = 0;
     close(gofd[1]);

@@ -59,7 +59,7 @@ void ns_block_end(struct ns_block_token tok, uint32_t resource)
     c->resource = resource;
     __atomic_store_n(&c->end_ns, t1 > t0 ? t1 : t0 + 1, __ATOMIC_RELEASE);
     struct ns_thread *th = tok.th;
-    if (th->in_hook || !stack)
+    if (th->in_hook || !stack || !(ns_hooks_enabled() & NS_HOOK_BLOCK_SITES))
         return;
     int saved = errno;
     th->in_hook = 1;

@@ -28,6 +28,9 @@ enum ns_hook_kind {
     NS_HOOK_IO = 1,
     NS_HOOK_LOCKS = 2,
     NS_HOOK_BLOCK = 4, /* blocking calls publish themselves (blocking.h): wall time */
+    /* ... and add their own clock's time up per site: nothing else measures off-CPU time
+     * (no perf switch records) */
+    NS_HOOK_BLOCK_SITES = 8,
 };
 
 /* enum ns_hook_kind bits now on: set at start, cleared at the end; 0 in a _Fork child (the

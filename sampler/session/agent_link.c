@@ -15,11 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const mech_names[] = {"perf", "signal", "none"};
+static const char *const mech_names[] = {"perf", "signal", "none", "switches"};
+#define NMECH (int)(sizeof(mech_names) / sizeof(mech_names[0]))
 
 const char *ns_agent_link_mech_name(enum ns_link_mech m)
 {
-    return (unsigned)m < 3 ? mech_names[m] : "none";
+    return (int)m >= 0 && (int)m < NMECH ? mech_names[m] : "none";
 }
 
 int ns_agent_link_parse(const char *text, struct ns_agent_link *out)
@@ -32,7 +33,7 @@ int ns_agent_link_parse(const char *text, struct ns_agent_link *out)
     if (!colon)
         return -1;
     int m = -1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NMECH; i++) {
         if ((size_t)(colon - mech) == strlen(mech_names[i]) &&
             strncmp(mech, mech_names[i], (size_t)(colon - mech)) == 0)
             m = i;

@@ -3,7 +3,9 @@
  *
  * The environment variable NSPROF_SESSION_AGENT = "PID:MECH:DIR" names the agent (PID), how
  * the session samples (MECH: perf = the agent's inherited perf events cover every process of
- * the session; signal = each process samples itself into its region; none = no sampling),
+ * the session; signal = each process samples itself into its region; switches = both: the
+ * agent's perf events follow the processes and their context switches but sample nothing,
+ * each thread samples itself with CPU timers (wall time); none = no sampling),
  * and the session's 0700 directory, where each process image creates its region file
  * DIR/PID.EXEC (sampler/session/shm.h). nsprof record sets it for the program it starts; a
  * preloaded process that starts an agent itself sets it for its descendants; exec'd images get it
@@ -23,7 +25,7 @@
 
 #define NS_ENV_AGENT_SESSION "NSPROF_SESSION_AGENT"
 
-enum ns_link_mech { NS_LINK_PERF, NS_LINK_SIGNAL, NS_LINK_NONE };
+enum ns_link_mech { NS_LINK_PERF, NS_LINK_SIGNAL, NS_LINK_NONE, NS_LINK_SWITCHES };
 
 struct ns_agent_link {
     pid_t agent;

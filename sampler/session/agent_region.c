@@ -41,7 +41,7 @@ static void fill_identity(struct ns_shm_header *h, const struct ns_identity *id,
     snprintf(h->session, sizeof(h->session), "%s", id->session);
     snprintf(h->exe, sizeof(h->exe), "%s", id->exe);
     h->agent_pid = (uint32_t)l->agent;
-    h->perf_covered = l->mech == NS_LINK_PERF;
+    h->perf_covered = l->mech == NS_LINK_PERF || l->mech == NS_LINK_SWITCHES;
     h->end_reason = 0;
     h->end_status = h->end_mono_ns = 0;
     memset(h->counters, 0, sizeof(h->counters));

@@ -296,6 +296,13 @@ static enum ns_link_mech choose_mechanism(const struct ns_config *cfg, struct ns
         return NS_LINK_SIGNAL;
     }
     close_events();
+    if (p->switches_only) {
+        snprintf(reason, cap,
+                 "perf_event_open is allowed: nsprof's agent follows every context switch; "
+                 "on-CPU stacks come from CPU timers, which cost the program's context switches "
+                 "nothing (--mechanism=perf samples with perf instead)");
+        return NS_LINK_SWITCHES;
+    }
     snprintf(reason, cap,
              "perf_event_open is allowed: sampled from outside the program by "
              "nsprof's agent");
@@ -336,7 +343,8 @@ int ns_agent_spawn(const struct ns_config *cfg, const char *session, struct ns_a
     pid_t agent_pid = 0;
     if (child < 0) {
         snprintf(err, errlen, "cannot start nsprof's agent: %s", strerror(errno));
-    } else if (out->mech != NS_LINK_PERF || open_events(&p, err, errlen) == 0) {
+    } else if ((out->mech != NS_LINK_PERF && out->mech != NS_LINK_SWITCHES) ||
+               open_events(&p, err, errlen) == 0) {
         /* The events now: the agent is not a child to come. A failed send leaves the agent
          * without them: it says so, or ends. */
         send_events(sv[0], out->mech, p.exclude_kernel > 0, refused, reason);

@@ -34,7 +34,10 @@ def leaf_weight(stacks, leaf, needle=None):
 
 
 class WallTime(NsprofTest):
+    """The default: perf's switch records (a dummy event that samples nothing) for exact
+    off-CPU time, on-CPU stacks from the threads' CPU timers."""
     mechanism = ()
+    perf_samples = False
     # With the switch records a thread's wall time is its whole life, start-up included.
     wall_is_lifetime = True
 
@@ -172,9 +175,10 @@ class WallTime(NsprofTest):
     def test_unsampled_kernel_time_goes_to_the_call_that_spent_it(self):
         # perf limited to user space drops the ticks inside read(): that time is still wall
         # time, charged as [kernel] to the read that spent it, not to the next user stack.
-        if self.mechanism:
+        if not self.perf_samples:
             self.skipTest("perf's samples only")
-        rec = self.record([workload("syscall_split"), "1.0"], "-e", "wall", "--kernel", "off")
+        rec = self.record([workload("syscall_split"), "1.0"], "-e", "wall", "--kernel", "off",
+                          *self.mechanism)
         doc = self.report(rec.files())
         self.assertEqual(doc["processes"][0]["settings"]["exclude_kernel"], "1")
         wall = event(doc, "wall")
@@ -228,12 +232,26 @@ class WallTime(NsprofTest):
                               text=True, check=True).stdout
         self.assertIn(self.measured_by[1], text)
 
+    def test_on_cpu_stacks_come_from_where_the_mechanism_says(self):
+        rec = self.record([workload("wall_split"), "1"], "-e", "wall", *self.mechanism)
+        proc = self.report(rec.files())["processes"][0]
+        timers = "cpu_timer_rate" in [n["code"] for n in proc["notes"]]
+        self.assertEqual(timers, not self.perf_samples, proc["notes"])
+        self.assertEqual(proc["settings"]["mechanism_used"],
+                         "signal" if self.mechanism == ("--mechanism", "signal") else "perf")
+
     def test_cpu_mode_does_not_see_sleep(self):
         rec = self.record([workload("wall_split"), "1"], "-e", "cpu", *self.mechanism)
         doc = self.report(rec.files())
         names = [e["name"] for e in doc["events"]]
         self.assertNotIn("off_cpu", names)
         self.assertNotIn("wall", names)
+
+
+class WallTimePerfSamples(WallTime):
+    """--mechanism=perf: perf's cpu-clock samples (999 Hz) and switch records."""
+    mechanism = ("--mechanism", "perf")
+    perf_samples = True
 
 
 class WallTimeSignals(WallTime):
