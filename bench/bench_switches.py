@@ -8,7 +8,8 @@ profiling (issue 10's target: wall mode within 1.10 of unprofiled). Configuratio
 once per round in a fresh random order, compared with the unprofiled run of the same round
 (medians of the ratios, with their interquartile range; an unprofiled A/A run shows the
 noise): nsprof record in CPU mode (perf events, the agent), with the signal mechanism (CPU
-timers), in wall mode (perf's cpu-clock samples and switch records, and with the signal
+timers), in wall mode (the default: perf's switch records on a dummy event and on-CPU stacks
+from CPU timers; --mechanism=perf: perf's cpu-clock samples and switch records; the signal
 mechanism: CPU timers and the blocking calls' own clocks); perf record with cpu-clock samples (with and without DWARF stacks
 and switch records); and perf's switch records alone (a dummy event, no sampling).
 
@@ -44,7 +45,10 @@ def configs(build, tmp):
           "nsprof record -e cpu (perf events)": nsprof_record(build, out),
           "nsprof record -e cpu --mechanism=signal (CPU timers)":
               nsprof_record(build, out, "--mechanism=signal"),
-          "nsprof record -e wall": nsprof_record(build, out, "-e", "wall"),
+          "nsprof record -e wall (switch records, CPU timers)":
+              nsprof_record(build, out, "-e", "wall"),
+          "nsprof record -e wall --mechanism=perf (cpu-clock samples, switch records)":
+              nsprof_record(build, out, "-e", "wall", "--mechanism=perf"),
           "nsprof record -e wall --mechanism=signal (CPU timers, blocking calls' clocks)":
               nsprof_record(build, out, "-e", "wall", "--mechanism=signal")}
     if shutil.which("perf"):
