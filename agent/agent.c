@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,10 +221,6 @@ int ns_agent_run(int *root_status)
     uint64_t flush_ns = cfg->cfg.value[NS_SET_FLUSH_MS] * 1000000ull;
     uint64_t now = ns_now_ns();
     char why[256];
-    /* The agent's threads never preempt the program's when they wake (SCHED_BATCH: no
-     * wakeup preemption, the same fair share of a busy CPU). The capture thread inherits it. */
-    struct sched_param none = {0};
-    sched_setscheduler(0, SCHED_BATCH, &none);
     if (perf && ns_perf_session_start_capture(perf, why, sizeof(why)) < 0 && cfg->stderr_fd >= 0)
         dprintf(cfg->stderr_fd, "nsprof: %s; the agent empties the rings itself\n", why);
     l->next_flush_ns = now + flush_ns;
