@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../mem.h"
+#include "solo.h"
 
 #define STRIPES     256
 #define FIRST_SLOTS 1024
@@ -29,6 +30,8 @@ struct stripe {
 
 static struct stripe stripes[STRIPES] __attribute__((aligned(64)));
 static uint64_t unshared[2];
+/* live_count: published at each growth and when asked for (ns_live_count), from the
+ * stripes' own counts, so that no insert or remove writes a word all threads share. */
 static uint64_t *live_count = &unshared[0], *table_bytes = &unshared[1];
 
 void ns_live_set_counters(uint64_t *blocks, uint64_t *bytes)
@@ -49,16 +52,34 @@ static struct stripe *stripe_of(uintptr_t addr, uint64_t *h)
     return &stripes[(*h >> 56) % STRIPES];
 }
 
-static void lock(struct stripe *s)
+static void lock_always(struct stripe *s)
 {
     while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
             __builtin_ia32_pause();
 }
 
-static void unlock(struct stripe *s)
+/* While the process has one thread nothing else can hold a stripe (solo.h): 0, no lock. */
+static int lock(struct stripe *s)
 {
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    if (ns_solo())
+        return 0;
+    lock_always(s);
+    return 1;
+}
+
+static void unlock(struct stripe *s, int locked)
+{
+    if (locked)
+        __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+void ns_live_publish(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < STRIPES; i++)
+        n += __atomic_load_n(&stripes[i].used, __ATOMIC_RELAXED);
+    __atomic_store_n(live_count, n, __ATOMIC_RELAXED);
 }
 
 static void put(struct entry *slots, size_t nslots, const struct entry *e)
@@ -81,6 +102,7 @@ static int grow(struct stripe *s)
     }
     ns_mem_free(s->slots, s->nslots * sizeof(*slots));
     __atomic_add_fetch(table_bytes, (n - s->nslots) * sizeof(*slots), __ATOMIC_RELAXED);
+    ns_live_publish();
     s->slots = slots;
     s->nslots = n;
     return 0;
@@ -90,7 +112,7 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
 {
     uint64_t h;
     struct stripe *s = stripe_of(addr, &h);
-    lock(s);
+    int locked = lock(s);
     /* Out of memory, every insert would try (and fail) to map a bigger table: retry only
      * now and then, and fill the table further meanwhile, up to 7/8 of its slots. */
     if ((s->used + 1) * 2 > s->nslots) {
@@ -100,20 +122,18 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
             s->grow_backoff = GROW_BACKOFF;
     }
     if ((s->used + 1) * 8 > s->nslots * 7) {
-        unlock(s);
+        unlock(s, locked);
         return -1;
     }
     size_t mask = s->nslots - 1, i = h & mask;
     while (s->slots[i].addr && s->slots[i].addr != addr)
         i = (i + 1) & mask;
-    if (!s->slots[i].addr) {
-        s->used++;
-        __atomic_add_fetch(live_count, 1, __ATOMIC_RELAXED);
-    }
+    if (!s->slots[i].addr)
+        __atomic_store_n(&s->used, s->used + 1, __ATOMIC_RELAXED);
     /* An address already present means its free went untracked (a block freed by some
      * path nsprof does not see): the newer allocation replaces it. */
     s->slots[i] = (struct entry){addr, size, stack};
-    unlock(s);
+    unlock(s, locked);
     return 0;
 }
 
@@ -122,7 +142,7 @@ int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
     uint64_t h;
     struct stripe *s = stripe_of(addr, &h);
     int found = 0;
-    lock(s);
+    int locked = lock(s);
     if (s->nslots) {
         size_t mask = s->nslots - 1, i = h & mask;
         for (; s->slots[i].addr; i = (i + 1) & mask) {
@@ -140,12 +160,11 @@ int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
                 }
             }
             s->slots[hole].addr = 0;
-            s->used--;
-            __atomic_sub_fetch(live_count, 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->used, s->used - 1, __ATOMIC_RELAXED);
             break;
         }
     }
-    unlock(s);
+    unlock(s, locked);
     return found;
 }
 
@@ -156,18 +175,19 @@ uint64_t ns_live_table_bytes(void)
 
 uint64_t ns_live_count(void)
 {
+    ns_live_publish();
     return __atomic_load_n(live_count, __ATOMIC_RELAXED);
 }
 
 void ns_live_prefork(void)
 {
     for (int i = 0; i < STRIPES; i++)
-        lock(&stripes[i]);
+        lock_always(&stripes[i]);
 }
 
 void ns_live_postfork(int child)
 {
     (void)child; /* the forking thread holds every lock, in the parent and in the child */
     for (int i = 0; i < STRIPES; i++)
-        unlock(&stripes[i]);
+        unlock(&stripes[i], 1);
 }

@@ -18,6 +18,7 @@
 #include "../clock.h"
 #include "../mem.h"
 #include "objects.h"
+#include "../interposed/solo.h"
 #include "../session/shm.h"
 #include "../sources/threads.h"
 #include "../format/nsp_format.h"
@@ -502,7 +503,13 @@ const struct ns_snapshot *ns_modules_acquire(int *busy)
 {
     /* Mark ourselves before loading the pointer: a retire that sees no reader after the
      * pointer moved on can then be sure nobody still holds the old snapshot. The mark is
-     * per thread, so readers on different CPUs never share a cache line. */
+     * per thread, so readers on different CPUs never share a cache line. With one thread
+     * the retiring thread is this one: program order is enough (solo.h). */
+    if (ns_solo()) {
+        __atomic_store_n(busy, 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        return __atomic_load_n(&reg.current, __ATOMIC_RELAXED);
+    }
     __atomic_store_n(busy, 1, __ATOMIC_SEQ_CST);
     return __atomic_load_n(&reg.current, __ATOMIC_SEQ_CST);
 }
