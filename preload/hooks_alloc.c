@@ -78,6 +78,14 @@ void *ns_hook_calloc(size_t nmemb, size_t size)
 
 void *ns_hook_realloc(void *p, size_t size)
 {
+    /* Resizing a block of the real allocator's that free() would pass through (not sampled,
+     * not tracked), into a block that is not sampled either: straight to it. */
+    if (LIKELY(p && size && ns_alloc_free_passes(p))) {
+        if (LIKELY(ns_alloc_passes(size)))
+            return ns_alloc_real.realloc(p, size);
+        CALLER(r);
+        return ns_alloc_realloc_charged(p, size, NS_AF_REALLOC, &r);
+    }
     CALLER(r);
     return ns_alloc_realloc(p, size, NS_AF_REALLOC, &r);
 }

@@ -22,6 +22,7 @@
 #include "../../preload/settings.h"
 #include "../session/shm.h"
 #include "sites.h"
+#include "solo.h"
 #include "../sources/threads.h"
 
 struct ns_alloc_real ns_alloc_real;
@@ -155,7 +156,7 @@ static void *sample_alloc(struct ns_thread *th, size_t size, size_t align, unsig
     void *p = NULL;
     if (stack) {
         struct ns_sampled info = weigh(stack, size);
-        p = ns_region_alloc(size, align, &info);
+        p = ns_region_alloc(size, align, fn == NS_AF_CALLOC, &info);
         struct ns_site *site = ns_site_get(th, NS_SITE_ALLOC, stack, 0);
         if (site) {
             site->calls += info.weight_count;
@@ -206,12 +207,15 @@ static void take_peak_snapshot(int64_t live)
  */
 static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count)
 {
-    __atomic_add_fetch(&stack->live_bytes, bytes, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&stack->live_count, count, __ATOMIC_RELAXED);
-    int64_t live = __atomic_add_fetch(&A->live_bytes, bytes, __ATOMIC_RELAXED);
+    ns_solo_add(&stack->live_bytes, bytes);
+    ns_solo_add(&stack->live_count, count);
+    int64_t live = ns_solo_add(&A->live_bytes, bytes);
     int64_t peak = __atomic_load_n(&A->peak_bytes, __ATOMIC_RELAXED);
-    if (ns_series_due(&A->series_last, live, peak))
+    if (ns_series_due(&A->series_last, live, peak)) {
         ns_series_push(live, __atomic_load_n(&A->mapped_bytes, __ATOMIC_RELAXED));
+        if (alloc_mode() == NS_ALLOC_FULL)
+            ns_live_publish();
+    }
     if (bytes <= 0)
         return;
     while (live > peak && !__atomic_compare_exchange_n(&A->peak_bytes, &peak, live, 1,
@@ -333,10 +337,12 @@ static size_t old_size(void *p)
     return ns_alloc_real.usable_size ? ns_alloc_real.usable_size(p) : 0;
 }
 
-/* realloc of a block the real allocator cannot realloc: a new block, a copy, the old freed. */
-static void *move_block(void *p, size_t size, unsigned fn, const struct ns_regs *caller)
+/* realloc of a block the real allocator cannot realloc: a new block, a copy, the old freed.
+ * charged: sample mode's countdown already counts the new block. */
+static void *move_block(void *p, size_t size, unsigned fn, const struct ns_regs *caller,
+                        int charged)
 {
-    void *q = alloc_slow(size, 16, fn, caller, 0);
+    void *q = alloc_slow(size, 16, fn, caller, charged);
     if (!q)
         return NULL;
     size_t n = old_size(p);
@@ -345,25 +351,28 @@ static void *move_block(void *p, size_t size, unsigned fn, const struct ns_regs 
     return q;
 }
 
-void *ns_alloc_realloc(void *p, size_t size, unsigned fn, const struct ns_regs *caller)
+/* realloc: an allocation of the new size and a free of the old block (docs/INTERPOSED.md);
+ * charged as in alloc_slow (the interposer's inline path charged the new size). */
+static void *realloc_slow(void *p, size_t size, unsigned fn, const struct ns_regs *caller,
+                          int charged)
 {
-    if (!p)
-        return ns_alloc_malloc(size, fn, caller);
-    if (!have_real() && ns_in_boot(p))
-        return move_block(p, size, fn, caller);
-    if (size == 0 && !ns_in_boot(p) && !ns_in_region(p)) {
-        ns_alloc_free(p); /* glibc: realloc(p, 0) frees p and returns NULL */
-        return NULL;
+    if (size == 0) {
+        if (p)
+            ns_alloc_free(p); /* glibc: realloc(p, 0) frees p and returns NULL */
+        return p ? NULL : alloc_slow(0, 16, fn, caller, charged);
     }
+    if (!p)
+        return alloc_slow(size, 16, fn, caller, charged);
     if (ns_in_boot(p) || ns_in_region(p))
-        return move_block(p, size, fn, caller);
+        return move_block(p, size, fn, caller, charged);
     int mode = alloc_mode();
     if (mode == NS_ALLOC_SAMPLE) {
-        if ((ns_alloc_countdown -= (int64_t)size) > 0)
+        if (!charged && (ns_alloc_countdown -= (int64_t)size) > 0)
             return ns_alloc_real.realloc(p, size);
-        ns_alloc_countdown += (int64_t)size; /* move_block charges it again */
-        return move_block(p, size, fn, caller);
+        return move_block(p, size, fn, caller, 1); /* sampled: the new block is ours */
     }
+    if (charged) /* the mode changed since the inline path looked */
+        ns_alloc_countdown = mode == NS_ALLOC_FULL ? 0 : OFF_RECHECK_BYTES;
     struct ns_thread *th = mode == NS_ALLOC_FULL ? accounting_thread() : NULL;
     if (th) {
         size_t was;
@@ -382,7 +391,17 @@ void *ns_alloc_realloc(void *p, size_t size, unsigned fn, const struct ns_regs *
     }
     if (mode == NS_ALLOC_FULL)
         untrack(p);
-    return ns_alloc_real.realloc(p, size);
+    return have_real() ? ns_alloc_real.realloc(p, size) : NULL;
+}
+
+void *ns_alloc_realloc(void *p, size_t size, unsigned fn, const struct ns_regs *caller)
+{
+    return realloc_slow(p, size, fn, caller, 0);
+}
+
+void *ns_alloc_realloc_charged(void *p, size_t size, unsigned fn, const struct ns_regs *caller)
+{
+    return realloc_slow(p, size, fn, caller, 1);
 }
 
 void ns_alloc_free(void *p)
@@ -493,6 +512,7 @@ int64_t ns_alloc_peak_bytes(void)
 /* A heap that ends at its peak (nothing freed since) never crossed the next step. */
 void ns_alloc_settle_peak(void)
 {
+    ns_live_publish();
     int64_t live = __atomic_load_n(&A->live_bytes, __ATOMIC_RELAXED);
     if (live > 0 && live >= __atomic_load_n(&A->peak_bytes, __ATOMIC_RELAXED) &&
         live > __atomic_load_n(&A->snapshot_at, __ATOMIC_RELAXED))

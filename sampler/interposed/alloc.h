@@ -110,6 +110,8 @@ static inline int ns_alloc_free_passes(const void *p)
 void *ns_alloc_malloc(size_t size, unsigned fn, const struct ns_regs *caller);
 void *ns_alloc_aligned(size_t align, size_t size, unsigned fn, const struct ns_regs *caller);
 void *ns_alloc_realloc(void *p, size_t size, unsigned fn, const struct ns_regs *caller);
+/* The same after the interposer's inline path charged size (p non-NULL, size non-zero). */
+void *ns_alloc_realloc_charged(void *p, size_t size, unsigned fn, const struct ns_regs *caller);
 void ns_alloc_free(void *p);
 size_t ns_alloc_usable_size(void *p);
 void *ns_alloc_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
