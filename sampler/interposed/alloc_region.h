@@ -3,11 +3,14 @@
  *  - the bootstrap arena, for allocations made before the real allocator is known (dlsym
  *    allocates while nsprof looks it up); never freed;
  *  - sampled blocks (alloc=sample): each in a run of pages of one reserved address range,
- *    so that free() recognises a sampled pointer by its address alone.
+ *    so that free() recognises a sampled pointer by its address alone; what each block
+ *    stands for is in a side table, never next to the block.
  *
  * Both are recognised with one subtraction and one comparison each (the globals below are
  * read without locks). Allocating and freeing sampled blocks takes a mutex (they are rare:
- * one per alloc_interval bytes allocated) and system calls, never the program's malloc.
+ * one per alloc_interval bytes allocated), never the program's malloc, and in steady state
+ * no system call: runs are recycled; the range is made writable as its high-water mark
+ * grows, and freed pages go back to the kernel in bulk.
  */
 #ifndef NS_ALLOC_REGION_H
 #define NS_ALLOC_REGION_H
@@ -46,8 +49,9 @@ struct ns_sampled {
 /* Reserves the range (once); -1 if the address space cannot be had (then nothing is
  * sampled, and the profile says so). */
 int ns_region_init(void);
-/* A block of size bytes aligned to align (a power of two, >= 16), zeroed. */
-void *ns_region_alloc(size_t size, size_t align, const struct ns_sampled *info);
+/* A block of size bytes aligned to align (a power of two, <= a page), zeroed if `zero`;
+ * NULL when the range cannot serve it. */
+void *ns_region_alloc(size_t size, size_t align, int zero, const struct ns_sampled *info);
 /* Frees a block; *info receives what it was allocated with. */
 void ns_region_free(void *p, struct ns_sampled *info);
 /* The block's info (size: what was asked); NULL if p is not a live sampled block. */
