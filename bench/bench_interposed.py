@@ -6,6 +6,10 @@ the worst case for an allocation profiler) unprofiled, under nsprof with --alloc
 --alloc full (no CPU sampling: only the interposers are measured), under heaptrack, and with
 a bare interposer preloaded (bench/bare_interposer.c: malloc and free that only jump to
 libc's), the floor any interposing profiler starts from.
+Mixed allocation (issue 11): bench/alloc_mixed, realloc chains (NULL -> 16 -> ... -> 2048,
+then free) beside malloc(32)/free and calloc(1, 200)/free loops, unprofiled, under nsprof
+--alloc sample and full, and heaptrack; then each of its three patterns alone (off, sample,
+full) for the cost per call of each entry point.
 I/O: bench/io_bound writing the same bytes in 1 MiB and in 64-byte write() calls to a file on
 tmpfs (/dev/shm; the cost of the call itself, without disk writeback), unprofiled and under
 nsprof --io on, and unprofiled with one idle thread preloaded (bench/idle_thread.c): the
@@ -20,7 +24,8 @@ range) for the workload's wall time, its process CPU time, and the CPU of the wh
 tree (heaptrack's interpreter process included), and the cost per interposed call derived
 from the median times.
 
-    bench/bench_interposed.py --build build [--reps 11] [--pairs 10000000] [--json out.json]
+    bench/bench_interposed.py --build build [--reps 11] [--pairs 10000000] [--mixed-scale 8]
+                              [--skip-alloc] [--skip-mixed] [--skip-io] [--json out.json]
 
 Needs heaptrack (tools/setup.sh --bench installs it); without it that column is skipped.
 """
@@ -125,16 +130,21 @@ def main():
                     help="bytes written per 64-byte-write run (default 64 MiB)")
     ap.add_argument("--skip-io", action="store_true")
     ap.add_argument("--skip-alloc", action="store_true")
+    ap.add_argument("--skip-mixed", action="store_true")
+    ap.add_argument("--mixed-scale", type=int, default=8,
+                    help="alloc_mixed's scale (1: 1,000,000 realloc calls and 1,000,000 pairs "
+                         "of each other kind)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
 
     build = os.path.abspath(args.build)
     lib = os.path.join(build, "libnsprof.so")
     alloc_bound = os.path.join(build, "bench", "alloc_bound")
+    alloc_mixed = os.path.join(build, "bench", "alloc_mixed")
     io_bound = os.path.join(build, "bench", "io_bound")
     idle = os.path.join(build, "bench", "libns_idle_thread.so")
     bare = os.path.join(build, "bench", "libns_bare_interposer.so")
-    for path in (lib, alloc_bound, io_bound, idle, bare):
+    for path in (lib, alloc_bound, alloc_mixed, io_bound, idle, bare):
         if not os.path.exists(path):
             sys.exit("bench_interposed: %s is missing: build nsprof first "
                      "(tools/setup.sh --bench --build-dir %s)" % (path, args.build))
@@ -166,6 +176,23 @@ def main():
                 "malloc/free pairs: %d (%d interposed calls), %d rounds, medians" % (
                     args.pairs, 2 * args.pairs, args.reps),
                 configs, times, ratios, 2 * args.pairs)
+        if not args.skip_mixed:
+            results["mixed"] = {}
+            for what in ("mixed", "realloc", "malloc", "calloc"):
+                cmd = [alloc_mixed, what, str(args.mixed_scale)]
+                calls = int(re.search(r"calls=(\d+)", subprocess.run(
+                    cmd, stdout=subprocess.PIPE, text=True, check=True).stdout).group(1))
+                configs = {"off": (cmd, None), "off again (A/A)": (cmd, None),
+                           "nsprof sample": (cmd, nsprof_env(lib, out, alloc="sample")),
+                           "nsprof full": (cmd, nsprof_env(lib, out, alloc="full"))}
+                if what == "mixed" and shutil.which("heaptrack"):
+                    configs["heaptrack"] = (["heaptrack", "-o", os.path.join(tmp, "ht")] + cmd,
+                                            None)
+                times, ratios = bench(configs, args.reps, tmp)
+                results["mixed"][what] = summarize(
+                    "alloc_mixed %s x%d: %d allocator calls, %d rounds, medians" % (
+                        what, args.mixed_scale, calls, args.reps),
+                    configs, times, ratios, calls)
         if not args.skip_io:
             results["io"] = {}
             for size, total in ((1 << 20, args.io_bytes), (64, args.small_io_bytes)):
