@@ -119,12 +119,27 @@ static uint64_t next_random(void)
     return x;
 }
 
-/* Bytes until the next sample: exponential with mean alloc_interval. */
+/* Bytes until the next sample: exponential with mean alloc_interval. An allocation of s
+ * bytes is sampled when the countdown, less s, is no longer positive: when floor(X) + 1 <= s,
+ * i.e. X < s, with probability exactly 1 - e^(-s/T) (floor(X) alone would sample it when
+ * X < s + 1: 1.6% too often for 64-byte blocks). */
 static int64_t draw_countdown(void)
 {
     double u = ((double)(next_random() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
     double d = -log(u) * P.interval;
-    return d < 1 ? 1 : d > 9e18 ? (int64_t)9e18 : (int64_t)d;
+    return d > 9e18 ? (int64_t)9e18 : (int64_t)d + 1;
+}
+
+/* x rounded down or up at random, so that its expected value is x: the weights are whole
+ * numbers in the tables, and rounding 1/p = 1.6 to 2 would count 24% too many. */
+static uint64_t unbiased_round(double x)
+{
+    if (!(x < 9e18))
+        return (uint64_t)9e18;
+    uint64_t whole = (uint64_t)x;
+    double frac = x - (double)whole;
+    double u = (double)(next_random() >> 11) * (1.0 / 9007199254740992.0);
+    return whole + (u < frac);
 }
 
 static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count);
@@ -133,8 +148,8 @@ static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count
 static struct ns_sampled weigh(struct ns_stack_entry *stack, size_t size)
 {
     double p = -expm1(-(double)(size ? size : 1) / P.interval); /* 1 - e^(-s/T) */
-    struct ns_sampled info = {stack, size, (uint64_t)llround((double)size / p),
-                              (uint64_t)llround(1.0 / p)};
+    struct ns_sampled info = {stack, size, unbiased_round((double)size / p),
+                              unbiased_round(1.0 / p)};
     return info;
 }
 
@@ -146,28 +161,32 @@ static struct ns_stack_entry *capture(struct ns_thread *th, unsigned fn,
     return ns_capture(th, caller, P.pseudo[fn]);
 }
 
-/* A sampled allocation: from our range, with its stack and weights. NULL: the range could
- * not serve it (too big, too aligned, exhausted); the caller falls back to the real one. */
+static void *real_alloc(size_t size, size_t align, unsigned fn);
+
+/* A sampled allocation: from our range, with its stack and weights; where the range cannot
+ * serve it (too big, too aligned, exhausted), from the real allocator, counted but not
+ * followed. NULL when the allocation fails: a failed call allocated nothing. */
 static void *sample_alloc(struct ns_thread *th, size_t size, size_t align, unsigned fn,
                           const struct ns_regs *caller)
 {
     th->in_hook = 1;
     struct ns_stack_entry *stack = capture(th, fn, caller);
-    void *p = NULL;
-    if (stack) {
-        struct ns_sampled info = weigh(stack, size);
-        p = ns_region_alloc(size, align, fn == NS_AF_CALLOC, &info);
-        struct ns_site *site = ns_site_get(th, NS_SITE_ALLOC, stack, 0);
-        if (site) {
-            site->calls += info.weight_count;
-            site->bytes += info.weight_bytes;
-        }
-        if (p) {
-            note_live(stack, (int64_t)info.weight_bytes, (int64_t)info.weight_count);
-            ns_shm_count(NS_CTR_ALLOC_SAMPLED, 1);
-        } else {
+    struct ns_sampled info = weigh(stack, size);
+    void *p = stack ? ns_region_alloc(size, align, fn == NS_AF_CALLOC, &info) : NULL;
+    int ours = p != NULL;
+    if (!p) {
+        p = real_alloc(size, align, fn);
+        if (p && stack)
             ns_shm_count(NS_CTR_ALLOC_REGION_FALLBACKS, 1);
-        }
+    }
+    struct ns_site *site = p && stack ? ns_site_get(th, NS_SITE_ALLOC, stack, 0) : NULL;
+    if (site) {
+        site->calls += info.weight_count;
+        site->bytes += info.weight_bytes;
+    }
+    if (ours) {
+        note_live(stack, (int64_t)info.weight_bytes, (int64_t)info.weight_count);
+        ns_shm_count(NS_CTR_ALLOC_SAMPLED, 1);
     }
     th->in_hook = 0;
     return p;
@@ -306,8 +325,7 @@ static void *alloc_slow(size_t size, size_t align, unsigned fn, const struct ns_
         if (!charged && (ns_alloc_countdown -= (int64_t)size) > 0)
             return real_alloc(size, align, fn);
         struct ns_thread *th = sampling_thread();
-        void *p = th ? sample_alloc(th, size, align, fn, caller) : NULL;
-        return p ? p : real_alloc(size, align, fn);
+        return th ? sample_alloc(th, size, align, fn, caller) : real_alloc(size, align, fn);
     }
     ns_alloc_countdown = mode == NS_ALLOC_FULL ? 0 : OFF_RECHECK_BYTES;
     struct ns_thread *th = mode == NS_ALLOC_FULL ? accounting_thread() : NULL;
