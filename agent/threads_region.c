@@ -78,7 +78,11 @@ static void drain_ring(struct ns_procs *t, struct ns_aproc *p, struct ns_thread 
             memcpy(&s, rec, sizeof(s));
             if (s.time_ns >= limit_ns)
                 return; /* its turn comes with later records */
-            if (a && t->cfg->timer_samples)
+            /* While the time line has the thread off its CPU, the switch-in before this
+             * sample is still to be read (its CPU's ring lags a little behind another's):
+             * the sample waits for no piece of it. A switch-in really lost comes with a LOST
+             * record, which makes the interval unknown by itself. */
+            if (a && t->cfg->timer_samples && a->tl.state != NS_TL_OFF)
                 ns_tl_sample(&a->tl, s.time_ns, ns_procs_add_piece, a);
             if (s.stack_len <= len - sizeof(s))
                 ns_procs_raw_sample(t, p, (pid_t)s.tid, s.time_ns, s.weight, s.regs,

@@ -26,7 +26,10 @@ void ns_tl_start(struct ns_timeline *tl, uint64_t start_ns, int created)
 
 void ns_tl_sample(struct ns_timeline *tl, uint64_t t, ns_piece_fn fn, void *ctx)
 {
-    if (tl->state == NS_TL_ENDED)
+    /* A sample older than what was handed out (one a thread took itself, read after its
+     * switch records because its region was attached late) says nothing about now: taking
+     * it as proof the thread runs would turn its next wait into unknown time. */
+    if (tl->state == NS_TL_ENDED || t <= tl->acct_ns)
         return;
     if (tl->state == NS_TL_OFF) {
         /* It runs, yet its switch-in is missing (lost): the time since it left is not

@@ -68,6 +68,22 @@ Test(timeline, compute_and_sleep)
     cr_assert_eq(total(&l, NS_PIECE_OFF_CPU, NS_OFF_PREEMPTED), 0);
 }
 
+/* A self-taken sample read late (older than the switch-out already handed out) must not make
+ * the wait that follows unknown. */
+Test(timeline, a_late_sample_changes_nothing)
+{
+    struct ns_timeline tl;
+    struct log l = {.n = 0};
+    ns_tl_start(&tl, 0, 0);
+    ns_tl_switch_out(&tl, 10 * MS, 0, record, &l);
+    ns_tl_sample(&tl, 5 * MS, record, &l); /* taken before the switch-out, read after it */
+    ns_tl_switch_in(&tl, 300 * MS, record, &l);
+    ns_tl_end(&tl, 301 * MS, record, &l);
+    assert_covers(&l, 0, 301 * MS);
+    cr_assert_eq(total(&l, NS_PIECE_OFF_CPU, NS_OFF_BLOCKED), 290 * MS);
+    cr_assert_eq(total(&l, NS_PIECE_OFF_CPU, NS_OFF_UNKNOWN), 0);
+}
+
 Test(timeline, preempted_is_not_blocked)
 {
     struct ns_timeline tl;
