@@ -85,6 +85,9 @@ struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_sta
     struct ns_site_table *t = table_of(th);
     if (!t || family >= NS_SITE__COUNT)
         return NULL;
+    struct ns_site *hot = t->hot;
+    if (hot && hot->stack == stack && hot->resource == resource && hot->family == family)
+        return hot;
     if ((t->total + 1) * 2 > t->index_slots) {
         if (t->total >= NS_SITES_MAX || grow_index(t) < 0)
             return overflow_site(t, family);
@@ -95,11 +98,11 @@ struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_sta
         if (!s)
             break;
         if (s->stack == stack && s->resource == resource && s->family == family)
-            return s;
+            return t->hot = s;
     }
     struct ns_site *s = new_site(t, family, stack, resource);
     if (s)
-        t->index[i] = s;
+        t->index[i] = t->hot = s;
     return s;
 }
 
@@ -115,5 +118,6 @@ void ns_sites_reset(struct ns_thread *th)
         memset(t->index, 0, t->index_slots * sizeof(*t->index));
     t->last = t->first;
     t->total = 0;
+    t->hot = NULL;
     memset(t->overflow, 0, sizeof(t->overflow));
 }

@@ -62,6 +62,8 @@ struct ns_site_table {
     struct ns_site **index; /* private memory: open addressing; NULL = empty */
     size_t index_slots;
     struct ns_site *overflow[NS_SITE__COUNT];
+    /* the site last returned: a hot loop asks for the same one call after call */
+    struct ns_site *hot;
 };
 
 /* The calling thread's site for the key, created on first use; NULL when out of memory.
