@@ -44,9 +44,9 @@ struct ns_agent_config {
     /* perf: the events sample nothing (wall time, perf_session.h's switches_only); each
      * thread samples itself with CPU timers into its region, as with NS_AGENT_SIGNAL */
     int timer_samples;
-    int exclude_kernel;    /* perf: the value the events were opened with */
-    int stderr_fd;         /* where to say what goes wrong; -1: nowhere */
-    const char *producer;  /* "nsprof 0.1.0 agent" */
+    int exclude_kernel;   /* perf: the value the events were opened with */
+    int stderr_fd;        /* where to say what goes wrong; -1: nowhere */
+    const char *producer; /* "nsprof 0.1.0 agent" */
 };
 
 struct ns_perf_session;

@@ -364,14 +364,10 @@ static void start_agent(struct ns_record *rec, pid_t child, struct ns_perf_sessi
     }
     ac->mech = NS_AGENT_PERF;
     ac->timer_samples = p.switches_only;
-    if (p.switches_only)
-        snprintf(ac->mech_reason, sizeof(ac->mech_reason),
-                 "perf_event_open is allowed: nsprof record follows every context switch; "
-                 "on-CPU stacks come from CPU timers, which cost the program's context "
-                 "switches nothing (--mechanism=perf samples with perf instead)");
-    else
-        snprintf(ac->mech_reason, sizeof(ac->mech_reason),
-                 "perf_event_open is allowed: nsprof record samples from outside the program");
+    snprintf(ac->mech_reason, sizeof(ac->mech_reason), "%s",
+             p.switches_only ? NS_SWITCHES_REASON
+                             : "perf_event_open is allowed: nsprof record samples from outside "
+                               "the program");
     /* CPU timers count the kernel's time too */
     ac->exclude_kernel = p.switches_only ? 0 : perf->params.exclude_kernel;
 }

@@ -27,6 +27,12 @@
 
 enum ns_link_mech { NS_LINK_PERF, NS_LINK_SIGNAL, NS_LINK_NONE, NS_LINK_SWITCHES };
 
+/* Why a session samples with NS_LINK_SWITCHES (the profile's mechanism_reason). */
+#define NS_SWITCHES_REASON                                                                         \
+    "perf_event_open is allowed: nsprof's agent follows every context switch; on-CPU stacks "      \
+    "come from CPU timers, which cost the program's context switches nothing "                     \
+    "(--mechanism=perf samples with perf instead)"
+
 struct ns_agent_link {
     pid_t agent;
     enum ns_link_mech mech;

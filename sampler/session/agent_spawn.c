@@ -297,10 +297,7 @@ static enum ns_link_mech choose_mechanism(const struct ns_config *cfg, struct ns
     }
     close_events();
     if (p->switches_only) {
-        snprintf(reason, cap,
-                 "perf_event_open is allowed: nsprof's agent follows every context switch; "
-                 "on-CPU stacks come from CPU timers, which cost the program's context switches "
-                 "nothing (--mechanism=perf samples with perf instead)");
+        snprintf(reason, cap, "%s", NS_SWITCHES_REASON);
         return NS_LINK_SWITCHES;
     }
     snprintf(reason, cap,
