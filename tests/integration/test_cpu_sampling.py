@@ -70,7 +70,7 @@ class CpuSampling(NsprofTest):
         self.check_split(ev, "signal")
         self.check_stacks_reach_root(ev, "signal")
         # CPU timers tick with the kernel: the profile states the rate it really got, and the
-        # weights (timer overruns) still add up to the CPU time.
+        # weights (each its thread's CPU time since the previous) still add up to the CPU time.
         self.assertGreater(proc["rate"]["hz"], 50)
         cpu_ns = proc["rate"]["cpu_ns"]
         self.assertLess(abs(ev["weight"] - cpu_ns) / cpu_ns, 0.1,

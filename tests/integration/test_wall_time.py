@@ -56,6 +56,15 @@ class WallTime(NsprofTest):
         asleep = leaf_weight(stacks, SLEEP_LEAF[kind], "wait_once")
         # The program's clock runs from main's start to its end: so does main's wall time
         # (the process's start-up, before main, is not in the program's truth).
+        if not self.wall_is_lifetime:
+            # Without the kernel's switch records the waits are the interposers' own clocks,
+            # exact, but the time on a CPU is the CPU timers' samples, which undercount it
+            # when the machine is busy (docs/INTERPOSED.md: 0 of 15 ms measured beside two
+            # CPU hogs) and never see time runnable: only the waits can be held to the truth.
+            self.assertLess(abs(asleep - waited), 0.03 * waited,
+                            "%s: the profile says %.1f ms waiting at wait_once, the program "
+                            "measured %.1f ms" % (kind, asleep / 1e6, waited / 1e6))
+            return rec
         in_main = weight(wall, "main")
         truth = waited / total
         share = asleep / in_main
@@ -168,7 +177,9 @@ class WallTime(NsprofTest):
         # would lengthen the program's first wait (it is done before main instead).
         rec = self.record([workload("sleep_loop"), "nanosleep", "3", "1", "5"], "-e", "wall",
                           *self.mechanism)
-        inside = [s for s in self.folded(rec.files(), "--event", "cpu")
+        # The wall event holds the CPU samples' stacks too, and unlike the cpu event never
+        # comes out empty (on a busy machine 15 ms of CPU may get no timer expiry at all).
+        inside = [s for s in self.folded(rec.files(), "--event", "wall")
                   if "wait_once" in s and "ns_cfi_build" in s]
         self.assertEqual(inside, [])
 
@@ -198,7 +209,15 @@ class WallTime(NsprofTest):
                       if f["name"] == "compute_phase")
         wait = sum(f["total_weight"] for f in ev["functions_by_total"]
                    if f["name"] == "wait_phase")
-        self.assertLess(abs(compute / (compute + wait) - 0.5), 0.03, (compute, wait))
+        if self.wall_is_lifetime:
+            self.assertLess(abs(compute / (compute + wait) - 0.5), 0.03, (compute, wait))
+        else:
+            # Blind to time runnable, the CPU timers and the interposers see the CPU time the
+            # compute phases got and the waits' own time: that is the split to hold them to.
+            m = parse(r"compute_cpu_ns=(\d+) wait_ns=(\d+)", rec.stdout)
+            truth = int(m.group(1)) / (int(m.group(1)) + int(m.group(2)))
+            self.assertLess(abs(compute / (compute + wait) - truth), 0.03,
+                            (compute, wait, m.group(0)))
 
     measured_by = ("kernel", "measured from the kernel's context switches")
 
