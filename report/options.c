@@ -188,9 +188,14 @@ static void explain(struct ns_buf *b, const struct ns_model *m)
         list_pids(b, f);
     } else if (!f->after_event) {
         if (f->event) {
+            int defined = 0;
+            for (size_t i = 0; i < f->nevent_names && !defined; i++)
+                defined = strcmp(f->event_names[i], f->event) == 0;
             ns_buf_puts(b, "--event ");
             ns_buf_put_term(b, f->event, 40);
-            ns_buf_puts(b, " matches no samples");
+            ns_buf_puts(b, defined ? " was recorded, but the files hold none of its samples "
+                                     "(too short a run, or too little CPU time, to be sampled)"
+                                   : " matches no samples");
         } else
             ns_buf_puts(b, "the samples belong to no event the files define");
         list_events(b, f);

@@ -222,8 +222,8 @@ static void add_notes(void)
     if (S.source == &ns_signal_source && S.cfg.value[NS_SET_FREQ] > 250)
         ns_shm_note(NSP_NOTE_INFO, "cpu_timer_rate",
                     "CPU timers tick with the kernel: the achieved rate can be below the "
-                    "%llu Hz asked for; samples are weighted by timer overruns so time "
-                    "shares stay right",
+                    "%llu Hz asked for; samples are weighted by their thread's CPU time since its "
+                    "previous one, so time shares stay right",
                     (unsigned long long)S.cfg.value[NS_SET_FREQ]);
     if (S.source == &ns_perf_source && S.params.exclude_kernel)
         ns_shm_note(NSP_NOTE_WARNING, "kernel_ticks_excluded",

@@ -54,6 +54,7 @@ struct ns_thread {
     int in_handler;
     int snapshot_busy; /* reading a module snapshot (modules.h) */
     uint64_t last_sample_ns;
+    uint64_t last_sample_cpu_ns; /* its CPU clock at its last sample (or at arming) */
 
     /* perf mechanism */
     int perf_fd;
