@@ -204,9 +204,21 @@ void ns_offcpu_piece(struct ns_athread *th, const struct ns_piece *pc)
     if (!p->wall_kernel || p->image_state < 0 || pc->end_ns <= pc->start_ns)
         return;
     uint64_t d = pc->end_ns - pc->start_ns;
-    if (pc->kind == NS_PIECE_SAMPLE) {
-        th->wall_pending_ns += d; /* the next sample's */
+    if (pc->kind == NS_PIECE_SAMPLE ||
+        (pc->kind == NS_PIECE_ON_CPU && pc->reason == NS_OFF_PREEMPTED && p->user_period_ns)) {
+        /* The next sample's. perf's cpu-clock timer counts the thread's CPU time, across a
+         * preemption too: the time since its last sample, ticks dropped in the kernel
+         * included, is measured up to its next sample wherever the span was cut. */
+        th->wall_pending_ns += d;
         return;
+    }
+    struct ns_piece carried = *pc;
+    if (pc->kind == NS_PIECE_ON_CPU && th->wall_pending_ns) {
+        /* No sample came after a preemption: what was carried is this span's. */
+        carried.start_ns -= th->wall_pending_ns;
+        d += th->wall_pending_ns;
+        th->wall_pending_ns = 0;
+        pc = &carried;
     }
     if (p->image_state == 0) {
         hold_piece(th, pc);

@@ -15,7 +15,8 @@
  *   - records lost meanwhile: "[off-CPU: unknown]", the same way.
  * So a thread's wall total is its life as the switch records bound it. Where perf sees user
  * space only (exclude_kernel), ticks that land in the kernel are dropped: a sample's piece
- * that is longer than 1.5 periods held that much unsampled kernel time, which is charged as
+ * (the thread's CPU time since its previous sample, across preemptions, as perf's timer
+ * counts it) that is longer than 1.5 periods held that much unsampled kernel time, charged as
  * a "[kernel]" leaf to the blocking call the thread was in (a read copying from the page
  * cache), or else above the sample's own stack (where the thread came back to).
  *

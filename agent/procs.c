@@ -326,15 +326,16 @@ int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p)
                       "once per tick (250 Hz on a CONFIG_HZ=250 kernel)",
                       c->mech_reason);
     if ((c->mech == NS_AGENT_SIGNAL || c->timer_samples) && c->cfg.value[NS_SET_FREQ] > 250)
-        ns_image_note(&p->image, NSP_NOTE_INFO, "cpu_timer_rate",
-                      "CPU timers tick with the kernel: the achieved rate can be below the "
-                      "%llu Hz asked for; samples are weighted by timer overruns so time "
-                      "shares stay right%s",
-                      (unsigned long long)c->cfg.value[NS_SET_FREQ],
-                      c->timer_samples ? ". Wall and off-CPU time stay exact (perf's "
-                                         "context-switch records); --mechanism=perf samples "
-                                         "at the full rate, at a cost on every context switch"
-                                       : "");
+        ns_image_note(
+            &p->image, NSP_NOTE_INFO, "cpu_timer_rate",
+            "CPU timers tick with the kernel: the achieved rate can be below the "
+            "%llu Hz asked for; samples are weighted by their thread's CPU time since its "
+            "previous one, so time shares stay right%s",
+            (unsigned long long)c->cfg.value[NS_SET_FREQ],
+            c->timer_samples ? ". Wall and off-CPU time stay exact (perf's "
+                               "context-switch records); --mechanism=perf samples "
+                               "at the full rate, at a cost on every context switch"
+                             : "");
     if (c->mech == NS_AGENT_PERF && c->exclude_kernel)
         ns_image_note(&p->image, NSP_NOTE_WARNING, "kernel_ticks_excluded",
                       "perf events are limited to user space here (exclude_kernel): CPU time "

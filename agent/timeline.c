@@ -47,7 +47,7 @@ void ns_tl_switch_out(struct ns_timeline *tl, uint64_t t, int preempted, ns_piec
     if (tl->state == NS_TL_OFF) /* two switch-outs: the switch-in between was lost */
         emit(tl, NS_PIECE_OFF_CPU, NS_OFF_UNKNOWN, t, fn, ctx);
     else
-        emit(tl, NS_PIECE_ON_CPU, NS_OFF_BLOCKED, t, fn, ctx);
+        emit(tl, NS_PIECE_ON_CPU, preempted ? NS_OFF_PREEMPTED : NS_OFF_BLOCKED, t, fn, ctx);
     tl->state = NS_TL_OFF;
     tl->reason = (uint8_t)(preempted ? NS_OFF_PREEMPTED : NS_OFF_BLOCKED);
     tl->gap = 0;

@@ -9,7 +9,9 @@
  *   - NS_PIECE_SAMPLE: the on-CPU time since the previous piece, up to a sample (the
  *     sample's stack is where it went);
  *   - NS_PIECE_ON_CPU: on-CPU time after the span's last sample (up to a switch-out, a
- *     flush or the end): the caller charges it to the thread's last stack;
+ *     flush or the end): the caller charges it to the thread's last stack; its reason is
+ *     NS_OFF_PREEMPTED when the span ended in a preemption (the thread runs on, and a
+ *     sampling clock of its own CPU time goes on where it stopped), else NS_OFF_BLOCKED;
  *   - NS_PIECE_OFF_CPU: time off the CPU, with why it left: preempted (still runnable,
  *     waiting for a CPU: PERF_RECORD_MISC_SWITCH_OUT_PREEMPT), blocked (it waited for
  *     something), or unknown (records were lost meanwhile: nothing is paired across a gap).
@@ -38,7 +40,7 @@ enum ns_off_reason {
 
 struct ns_piece {
     enum ns_piece_kind kind;
-    enum ns_off_reason reason; /* NS_PIECE_OFF_CPU */
+    enum ns_off_reason reason; /* NS_PIECE_OFF_CPU; NS_PIECE_ON_CPU: how it ended */
     uint64_t start_ns, end_ns;
 };
 
