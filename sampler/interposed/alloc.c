@@ -544,7 +544,7 @@ int64_t ns_alloc_mapped_bytes(void)
 
 int ns_alloc_inexact(void)
 {
-    return __atomic_load_n(&A->inexact, __ATOMIC_RELAXED);
+    return __atomic_load_n(&A->inexact, __ATOMIC_RELAXED) || ns_live_lost();
 }
 
 void ns_alloc_prefork(void)

@@ -52,11 +52,16 @@ static struct stripe *stripe_of(uintptr_t addr, uint64_t *h)
     return &stripes[(*h >> 56) % STRIPES];
 }
 
+static void spin_lock(int *l)
+{
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
 static void lock_always(struct stripe *s)
 {
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+    spin_lock(&s->lock);
 }
 
 /* While the process has one thread nothing else can hold a stripe (solo.h): 0, no lock. */
@@ -74,9 +79,30 @@ static void unlock(struct stripe *s, int locked)
         __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * The nursery: while the process has one thread, the newest blocks wait here before they
+ * go to the stripes. Most blocks die young (a buffer grown and freed, a pair of malloc and
+ * free), and a block that dies in the nursery never touches a stripe, whose slots lie all
+ * over a table of megabytes. Only the process's one thread uses it, so it needs no lock;
+ * the first insert or remove made once a second thread exists moves it into the stripes,
+ * under drain_lock. It is not used again: glibc never counts the process single-threaded
+ * again, not even in a fork child (measured on 2.36).
+ */
+#define NURSERY 8
+
+static struct {
+    uintptr_t addr[NURSERY];
+    size_t size[NURSERY];
+    struct ns_stack_entry *stack[NURSERY];
+    uint32_t n;      /* atomic: read by every thread once there are several */
+    uint32_t victim; /* the next to leave for the stripes when it is full */
+} nursery;
+static int drain_lock;
+static int nursery_lost; /* a block the stripes could not take when it left */
+
 void ns_live_publish(void)
 {
-    uint64_t n = 0;
+    uint64_t n = __atomic_load_n(&nursery.n, __ATOMIC_RELAXED);
     for (int i = 0; i < STRIPES; i++)
         n += __atomic_load_n(&stripes[i].used, __ATOMIC_RELAXED);
     __atomic_store_n(live_count, n, __ATOMIC_RELAXED);
@@ -108,11 +134,10 @@ static int grow(struct stripe *s)
     return 0;
 }
 
-int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
+/* Into the stripe's table; the caller holds the stripe's lock or runs alone. */
+static int table_insert(struct stripe *s, uint64_t h, uintptr_t addr, size_t size,
+                        struct ns_stack_entry *stack)
 {
-    uint64_t h;
-    struct stripe *s = stripe_of(addr, &h);
-    int locked = lock(s);
     /* Out of memory, every insert would try (and fail) to map a bigger table: retry only
      * now and then, and fill the table further meanwhile, up to 7/8 of its slots. */
     if ((s->used + 1) * 2 > s->nslots) {
@@ -121,10 +146,8 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
         else if (grow(s) < 0)
             s->grow_backoff = GROW_BACKOFF;
     }
-    if ((s->used + 1) * 8 > s->nslots * 7) {
-        unlock(s, locked);
+    if ((s->used + 1) * 8 > s->nslots * 7)
         return -1;
-    }
     size_t mask = s->nslots - 1, i = h & mask;
     while (s->slots[i].addr && s->slots[i].addr != addr)
         i = (i + 1) & mask;
@@ -133,37 +156,117 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
     /* An address already present means its free went untracked (a block freed by some
      * path nsprof does not see): the newer allocation replaces it. */
     s->slots[i] = (struct entry){addr, size, stack};
-    unlock(s, locked);
     return 0;
+}
+
+static int table_remove(struct stripe *s, uint64_t h, uintptr_t addr, size_t *size,
+                        struct ns_stack_entry **stack)
+{
+    if (!s->nslots)
+        return 0;
+    size_t mask = s->nslots - 1, i = h & mask;
+    for (; s->slots[i].addr; i = (i + 1) & mask) {
+        if (s->slots[i].addr != addr)
+            continue;
+        *size = s->slots[i].size;
+        *stack = s->slots[i].stack;
+        size_t hole = i;
+        for (size_t j = (i + 1) & mask; s->slots[j].addr; j = (j + 1) & mask) {
+            size_t home = mix(s->slots[j].addr) & mask;
+            if (((j - home) & mask) >= ((j - hole) & mask)) {
+                s->slots[hole] = s->slots[j];
+                hole = j;
+            }
+        }
+        s->slots[hole].addr = 0;
+        __atomic_store_n(&s->used, s->used - 1, __ATOMIC_RELAXED);
+        return 1;
+    }
+    return 0;
+}
+
+static int insert_locked(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
+{
+    uint64_t h;
+    struct stripe *s = stripe_of(addr, &h);
+    int locked = lock(s);
+    int r = table_insert(s, h, addr, size, stack);
+    unlock(s, locked);
+    return r;
+}
+
+static void drain_nursery(void)
+{
+    spin_lock(&drain_lock);
+    for (uint32_t i = 0; i < nursery.n; i++)
+        if (insert_locked(nursery.addr[i], nursery.size[i], nursery.stack[i]) != 0)
+            __atomic_store_n(&nursery_lost, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&nursery.n, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&drain_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Several threads: the nursery, if it still holds blocks, goes to the stripes first. */
+static inline void leave_nursery(void)
+{
+    if (__builtin_expect(__atomic_load_n(&nursery.n, __ATOMIC_ACQUIRE) != 0, 0))
+        drain_nursery();
+}
+
+static int nursery_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
+{
+    uint32_t i = nursery.n;
+    if (i == NURSERY) {
+        i = nursery.victim;
+        nursery.victim = (i + 1) % NURSERY;
+        if (insert_locked(nursery.addr[i], nursery.size[i], nursery.stack[i]) != 0)
+            return -1; /* the victim stays; the new block goes untracked */
+    } else
+        __atomic_store_n(&nursery.n, i + 1, __ATOMIC_RELAXED);
+    nursery.addr[i] = addr;
+    nursery.size[i] = size;
+    nursery.stack[i] = stack;
+    return 0;
+}
+
+/* 1 if addr was in the nursery (now taken out), else 0. */
+static int nursery_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
+{
+    uint32_t n = nursery.n;
+    for (uint32_t i = n; i-- > 0;) {
+        if (nursery.addr[i] != addr)
+            continue;
+        *size = nursery.size[i];
+        *stack = nursery.stack[i];
+        nursery.addr[i] = nursery.addr[n - 1];
+        nursery.size[i] = nursery.size[n - 1];
+        nursery.stack[i] = nursery.stack[n - 1];
+        __atomic_store_n(&nursery.n, n - 1, __ATOMIC_RELAXED);
+        if (nursery.victim >= n - 1)
+            nursery.victim = 0;
+        return 1;
+    }
+    return 0;
+}
+
+int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
+{
+    if (ns_solo())
+        return nursery_insert(addr, size, stack);
+    leave_nursery();
+    return insert_locked(addr, size, stack);
 }
 
 int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
 {
+    if (ns_solo()) {
+        if (nursery_remove(addr, size, stack))
+            return 1;
+    } else
+        leave_nursery();
     uint64_t h;
     struct stripe *s = stripe_of(addr, &h);
-    int found = 0;
     int locked = lock(s);
-    if (s->nslots) {
-        size_t mask = s->nslots - 1, i = h & mask;
-        for (; s->slots[i].addr; i = (i + 1) & mask) {
-            if (s->slots[i].addr != addr)
-                continue;
-            *size = s->slots[i].size;
-            *stack = s->slots[i].stack;
-            found = 1;
-            size_t hole = i;
-            for (size_t j = (i + 1) & mask; s->slots[j].addr; j = (j + 1) & mask) {
-                size_t home = mix(s->slots[j].addr) & mask;
-                if (((j - home) & mask) >= ((j - hole) & mask)) {
-                    s->slots[hole] = s->slots[j];
-                    hole = j;
-                }
-            }
-            s->slots[hole].addr = 0;
-            __atomic_store_n(&s->used, s->used - 1, __ATOMIC_RELAXED);
-            break;
-        }
-    }
+    int found = table_remove(s, h, addr, size, stack);
     unlock(s, locked);
     return found;
 }
@@ -179,8 +282,14 @@ uint64_t ns_live_count(void)
     return __atomic_load_n(live_count, __ATOMIC_RELAXED);
 }
 
+int ns_live_lost(void)
+{
+    return __atomic_load_n(&nursery_lost, __ATOMIC_RELAXED);
+}
+
 void ns_live_prefork(void)
 {
+    spin_lock(&drain_lock);
     for (int i = 0; i < STRIPES; i++)
         lock_always(&stripes[i]);
 }
@@ -190,4 +299,5 @@ void ns_live_postfork(int child)
     (void)child; /* the forking thread holds every lock, in the parent and in the child */
     for (int i = 0; i < STRIPES; i++)
         unlock(&stripes[i], 1);
+    __atomic_store_n(&drain_lock, 0, __ATOMIC_RELEASE);
 }

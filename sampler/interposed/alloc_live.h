@@ -7,6 +7,9 @@
  * bytes at a load factor of at most 1/2: about 48 bytes per live block. Tables grow with the heap;
  * if one cannot grow, it fills up to 7/8 and retries growing every few thousand inserts; an insert
  * into a full one fails and the caller marks the profile inexact.
+ *
+ * While the process has one thread, the newest few blocks wait in a nursery before they go
+ * to the stripes: a block that dies young (most do) never touches them.
  */
 #ifndef NS_ALLOC_LIVE_H
 #define NS_ALLOC_LIVE_H
@@ -28,6 +31,9 @@ void ns_live_set_counters(uint64_t *blocks, uint64_t *bytes);
  * inserts and removes share no counter. */
 void ns_live_publish(void);
 uint64_t ns_live_count(void);
+
+/* 1 once a block could not move from the nursery to a full table (it went untracked). */
+int ns_live_lost(void);
 
 void ns_live_prefork(void);
 void ns_live_postfork(int child);
