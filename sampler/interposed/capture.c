@@ -198,6 +198,14 @@ void ns_capture_prepare(struct ns_thread *th)
 struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *caller,
                                   uint32_t pseudo_id)
 {
+    /* A hit needs neither the snapshot (its seq says whether it is still current) nor the
+     * scratch frames: the words it checks are on this thread's live stack. */
+    uintptr_t hi = __atomic_load_n(&th->stack_hi, __ATOMIC_ACQUIRE);
+    if (th->capture_cache && caller->sp >= th->stack_lo && caller->sp < hi) {
+        struct cache_slot *c = cache_slot(th, caller, pseudo_id);
+        if (cache_hit(c, caller, pseudo_id, ns_modules_published(), hi))
+            return c->stack;
+    }
     if (!th->scratch) {
         th->scratch = ns_mem_alloc((NSP_MAX_FRAMES + 1) * sizeof(struct ns_frame));
         if (!th->scratch)
@@ -215,11 +223,6 @@ struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *ca
     const struct ns_snapshot *snap = ns_modules_acquire(&th->snapshot_busy);
     struct cache_slot *c = live && snap ? cache_slot(th, caller, pseudo_id) : NULL;
     struct ns_stack_entry *stack = NULL;
-    if (c && cache_hit(c, caller, pseudo_id, snap->seq, mem.hi)) {
-        stack = c->stack;
-        ns_modules_release(&th->snapshot_busy);
-        return stack;
-    }
     struct ns_load_log log = {.words = c ? c->words : NULL, .max = c ? CACHE_WORDS : 0};
     if (c) {
         c->stack = NULL; /* its words are about to be overwritten */

@@ -390,7 +390,11 @@ static int rescan_locked(uint64_t valid_from_ns)
         cur->valid_to_ns = s->valid_from_ns;
     }
     s->older = cur;
-    s->seq = ++reg.published; /* a fork child goes on counting: its caches stay sound */
+    /* A fork child goes on counting: its caches stay sound. Published before the pointer,
+     * so a reader that sees the old count (ns_modules_published) has the old snapshot's
+     * answer at worst for the instant the two differ. */
+    s->seq = reg.published + 1;
+    __atomic_store_n(&reg.published, s->seq, __ATOMIC_RELEASE);
     __atomic_store_n(&reg.current, s, __ATOMIC_SEQ_CST);
     return 1;
 }
@@ -512,6 +516,11 @@ const struct ns_snapshot *ns_modules_acquire(int *busy)
     }
     __atomic_store_n(busy, 1, __ATOMIC_SEQ_CST);
     return __atomic_load_n(&reg.current, __ATOMIC_SEQ_CST);
+}
+
+uint64_t ns_modules_published(void)
+{
+    return __atomic_load_n(&reg.published, __ATOMIC_ACQUIRE);
 }
 
 void ns_modules_release(int *busy)

@@ -75,6 +75,9 @@ void ns_modules_build_pending(void);
 /* Cheap check (loader's adds/subs counters) whether a rescan would find changes. */
 int ns_modules_changed(void);
 
+/* The seq of the newest snapshot published (lock-free, async-signal-safe): a result that
+ * was computed with the snapshot of this seq still holds while it is the same. */
+uint64_t ns_modules_published(void);
 /* busy: the calling thread's flag (struct ns_thread.snapshot_busy), set while it reads. */
 const struct ns_snapshot *ns_modules_acquire(int *busy);
 void ns_modules_release(int *busy);
