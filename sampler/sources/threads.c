@@ -24,7 +24,7 @@ static struct ns_thread_dir *dir; /* in the region; NULL until the first thread 
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pid_t internal_tids[NS_INTERNAL_THREADS];
-static __thread struct ns_thread *tls_self __attribute__((tls_model("initial-exec")));
+__thread struct ns_thread *ns_threads_tls_self __attribute__((tls_model("initial-exec")));
 
 static void read_stack_bounds(struct ns_thread *th)
 {
@@ -105,7 +105,7 @@ struct ns_thread *ns_threads_claim(pid_t tid, int self)
         th->in_hook = 1;
         read_stack_bounds(th);
         th->in_hook = 0;
-        tls_self = th;
+        ns_threads_tls_self = th;
     }
     return th;
 }
@@ -113,11 +113,6 @@ struct ns_thread *ns_threads_claim(pid_t tid, int self)
 void ns_threads_activate(struct ns_thread *th)
 {
     __atomic_store_n(&th->state, NS_TH_ACTIVE, __ATOMIC_RELEASE);
-}
-
-struct ns_thread *ns_threads_self(void)
-{
-    return tls_self;
 }
 
 struct ns_thread *ns_threads_find(pid_t tid)
@@ -136,13 +131,13 @@ struct ns_thread *ns_threads_current(void)
 {
     if (!ns_shm_owned())
         return NULL; /* a _Fork child: its slot, if any, is in the parent's region */
-    struct ns_thread *th = tls_self;
+    struct ns_thread *th = ns_threads_tls_self;
     if (th == NS_THREAD_NONE)
         return NULL;
     if (th)
         return th;
     th = ns_threads_find((pid_t)syscall(SYS_gettid));
-    tls_self = th ? th : NS_THREAD_NONE;
+    ns_threads_tls_self = th ? th : NS_THREAD_NONE;
     return th;
 }
 
@@ -150,21 +145,21 @@ struct ns_thread *ns_threads_self_slow(pid_t tid)
 {
     struct ns_thread *th = ns_threads_find(tid);
     if (th)
-        tls_self = th;
+        ns_threads_tls_self = th;
     return th;
 }
 
 void ns_threads_set_exited(struct ns_thread *th)
 {
-    if (tls_self == th)
-        tls_self = NULL;
+    if (ns_threads_tls_self == th)
+        ns_threads_tls_self = NULL;
     __atomic_store_n(&th->state, NS_TH_EXITED, __ATOMIC_RELEASE);
 }
 
 void ns_threads_set_failed(struct ns_thread *th)
 {
-    if (tls_self == th)
-        tls_self = NULL;
+    if (ns_threads_tls_self == th)
+        ns_threads_tls_self = NULL;
     __atomic_store_n(&th->state, NS_TH_FAILED, __ATOMIC_RELEASE);
 }
 
@@ -194,7 +189,7 @@ void ns_threads_after_fork(void (*release_fn)(struct ns_thread *))
     size_t n = ns_threads_count();
     for (size_t i = 0; i < n; i++) {
         struct ns_thread *th = dir->slot[i];
-        if (th->state == NS_TH_FREE || th == tls_self)
+        if (th->state == NS_TH_FREE || th == ns_threads_tls_self)
             continue;
         release_fn(th);
         th->tid = 0;
@@ -204,7 +199,7 @@ void ns_threads_after_fork(void (*release_fn)(struct ns_thread *))
 
 void ns_threads_forget_self(void)
 {
-    tls_self = NULL;
+    ns_threads_tls_self = NULL;
 }
 
 void ns_threads_set_internal(int which, pid_t tid)

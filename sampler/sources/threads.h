@@ -100,7 +100,12 @@ void ns_threads_activate(struct ns_thread *th);
 #define NS_THREAD_NONE ((struct ns_thread *)1)
 
 /* The calling thread's slot, NULL, or NS_THREAD_NONE. Async-signal-safe. */
-struct ns_thread *ns_threads_self(void);
+extern __thread struct ns_thread *ns_threads_tls_self
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+static inline struct ns_thread *ns_threads_self(void)
+{
+    return ns_threads_tls_self; /* inline: every interposed call asks */
+}
 /* For interposers: the calling thread's slot, looked up once by tid if the thread did not
  * register itself (the answer, even "none", is kept in TLS); NULL when it has none. */
 struct ns_thread *ns_threads_current(void);

@@ -25,11 +25,12 @@
 
 #define MAX_LOAD_SEGS 16
 
+uint64_t ns_modules_published_seq; /* snapshots published so far */
+
 static struct {
     pthread_mutex_t lock;
     int initialized;
     struct ns_snapshot *current; /* newest; ->older is the history */
-    uint64_t published;          /* snapshots published so far */
     unsigned long long adds, subs;
     char exe_path[PATH_MAX];
     uint32_t kernel_id;
@@ -393,8 +394,8 @@ static int rescan_locked(uint64_t valid_from_ns)
     /* A fork child goes on counting: its caches stay sound. Published before the pointer,
      * so a reader that sees the old count (ns_modules_published) has the old snapshot's
      * answer at worst for the instant the two differ. */
-    s->seq = reg.published + 1;
-    __atomic_store_n(&reg.published, s->seq, __ATOMIC_RELEASE);
+    s->seq = ns_modules_published_seq + 1;
+    __atomic_store_n(&ns_modules_published_seq, s->seq, __ATOMIC_RELEASE);
     __atomic_store_n(&reg.current, s, __ATOMIC_SEQ_CST);
     return 1;
 }
@@ -516,11 +517,6 @@ const struct ns_snapshot *ns_modules_acquire(int *busy)
     }
     __atomic_store_n(busy, 1, __ATOMIC_SEQ_CST);
     return __atomic_load_n(&reg.current, __ATOMIC_SEQ_CST);
-}
-
-uint64_t ns_modules_published(void)
-{
-    return __atomic_load_n(&reg.published, __ATOMIC_ACQUIRE);
 }
 
 void ns_modules_release(int *busy)

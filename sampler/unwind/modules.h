@@ -77,7 +77,11 @@ int ns_modules_changed(void);
 
 /* The seq of the newest snapshot published (lock-free, async-signal-safe): a result that
  * was computed with the snapshot of this seq still holds while it is the same. */
-uint64_t ns_modules_published(void);
+extern uint64_t ns_modules_published_seq __attribute__((visibility("hidden")));
+static inline uint64_t ns_modules_published(void)
+{
+    return __atomic_load_n(&ns_modules_published_seq, __ATOMIC_ACQUIRE);
+}
 /* busy: the calling thread's flag (struct ns_thread.snapshot_busy), set while it reads. */
 const struct ns_snapshot *ns_modules_acquire(int *busy);
 void ns_modules_release(int *busy);
