@@ -246,8 +246,12 @@ static void note_live(struct ns_stack_entry *stack, int64_t bytes, int64_t count
         take_peak_snapshot(live);
 }
 
-static void track(struct ns_thread *th, void *p, size_t size, unsigned fn,
-                  const struct ns_regs *caller)
+/* A new block p of size bytes. was/was_stack: the block a realloc replaced, whose free is
+ * noted here too (was_stack NULL: none) — in one update when both have the same stack, as
+ * the steps of a realloc chain have. */
+static void track_replacing(struct ns_thread *th, void *p, size_t size, unsigned fn,
+                            const struct ns_regs *caller, size_t was,
+                            struct ns_stack_entry *was_stack)
 {
     th->in_hook = 1;
     struct ns_stack_entry *stack = capture(th, fn, caller);
@@ -256,11 +260,24 @@ static void track(struct ns_thread *th, void *p, size_t size, unsigned fn,
         site->calls++;
         site->bytes += size;
     }
-    if (stack && ns_live_insert((uintptr_t)p, size, stack) == 0)
-        note_live(stack, (int64_t)size, 1);
-    else
+    int tracked = stack && ns_live_insert((uintptr_t)p, size, stack) == 0;
+    if (!tracked)
         __atomic_store_n(&A->inexact, 1, __ATOMIC_RELAXED);
+    if (was_stack && tracked && was_stack == stack)
+        note_live(stack, (int64_t)size - (int64_t)was, 0);
+    else {
+        if (was_stack)
+            note_live(was_stack, -(int64_t)was, -1);
+        if (tracked)
+            note_live(stack, (int64_t)size, 1);
+    }
     th->in_hook = 0;
+}
+
+static void track(struct ns_thread *th, void *p, size_t size, unsigned fn,
+                  const struct ns_regs *caller)
+{
+    track_replacing(th, p, size, fn, caller, 0, NULL);
 }
 
 static void untrack(void *p)
@@ -402,9 +419,7 @@ static void *realloc_slow(void *p, size_t size, unsigned fn, const struct ns_reg
                 __atomic_store_n(&A->inexact, 1, __ATOMIC_RELAXED);
             return NULL;
         }
-        if (tracked)
-            note_live(stack, -(int64_t)was, -1);
-        track(th, q, size, fn, caller);
+        track_replacing(th, q, size, fn, caller, was, tracked ? stack : NULL);
         return q;
     }
     if (mode == NS_ALLOC_FULL)
