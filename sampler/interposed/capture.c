@@ -195,17 +195,11 @@ void ns_capture_prepare(struct ns_thread *th)
     ns_stacks_prepare();
 }
 
-struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *caller,
-                                  uint32_t pseudo_id)
+/* A miss: unwinds, interns and keeps the result in the cache. Out of line, so that a hit
+ * (ns_capture) saves no registers and sets up no frame for it. */
+static __attribute__((noinline)) struct ns_stack_entry *
+capture_unwinding(struct ns_thread *th, const struct ns_regs *caller, uint32_t pseudo_id)
 {
-    /* A hit needs neither the snapshot (its seq says whether it is still current) nor the
-     * scratch frames: the words it checks are on this thread's live stack. */
-    uintptr_t hi = __atomic_load_n(&th->stack_hi, __ATOMIC_ACQUIRE);
-    if (th->capture_cache && caller->sp >= th->stack_lo && caller->sp < hi) {
-        struct cache_slot *c = cache_slot(th, caller, pseudo_id);
-        if (cache_hit(c, caller, pseudo_id, ns_modules_published(), hi))
-            return c->stack;
-    }
     if (!th->scratch) {
         th->scratch = ns_mem_alloc((NSP_MAX_FRAMES + 1) * sizeof(struct ns_frame));
         if (!th->scratch)
@@ -246,6 +240,20 @@ struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *ca
         cache_keep(c, caller, pseudo_id, snap->seq, mem.hi, &log, end, stack);
     ns_modules_release(&th->snapshot_busy);
     return stack;
+}
+
+struct ns_stack_entry *ns_capture(struct ns_thread *th, const struct ns_regs *caller,
+                                  uint32_t pseudo_id)
+{
+    /* A hit needs neither the snapshot (its seq says whether it is still current) nor the
+     * scratch frames: the words it checks are on this thread's live stack. */
+    uintptr_t hi = __atomic_load_n(&th->stack_hi, __ATOMIC_ACQUIRE);
+    if (th->capture_cache && caller->sp >= th->stack_lo && caller->sp < hi) {
+        struct cache_slot *c = cache_slot(th, caller, pseudo_id);
+        if (cache_hit(c, caller, pseudo_id, ns_modules_published(), hi))
+            return c->stack;
+    }
+    return capture_unwinding(th, caller, pseudo_id);
 }
 
 struct ns_stack_entry *ns_capture_call_site(struct ns_thread *th, uintptr_t ip, uint32_t pseudo_id)
