@@ -185,7 +185,8 @@ static int table_remove(struct stripe *s, uint64_t h, uintptr_t addr, size_t *si
     return 0;
 }
 
-static int insert_locked(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
+static __attribute__((noinline)) int insert_locked(uintptr_t addr, size_t size,
+                                                   struct ns_stack_entry *stack)
 {
     uint64_t h;
     struct stripe *s = stripe_of(addr, &h);
@@ -212,16 +213,26 @@ static inline void leave_nursery(void)
         drain_nursery();
 }
 
+/* A full nursery: its victim leaves for the stripes and the new block takes its place. */
+static __attribute__((noinline)) int nursery_evict(uintptr_t addr, size_t size,
+                                                   struct ns_stack_entry *stack)
+{
+    uint32_t i = nursery.victim;
+    if (insert_locked(nursery.addr[i], nursery.size[i], nursery.stack[i]) != 0)
+        return -1; /* the victim stays; the new block goes untracked */
+    nursery.victim = (i + 1) % NURSERY;
+    nursery.addr[i] = addr;
+    nursery.size[i] = size;
+    nursery.stack[i] = stack;
+    return 0;
+}
+
 static int nursery_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
 {
     uint32_t i = nursery.n;
-    if (i == NURSERY) {
-        i = nursery.victim;
-        nursery.victim = (i + 1) % NURSERY;
-        if (insert_locked(nursery.addr[i], nursery.size[i], nursery.stack[i]) != 0)
-            return -1; /* the victim stays; the new block goes untracked */
-    } else
-        __atomic_store_n(&nursery.n, i + 1, __ATOMIC_RELAXED);
+    if (i == NURSERY)
+        return nursery_evict(addr, size, stack);
+    __atomic_store_n(&nursery.n, i + 1, __ATOMIC_RELAXED);
     nursery.addr[i] = addr;
     nursery.size[i] = size;
     nursery.stack[i] = stack;
@@ -256,6 +267,17 @@ int ns_live_insert(uintptr_t addr, size_t size, struct ns_stack_entry *stack)
     return insert_locked(addr, size, stack);
 }
 
+static __attribute__((noinline)) int remove_locked(uintptr_t addr, size_t *size,
+                                                   struct ns_stack_entry **stack)
+{
+    uint64_t h;
+    struct stripe *s = stripe_of(addr, &h);
+    int locked = lock(s);
+    int found = table_remove(s, h, addr, size, stack);
+    unlock(s, locked);
+    return found;
+}
+
 int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
 {
     if (ns_solo()) {
@@ -263,12 +285,7 @@ int ns_live_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **stack)
             return 1;
     } else
         leave_nursery();
-    uint64_t h;
-    struct stripe *s = stripe_of(addr, &h);
-    int locked = lock(s);
-    int found = table_remove(s, h, addr, size, stack);
-    unlock(s, locked);
-    return found;
+    return remove_locked(addr, size, stack);
 }
 
 uint64_t ns_live_table_bytes(void)

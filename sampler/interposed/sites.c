@@ -79,15 +79,14 @@ static struct ns_site *overflow_site(struct ns_site_table *t, unsigned family)
     return t->overflow[family];
 }
 
-struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,
-                            uint32_t resource)
+/* Not the site asked for last: the index, or a new site. Out of line, so that the common
+ * case (ns_site_get) saves no registers for it. */
+static __attribute__((noinline)) struct ns_site *
+site_lookup(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack, uint32_t resource)
 {
     struct ns_site_table *t = table_of(th);
     if (!t || family >= NS_SITE__COUNT)
         return NULL;
-    struct ns_site *hot = t->hot;
-    if (hot && hot->stack == stack && hot->resource == resource && hot->family == family)
-        return hot;
     if ((t->total + 1) * 2 > t->index_slots) {
         if (t->total >= NS_SITES_MAX || grow_index(t) < 0)
             return overflow_site(t, family);
@@ -104,6 +103,15 @@ struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_sta
     if (s)
         t->index[i] = t->hot = s;
     return s;
+}
+
+struct ns_site *ns_site_get(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,
+                            uint32_t resource)
+{
+    struct ns_site *hot = th->sites ? th->sites->hot : NULL;
+    if (hot && hot->stack == stack && hot->resource == resource && hot->family == family)
+        return hot;
+    return site_lookup(th, family, stack, resource);
 }
 
 void ns_sites_reset(struct ns_thread *th)
