@@ -252,8 +252,6 @@ static int nursery_remove(uintptr_t addr, size_t *size, struct ns_stack_entry **
         nursery.size[i] = nursery.size[n - 1];
         nursery.stack[i] = nursery.stack[n - 1];
         __atomic_store_n(&nursery.n, n - 1, __ATOMIC_RELAXED);
-        if (nursery.victim >= n - 1)
-            nursery.victim = 0;
         return 1;
     }
     return 0;

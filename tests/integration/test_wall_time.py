@@ -214,8 +214,8 @@ class WallTime(NsprofTest):
         # Held to the program's own clocks (about 50/50; on a busy machine the waits last
         # longer, to when the thread gets a CPU again). Blind to time runnable, the CPU
         # timers and the interposers see the CPU time the compute phases got.
-        truth = (computed if self.wall_is_lifetime else cpu) / (
-            (computed if self.wall_is_lifetime else cpu) + waited)
+        seen = computed if self.wall_is_lifetime else cpu
+        truth = seen / (seen + waited)
         self.assertLess(abs(compute / (compute + wait) - truth), 0.03,
                         (compute, wait, m.group(0)))
 
