@@ -394,13 +394,20 @@ class Containers(AllocCase):
             names = [plain_name(f) for f in s["frames"]]
             self.assertFalse(set(names) & set(truth), "leak under %s" % names)
 
+    # An interval of one byte samples a block of s bytes with probability 1 - e^-s, not 1:
+    # the vector of ints starts with blocks of 4 and 8 bytes, missed one run in 55 and one in
+    # 3,000 (a CI run missed the first). Every other block here is 16 bytes or more (missed
+    # one run in 9 million). (count, bytes) a run may miss, by function:
+    SMALL_BLOCKS = {"vector_grow": (2, 4 + 8)}
+
     def test_growth_every_byte_sampled(self):
         truth, doc = self.record_cxx("--alloc", "sample", "--alloc-interval", "1")
         for function, (count, nbytes) in sorted(truth.items()):
-            self.assertAlmostEqual(total_weight(doc, "alloc_count", function), count, delta=1,
-                                   msg=function)
-            self.assertAlmostEqual(total_weight(doc, "alloc_bytes", function), nbytes, delta=1,
-                                   msg=function)
+            small_count, small_bytes = self.SMALL_BLOCKS.get(function, (0, 0))
+            self.assertAlmostEqual(total_weight(doc, "alloc_count", function), count,
+                                   delta=1 + small_count, msg=function)
+            self.assertAlmostEqual(total_weight(doc, "alloc_bytes", function), nbytes,
+                                   delta=1 + small_bytes, msg=function)
 
 
 class RealPrograms(AllocCase):
