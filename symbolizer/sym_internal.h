@@ -10,7 +10,11 @@
  *                  by .gnu_debuglink (with its CRC), dwz alternate files.
  *   sym_resolve.c  one address to frames: DWARF scopes with the inline chain, else symbols.
  *   sym_scopes.c   the concrete DWARF scope chain of an address, via a per-CU subprogram index.
- *   sym_symtab.c   the function-symbol index (sorted, size-aware) used when DWARF is absent.
+ *   sym_symtab.c   the function-symbol index (sorted, size-aware) used when DWARF is absent
+ *                  or does not cover an address (PLT stubs, assembly without DIEs).
+ *   sym_plt.c      `name@plt` entries for that index, decoded from .plt, .plt.sec and .plt.got
+ *                  and their GOT relocations (x86_64).
+ *   sym_exports.c  the exported functions of an object (.dynsym): by address and by name.
  *   sym_store.c    arena, interned strings and a small u64-keyed hash map.
  *   demangle.c     ns_sym_demangle.
  *
@@ -93,19 +97,30 @@ struct ns_sym_range {
 };
 
 struct ns_sym_symtab {
-    struct ns_sym_func *funcs; /* sorted by start, one per address */
+    struct ns_sym_func *funcs; /* sorted by start, one per address; symbols and PLT stubs */
     size_t nfuncs;
+    bool has_symbols;          /* a symbol table named functions: not only PLT stubs are known */
     struct ns_sym_range *exec; /* executable sections, sorted; sizeless labels stay inside */
     size_t nexec;
 };
 
 /* Indexes the function symbols libdwfl found for mod (.symtab of the file or its debug file,
- * else .dynsym). Leaves an empty index when there are none or memory runs out. */
-void ns_sym_symtab_build(struct ns_sym_symtab *t, Dwfl_Module *mod);
+ * else .dynsym) and its PLT stubs (ns_sym_plt_stubs); a symbol at a stub's address wins.
+ * Stub names are interned in names. Leaves an empty index when there are none or memory runs
+ * out. */
+void ns_sym_symtab_build(struct ns_sym_symtab *t, Dwfl_Module *mod, struct ns_sym_strings *names);
 /* The symbol containing addr: a sized symbol only up to its end; a sizeless label only when no
  * sized symbol covers the gap and it is in addr's executable section. NULL if none. */
 const struct ns_sym_func *ns_sym_symtab_find(const struct ns_sym_symtab *t, uint64_t addr);
 void ns_sym_symtab_free(struct ns_sym_symtab *t);
+
+/* ---- sym_plt.c ------------------------------------------------------------------------ */
+
+/* The PLT stubs of mod's main ELF file that could be decoded, as sized entries (one stub
+ * each, rank 0) named "<symbol>@plt" with the name interned in names. Sets *stubs to a
+ * malloc'd array (NULL when none) and returns their number. Only x86_64 is decoded; a file
+ * without PLT contents (a separate debug file standing in, whose .plt is NOBITS) has none. */
+size_t ns_sym_plt_stubs(Dwfl_Module *mod, struct ns_sym_strings *names, struct ns_sym_func **stubs);
 
 /* ---- sym_object.c --------------------------------------------------------------------- */
 
@@ -130,6 +145,12 @@ struct ns_sym_objfile {
 void ns_sym_objfile_open(struct ns_sym_objfile *o, struct ns_sym_config *cfg,
                          const struct ns_sym_object *obj);
 void ns_sym_objfile_close(struct ns_sym_objfile *o);
+
+/* ---- sym_exports.c ------------------------------------------------------------------- */
+
+/* See ns_sym_exported_at / ns_sym_export_addr (symbolizer.h). */
+const char *ns_sym_objfile_exported_at(struct ns_sym_objfile *o, uint64_t addr);
+bool ns_sym_objfile_export_addr(struct ns_sym_objfile *o, const char *name, uint64_t *addr);
 
 /* ---- sym_debugfile.c ------------------------------------------------------------------ */
 

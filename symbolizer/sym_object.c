@@ -104,7 +104,7 @@ static void classify(struct ns_sym_objfile *o, const char *why)
 {
     Dwarf_Addr bias;
     Dwarf *dw = dwfl_module_getdwarf(o->mod, &bias);
-    ns_sym_symtab_build(&o->symtab, o->mod);
+    ns_sym_symtab_build(&o->symtab, o->mod, &o->cfg->strings);
     const char *mainfile = NULL, *debugfile = NULL;
     dwfl_module_info(o->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
     const char *prefix = why != NULL ? why : "";
@@ -114,7 +114,7 @@ static void classify(struct ns_sym_objfile *o, const char *why)
         o->status = NS_SYM_OK;
         set_detail(o, "%s%sfunctions and source lines from %s", prefix, sep,
                    debugfile != NULL ? debugfile : mainfile);
-    } else if (o->symtab.nfuncs > 0) {
+    } else if (o->symtab.has_symbols) {
         o->status = NS_SYM_NO_DEBUG_INFO;
         set_detail(o,
                    "%s%sfunction names from the symbol table of %s, no source lines: no DWARF "
@@ -124,7 +124,7 @@ static void classify(struct ns_sym_objfile *o, const char *why)
         o->status = NS_SYM_NO_SYMBOLS;
         set_detail(o,
                    "%s%s%s is stripped and no debug file was found (build-id %s): its frames "
-                   "stay module+offset",
+                   "stay module+offset (only PLT stubs are named)",
                    prefix, sep, mainfile, build_id_text(o, hex));
     }
 }

@@ -10,6 +10,9 @@
  * "cover" all the static code after them. A sizeless symbol (an assembly label) names the
  * bytes after it only when no sized symbol reaches past it and the address is in the same
  * executable section — the rule libdwfl applies too.
+ *
+ * PLT stubs (sym_plt.c) join the index as sized entries named `memcmp@plt`; they are what
+ * names an address in .plt even when the object has DWARF, since no DIE covers the PLT.
  */
 #include "sym_internal.h"
 
@@ -27,7 +30,8 @@ static bool in_exec_section(Elf *elf, GElf_Word shndx)
 }
 
 /* Among symbols at one address: sized before sizeless, functions before labels, global before
- * weak before local, then the public name (malloc) before the internal alias (__libc_malloc). */
+ * weak before local, then the public name (malloc) before the internal alias (__libc_malloc).
+ * Always >= 1: PLT stubs rank 0, below any symbol. */
 static int symbol_rank(const GElf_Sym *sym, const char *name)
 {
     int binding = GELF_ST_BIND(sym->st_info) == STB_GLOBAL ? 3
@@ -65,11 +69,9 @@ static int compare_ranges(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* Appends the function symbols to t->funcs, which has room for nsyms more. */
 static void collect_functions(struct ns_sym_symtab *t, Dwfl_Module *mod, int nsyms)
 {
-    t->funcs = malloc((size_t)nsyms * sizeof *t->funcs);
-    if (t->funcs == NULL)
-        return;
     for (int i = 0; i < nsyms; i++) {
         GElf_Sym sym;
         GElf_Addr value;
@@ -124,13 +126,25 @@ static void collect_exec_sections(struct ns_sym_symtab *t, Dwfl_Module *mod)
         qsort(t->exec, t->nexec, sizeof *t->exec, compare_ranges);
 }
 
-void ns_sym_symtab_build(struct ns_sym_symtab *t, Dwfl_Module *mod)
+void ns_sym_symtab_build(struct ns_sym_symtab *t, Dwfl_Module *mod, struct ns_sym_strings *names)
 {
     memset(t, 0, sizeof *t);
     int nsyms = dwfl_module_getsymtab(mod);
-    if (nsyms <= 0)
-        return;
-    collect_functions(t, mod, nsyms);
+    if (nsyms < 0)
+        nsyms = 0;
+    struct ns_sym_func *stubs;
+    size_t nstubs = ns_sym_plt_stubs(mod, names, &stubs);
+    if (nsyms > 0 || nstubs > 0)
+        t->funcs = malloc(((size_t)nsyms + nstubs) * sizeof *t->funcs);
+    if (t->funcs != NULL) {
+        collect_functions(t, mod, nsyms);
+        t->has_symbols = t->nfuncs > 0;
+        /* Stubs have rank 0, below every symbol_rank: a symbol at a stub's address wins. */
+        if (nstubs > 0)
+            memcpy(t->funcs + t->nfuncs, stubs, nstubs * sizeof *stubs);
+        t->nfuncs += nstubs;
+    }
+    free(stubs);
     if (t->nfuncs == 0)
         return;
     sort_and_dedupe(t);

@@ -227,3 +227,16 @@ enum ns_sym_status ns_sym_module_status(struct ns_sym *s, const struct ns_sym_ob
         *detail = o->detail != NULL ? o->detail : "out of memory while describing the object";
     return o->status;
 }
+
+const char *ns_sym_exported_at(struct ns_sym *s, const struct ns_sym_object *obj, uint64_t addr)
+{
+    struct ns_sym_objfile *o = object_for(s, obj);
+    return o != NULL ? ns_sym_objfile_exported_at(o, addr) : NULL;
+}
+
+int ns_sym_export_addr(struct ns_sym *s, const struct ns_sym_object *obj, const char *name,
+                       uint64_t *addr)
+{
+    struct ns_sym_objfile *o = object_for(s, obj);
+    return o != NULL && ns_sym_objfile_export_addr(o, name, addr);
+}

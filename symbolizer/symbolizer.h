@@ -24,6 +24,11 @@
  *    frame at the line of the call it contains, like `eu-addr2line -i`), else from .symtab,
  *    else .dynsym. A symbol names addresses only up to its size: the bytes after an exported
  *    function of a stripped program are unknown, not that function.
+ *  - PLT stubs are named `name@plt` like perf and objdump do (`memcmp@plt`, no symbol version;
+ *    a C++ name demangled before the suffix), from the GOT relocation each stub jumps through,
+ *    even in stripped objects and objects with DWARF; a real symbol at the same address wins.
+ *    PLT0 (the lazy-binding resolver entry) stays unnamed. x86_64 only: elsewhere stubs stay
+ *    module+offset.
  *  - Results are cached per build-id (or per path for objects without one) and per address,
  *    so two mappings of one object and repeated addresses cost one lookup.
  *  - Frame arrays and strings returned stay valid until ns_sym_free.
@@ -58,7 +63,8 @@ struct ns_sym_object {
 enum ns_sym_status {
     NS_SYM_OK = 0,            /* symbols (and maybe lines) available */
     NS_SYM_NO_DEBUG_INFO,     /* ELF found, symbol table only: names but no file:line */
-    NS_SYM_NO_SYMBOLS,        /* ELF found, no function symbols, no debug file: module+offset */
+    NS_SYM_NO_SYMBOLS,        /* ELF found, no function symbols, no debug file: module+offset
+                               * (PLT stubs are still named) */
     NS_SYM_MISSING,           /* no file at the path and no debug file by build-id */
     NS_SYM_BUILD_ID_MISMATCH, /* the file at the path is another build; not used */
     NS_SYM_NOT_ELF,           /* unreadable or not an ELF file; or a pseudo object */
@@ -87,6 +93,17 @@ void ns_sym_lookup(struct ns_sym *s, const struct ns_sym_object *obj, uint64_t a
  * used, and both build-ids on a mismatch). *detail stays valid until ns_sym_free. */
 enum ns_sym_status ns_sym_module_status(struct ns_sym *s, const struct ns_sym_object *obj,
                                         const char **detail);
+
+/* The name under which obj exports (.dynsym of its file: a defined global or weak function)
+ * the function whose range holds ELF vaddr addr; among aliases of one function the one with
+ * the fewest leading underscores, then the shortest. NULL if no exported function holds it.
+ * The string stays valid until ns_sym_free. */
+const char *ns_sym_exported_at(struct ns_sym *s, const struct ns_sym_object *obj, uint64_t addr);
+
+/* 1 if obj's file exports (defines in its .dynsym) a function named name, its ELF vaddr then
+ * in *addr; else 0. */
+int ns_sym_export_addr(struct ns_sym *s, const struct ns_sym_object *obj, const char *name,
+                       uint64_t *addr);
 
 /* Demangles a C++/Rust-mangled name; returns a new malloc'd string or NULL if not mangled. */
 char *ns_sym_demangle(const char *name);
