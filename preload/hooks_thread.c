@@ -28,7 +28,10 @@ struct start_routine {
     void *arg;
 };
 
-static void *thread_trampoline(void *p)
+/* Exported under a name the analyzer knows (NS_TRAMPOLINE_PREFIX, report/model.h): a
+ * profile shows the thread's own frames below start_thread, not this. */
+NS_EXPORT void *__nsprof_trampoline_thread(void *p);
+NS_EXPORT void *__nsprof_trampoline_thread(void *p)
 {
     struct start_routine s = *(struct start_routine *)p;
     free(p);
@@ -47,7 +50,7 @@ NS_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
         return EAGAIN; /* what pthread_create itself says when memory is short */
     s->fn = fn;
     s->arg = arg;
-    int r = ns_real.pthread_create(thread, attr, thread_trampoline, s);
+    int r = ns_real.pthread_create(thread, attr, __nsprof_trampoline_thread, s);
     if (r != 0)
         free(s);
     return r;
@@ -83,3 +86,7 @@ __attribute__((constructor(101))) static void register_fork_handlers(void)
 {
     pthread_atfork(ns_sampler_prefork, ns_sampler_postfork_parent, ns_sampler_postfork_child);
 }
+
+/* nsprof's own work (see __nsprof_own_init in preload.c). */
+void __nsprof_own_fork_handlers(void)
+    __attribute__((visibility("default"), alias("register_fork_handlers")));

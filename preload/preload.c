@@ -237,11 +237,20 @@ __attribute__((destructor)) static void ns_preload_fini(void)
     ns_sampler_finish(NSP_EXIT_NORMAL, exit_status());
 }
 
+/* nsprof's own work, run by the loader rather than called by the program: exported under
+ * names the analyzer knows (NS_OWN_WORK_PREFIX, report/model.h), so a profile drops it with
+ * all it calls instead of showing it under the loader's frames. */
+void __nsprof_own_init(void) __attribute__((visibility("default"), alias("ns_preload_init")));
+void __nsprof_own_fini(void) __attribute__((visibility("default"), alias("ns_preload_fini")));
+
 /* --- exit status -------------------------------------------------------------------- */
 
 static int (*program_main)(int, char **, char **);
 
-static int main_wrapper(int argc, char **argv, char **envp)
+/* Exported under a name the analyzer knows (NS_TRAMPOLINE_PREFIX, report/model.h): a
+ * profile shows main below __libc_start_call_main, not this. */
+NS_EXPORT int __nsprof_trampoline_main(int argc, char **argv, char **envp);
+NS_EXPORT int __nsprof_trampoline_main(int argc, char **argv, char **envp)
 {
     int status = program_main(argc, argv, envp);
     ns_preload.exit_status = status;
@@ -255,7 +264,8 @@ NS_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, ch
 {
     ns_real_init();
     program_main = main;
-    return ns_real.libc_start_main(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+    return ns_real.libc_start_main(__nsprof_trampoline_main, argc, argv, init, fini, rtld_fini,
+                                   stack_end);
 }
 
 NS_EXPORT void exit(int status)

@@ -178,13 +178,6 @@ static uint64_t mapping_file_id(struct ns_image *im, uint32_t id)
     return *slot & 0xffffffffu;
 }
 
-static int hidden_frame(const struct ns_image *im, uint32_t mapping_id, uint32_t region_self)
-{
-    if (mapping_id & NS_MAP_AGENT)
-        return im->agent_self_id && mapping_id == (im->agent_self_id | NS_MAP_AGENT);
-    return region_self && mapping_id == region_self;
-}
-
 uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame *frames,
                         int nframes)
 {
@@ -197,10 +190,8 @@ uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame
     key[k++] = end;
     k++; /* the frame count, once known */
     for (int i = 0; i < nframes; i++) {
-        /* nsprof's own interposers only pass through (main's wrapper, a thread's start):
-         * hide them between the program's frames. A leaf there is real cost: keep it. */
-        if (i > 0 && hidden_frame(im, frames[i].mapping_id, self))
-            continue;
+        /* nsprof's own frames are kept: the analyzer shows each run of them as the function
+         * the program called (report/model_frames.c), which needs the whole run. */
         key[k++] = mapping_file_id(im, frames[i].mapping_id);
         /* A named pseudo frame's address is the id of the STRING that names it. */
         if (named && frames[i].mapping_id == named) {

@@ -106,7 +106,7 @@ struct ns_image {
     uint64_t *region_maps, *agent_maps;
     size_t region_maps_bytes, agent_maps_bytes;
     struct ns_image_agent_maps agent;
-    uint32_t agent_self_id; /* libnsprof.so in the agent's space (its frames are hidden) */
+    uint32_t agent_self_id; /* libnsprof.so in the agent's space (the analyzer hides its frames) */
 
     struct ns_pw_sample *batch;
     size_t nbatch, batch_cap;

@@ -86,6 +86,8 @@ static void resolve(void)
     *(void **)&r.realloc = dlsym(RTLD_NEXT, "realloc");
     *(void **)&r.memalign = dlsym(RTLD_NEXT, "memalign");
     *(void **)&r.usable_size = dlsym(RTLD_NEXT, "malloc_usable_size");
+    *(void **)&r.mmap = dlsym(RTLD_NEXT, "mmap");
+    *(void **)&r.munmap = dlsym(RTLD_NEXT, "munmap");
     if (r.malloc && r.free && r.calloc && r.realloc && r.memalign) {
         /* malloc last: the fast path takes a non-NULL malloc to mean all are there. */
         void *(*m)(size_t) = r.malloc;
@@ -463,7 +465,9 @@ size_t ns_alloc_usable_size(void *p)
 void *ns_alloc_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
                     const struct ns_regs *caller)
 {
-    void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    void *p = have_real() && ns_alloc_real.mmap
+                  ? ns_alloc_real.mmap(addr, len, prot, flags, fd, off)
+                  : (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
     if (p == MAP_FAILED || !(flags & MAP_ANONYMOUS))
         return p;
     struct ns_thread *th = accounting_thread();
@@ -489,7 +493,8 @@ int ns_alloc_munmap(void *addr, size_t len)
             __atomic_sub_fetch(&A->mapped_bytes, (int64_t)len, __ATOMIC_RELAXED);
         }
     }
-    return (int)syscall(SYS_munmap, addr, len);
+    return have_real() && ns_alloc_real.munmap ? ns_alloc_real.munmap(addr, len)
+                                               : (int)syscall(SYS_munmap, addr, len);
 }
 
 /* ---- control ---- */

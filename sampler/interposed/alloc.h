@@ -77,6 +77,10 @@ struct ns_alloc_real {
     void *(*realloc)(void *, size_t);
     void *(*memalign)(size_t, size_t);
     size_t (*usable_size)(void *);
+    /* libc's mmap and munmap, so a profile shows the program calling them (a raw syscall()
+     * would show as libc's `syscall`); NULL until resolved, then the system call is made. */
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
 };
 #define NS_ALLOC_HIDDEN __attribute__((visibility("hidden")))
 extern struct ns_alloc_real ns_alloc_real NS_ALLOC_HIDDEN;
