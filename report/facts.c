@@ -279,6 +279,8 @@ static int problem_cmp(const void *pa, const void *pb, void *ctx)
     const struct ns_model *m = ctx;
     const struct ns_module *a = &m->modules[*(const uint32_t *)pa];
     const struct ns_module *b = &m->modules[*(const uint32_t *)pb];
+    if (a->unnamed_samples != b->unnamed_samples)
+        return a->unnamed_samples > b->unnamed_samples ? -1 : 1;
     if (a->leaf_samples != b->leaf_samples)
         return a->leaf_samples > b->leaf_samples ? -1 : 1;
     return strcmp(a->path, b->path);
@@ -291,7 +293,9 @@ int ns_facts_symbol_problems(const struct ns_model *m, uint32_t **out, size_t *n
         return -1;
     size_t k = 0;
     for (size_t i = 0; i < m->nmodules; i++)
-        if (m->modules[i].status_known && m->modules[i].status != NS_SYM_OK)
+        if (!m->modules[i].own &&
+            ((m->modules[i].status_known && m->modules[i].status != NS_SYM_OK) ||
+             m->modules[i].unnamed_samples))
             v[k++] = (uint32_t)i;
     qsort_r(v, k, sizeof(*v), problem_cmp, (void *)m);
     *out = v;
@@ -339,17 +343,33 @@ const char *ns_sym_status_sentence(enum ns_sym_status s)
     return "unknown symbol status";
 }
 
-const char *ns_sym_status_hint(enum ns_sym_status s)
+const char *ns_facts_symbol_fix(const struct ns_module *mod, char *buf, size_t len)
 {
-    switch (s) {
+    char where[160] = "its .debug file";
+    if (mod->build_id[0] && mod->build_id[1] && mod->build_id[2])
+        snprintf(where, sizeof(where), ".build-id/%.2s/%.120s.debug", mod->build_id,
+                 mod->build_id + 2);
+    switch (mod->status) {
     case NS_SYM_NO_DEBUG_INFO:
     case NS_SYM_NO_SYMBOLS:
-        return "install its debug symbols (Debian: the -dbgsym package) or pass --debug-dir "
-               "DIR with its .debug file";
+        if (mod->package && mod->package[0])
+            snprintf(buf, len,
+                     "install %s-dbgsym (the debug symbols of Debian's %s, from the "
+                     "debian-debug archive), or pass --debug-dir DIR holding %s",
+                     mod->package, mod->package, where);
+        else
+            snprintf(buf, len,
+                     "install its debug symbols (Debian: the -dbgsym package of the package "
+                     "that ships it) or pass --debug-dir DIR holding %s",
+                     where);
+        return buf;
     case NS_SYM_MISSING:
     case NS_SYM_BUILD_ID_MISMATCH:
-        return "report on the machine that ran the program (same build), or pass --debug-dir "
-               "DIR with the debug file of the profiled build";
+        snprintf(buf, len,
+                 "report on the machine that ran the program (same build), or pass --debug-dir "
+                 "DIR holding %s of the profiled build",
+                 where);
+        return buf;
     default:
         return NULL;
     }

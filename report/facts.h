@@ -74,13 +74,14 @@ void ns_facts_end_sentence(const struct ns_process *p, char *buf, size_t len);
 /* "exit", "exec", "signal", "stopped", "unknown" for END.reason. */
 const char *ns_end_reason_name(uint32_t reason);
 
-/* Modules whose symbols are not fully usable (status known and not NS_SYM_OK), as
- * indices into m->modules, most affected samples first. */
+/* Modules whose symbols are not fully usable (status known and not NS_SYM_OK) or that have
+ * unnamed frames, as indices into m->modules, most samples with unnamed frames first. */
 int ns_facts_symbol_problems(const struct ns_model *m, uint32_t **out, size_t *n);
 const char *ns_sym_status_name(enum ns_sym_status s);
 const char *ns_sym_status_sentence(enum ns_sym_status s);
-/* What a user can do about it, or NULL. */
-const char *ns_sym_status_hint(enum ns_sym_status s);
+/* What a user can do about a module's symbols, in buf (the -dbgsym package when its Debian
+ * package is known, the build-id path for --debug-dir), or NULL when nothing is to do. */
+const char *ns_facts_symbol_fix(const struct ns_module *mod, char *buf, size_t len);
 
 /* The duration a process was profiled: END time, else its last sample (ns). */
 uint64_t ns_facts_duration_ns(const struct ns_process *p);

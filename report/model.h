@@ -56,6 +56,14 @@
 #include "profile.h"
 #include "symbolizer.h"
 
+/* libnsprof.so exports its trampolines (code that only passes control on to the program:
+ * a thread's start routine, main) under names with this prefix, so the model can tell them
+ * from nsprof's own work without debug information. */
+#define NS_TRAMPOLINE_PREFIX "__nsprof_trampoline_"
+/* ... and the code the loader runs for it (constructor, destructor) under this one: that is
+ * nsprof's own work, never the program's. */
+#define NS_OWN_WORK_PREFIX "__nsprof_own_"
+
 /* How the model names addresses; see resolver.h for the one backed by ns_sym. */
 struct ns_resolver {
     void *ctx;
@@ -67,6 +75,13 @@ struct ns_resolver {
     /* Optional: how well obj can be symbolized (ns_sym_module_status). */
     enum ns_sym_status (*module_status)(void *ctx, const struct ns_sym_object *obj,
                                         const char **detail);
+    /* Optional: the name obj exports for the function holding addr (ns_sym_exported_at), and
+     * where obj exports a function name (ns_sym_export_addr). They show a sample inside
+     * nsprof's own interposer as the function the program called, in the object that
+     * serves it. Without them such frames are elided, their time charged to the caller. */
+    const char *(*exported_at)(void *ctx, const struct ns_sym_object *obj, uint64_t addr);
+    int (*export_addr)(void *ctx, const struct ns_sym_object *obj, const char *name,
+                       uint64_t *addr);
 };
 
 struct ns_model_options {
@@ -83,6 +98,9 @@ struct ns_model_options {
     /* Called now and then while stacks are symbolized. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
+    /* dpkg's info directory, to name the package of a module without debug symbols (its
+     * -dbgsym package is the fix); NULL: /var/lib/dpkg/info; "": do not look. */
+    const char *dpkg_info_dir;
 };
 
 enum ns_func_kind {
@@ -127,6 +145,10 @@ struct ns_event {
     uint64_t end_weight[NS_END_BUCKETS];
     uint64_t no_line_count; /* samples whose leaf frame has no source line */
     uint64_t no_line_weight;
+    /* Samples whose leaf frame / any frame is unnamed (module+0xADDR, [unknown]+0xADDR;
+     * pseudo frames such as [kernel] are not). */
+    uint64_t unnamed_leaf_count, unnamed_leaf_weight;
+    uint64_t unnamed_any_count, unnamed_any_weight;
 };
 
 /* Which interposed calls an event measures; decides how its call sites are found. */
@@ -154,7 +176,9 @@ struct ns_note {
 struct ns_process {
     const char *path; /* the file */
     uint64_t pid, ppid, exec_index, start_realtime_ns, start_mono_ns;
-    const char *exe, *name; /* name: basename of exe, or "[unknown]" */
+    /* name: its main thread's name (comm), as ps and perf show it; else the basename of
+     * exe; else "[unknown]". */
+    const char *exe, *name;
     const char *session, *hostname, *kernel, *producer;
     const char **argv; /* cmdline split at NUL bytes */
     size_t argc;
@@ -197,8 +221,12 @@ struct ns_module {
     uint32_t flags;       /* enum nsp_mapping_flags */
     int status_known;
     enum ns_sym_status status;
-    const char *detail;    /* the symbolizer's sentence, "" if none */
-    uint64_t leaf_samples; /* kept samples (any event) whose leaf frame is in it */
+    const char *detail;            /* the symbolizer's sentence, "" if none */
+    uint64_t leaf_samples;         /* kept samples (any event) whose leaf frame is in it */
+    uint64_t unnamed_leaf_samples; /* ... whose leaf frame is an unnamed frame of it */
+    uint64_t unnamed_samples;      /* ... with at least one unnamed frame of it */
+    const char *package;           /* the Debian package holding path, "" if not known */
+    uint8_t own; /* libnsprof.so itself: its frames never appear (model_frames.c) */
 };
 
 struct ns_line {

@@ -181,6 +181,25 @@ static const char *exe_name(const char *exe)
     return *base ? base : "[unknown]";
 }
 
+/* The main thread's record of a profile, or NULL (threads are sorted by tid). */
+static const struct ns_prof_thread *main_thread(const struct ns_profile *p)
+{
+    for (size_t i = 0; p->has_process && i < p->nthreads; i++)
+        if (p->threads[i].tid == p->process.pid)
+            return &p->threads[i];
+    return NULL;
+}
+
+/* A process is named as ps, top and perf name it: its main thread's name (comm, e.g.
+ * `python3`), which the thread table shows too; the executable's basename (`python3.11`)
+ * only when the file recorded no name. */
+static const char *process_name(struct ns_model *m, const struct ns_profile *p, const char *exe)
+{
+    const struct ns_prof_thread *t = main_thread(p);
+    const char *comm = t ? intern_nsstr(m, profile_string(p, t->name)) : NULL;
+    return comm && comm[0] ? comm : ns_pool_str(&m->pool, exe_name(exe));
+}
+
 static int add_process(struct ns_build *b, const struct ns_profile *p)
 {
     struct ns_model *m = b->m;
@@ -205,7 +224,7 @@ static int add_process(struct ns_build *b, const struct ns_profile *p)
     if (!proc->path || !proc->exe || !proc->session || !proc->hostname || !proc->kernel ||
         !proc->producer)
         return -1;
-    proc->name = ns_pool_str(&m->pool, exe_name(proc->exe));
+    proc->name = process_name(m, p, proc->exe);
     proc->has_end = p->has_end, proc->end_reason = p->end_reason;
     proc->end_status = p->end_status, proc->end_mono_ns = p->end_mono_ns;
     proc->truncated = p->truncated, proc->truncated_at = p->truncated_at;
@@ -563,6 +582,8 @@ static int finish(struct ns_build *b)
         te->count++;
         te->weight = nsb_sat_add(te->weight, s->weight);
     }
+    if (nsb_find_packages(b) < 0)
+        return -1;
     return nsb_sort_children(m);
 }
 
@@ -612,6 +633,7 @@ static void free_build(struct ns_build *b)
     ns_itab_free(&b->site_tab);
     ns_itab_free(&b->hist_tab);
     free(b->path);
+    free(b->module_mark);
     nsb_free_profile_state(b);
 }
 

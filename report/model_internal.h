@@ -37,6 +37,7 @@ struct nsb_addr {
     uint32_t mapping;
     uint64_t addr;
     uint32_t first, n; /* into rframes */
+    uint8_t trampoline; /* nsprof's frame at addr only passes control on (model_frames.c) */
 };
 
 struct ns_build {
@@ -65,6 +66,16 @@ struct ns_build {
     size_t npath, path_cap;
     struct nsb_key *keys;
     size_t nkeys, keys_cap;
+    struct nsb_serving {
+        const char *name; /* the resolver's string for an interposed function */
+        uint32_t mapping; /* the mapping serving it without nsprof, 0 if none */
+        uint64_t addr;    /* its address there */
+    } serving[64];
+    size_t nserving;
+    uint8_t trampoline; /* set by the last push_interposed */
+    uint32_t *module_mark; /* per module: mark_gen when the current stack counted it */
+    size_t module_mark_cap;
+    uint32_t mark_gen;
     char errbuf[256];
 };
 
@@ -80,6 +91,8 @@ int nsb_resolve_stack(struct ns_build *b, uint32_t stack);
 /* Interns a function; its strings must already be pool strings. NS_NONE on failure. */
 uint32_t nsb_func(struct ns_build *b, const struct ns_func *f);
 void nsb_free_profile_state(struct ns_build *b);
+/* Names the Debian package of each module a debug package would name (ns_module.package). */
+int nsb_find_packages(struct ns_build *b);
 
 /* model_build.c */
 /* The model thread of (current process, tid), created if new; NS_NONE if out of memory. */

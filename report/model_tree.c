@@ -102,6 +102,56 @@ static void add_total(struct ns_node *n, const struct nsb_key *key)
     n->total_weight = nsb_sat_add(n->total_weight, key->weight);
 }
 
+/* A frame a user sees as module+0xADDR: not named by symbols, and not a pseudo frame. */
+static int unnamed_frame(const struct ns_model *m, const struct ns_func *f)
+{
+    if (f->kind != NS_FUNC_FRAME || f->symbolized || f->named)
+        return 0;
+    return f->module_index == NS_NONE || !(m->modules[f->module_index].flags & NSP_MAP_PSEUDO);
+}
+
+/* Counts the stack's unnamed frames: per event (leaf, any) and per module (each module once
+ * per stack, however many unnamed frames of it the stack has). */
+static int account_unnamed(struct ns_build *b, const struct nsb_key *key)
+{
+    struct ns_model *m = b->m;
+    struct ns_event *ev = &m->events[key->event];
+    size_t had = b->module_mark_cap;
+    if (ns_grow((void **)&b->module_mark, &b->module_mark_cap, m->nmodules ? m->nmodules : 1,
+                sizeof(*b->module_mark)))
+        return -1;
+    memset(b->module_mark + had, 0, (b->module_mark_cap - had) * sizeof(*b->module_mark));
+    if (++b->mark_gen == 0) { /* wrapped: old marks could look current */
+        memset(b->module_mark, 0, b->module_mark_cap * sizeof(*b->module_mark));
+        b->mark_gen = 1;
+    }
+    int any = 0;
+    for (size_t i = 0; i < b->npath; i++) {
+        const struct ns_func *f = &m->funcs[b->path[i].func];
+        if (!unnamed_frame(m, f))
+            continue;
+        if (i == 0) {
+            ev->unnamed_leaf_count = nsb_sat_add(ev->unnamed_leaf_count, key->count);
+            ev->unnamed_leaf_weight = nsb_sat_add(ev->unnamed_leaf_weight, key->weight);
+            if (f->module_index != NS_NONE) {
+                struct ns_module *mod = &m->modules[f->module_index];
+                mod->unnamed_leaf_samples = nsb_sat_add(mod->unnamed_leaf_samples, key->count);
+            }
+        }
+        any = 1;
+        if (f->module_index != NS_NONE && b->module_mark[f->module_index] != b->mark_gen) {
+            struct ns_module *mod = &m->modules[f->module_index];
+            b->module_mark[f->module_index] = b->mark_gen;
+            mod->unnamed_samples = nsb_sat_add(mod->unnamed_samples, key->count);
+        }
+    }
+    if (any) {
+        ev->unnamed_any_count = nsb_sat_add(ev->unnamed_any_count, key->count);
+        ev->unnamed_any_weight = nsb_sat_add(ev->unnamed_any_weight, key->weight);
+    }
+    return 0;
+}
+
 static int account_leaf(struct ns_build *b, const struct nsb_key *key, uint8_t stack_end)
 {
     struct ns_model *m = b->m;
@@ -117,6 +167,8 @@ static int account_leaf(struct ns_build *b, const struct nsb_key *key, uint8_t s
         struct ns_module *mod = &m->modules[lf->module_index];
         mod->leaf_samples = nsb_sat_add(mod->leaf_samples, key->count);
     }
+    if (account_unnamed(b, key) < 0)
+        return -1;
     if (!lf || leaf->line == 0 || !leaf->file[0]) {
         ev->no_line_count = nsb_sat_add(ev->no_line_count, key->count);
         ev->no_line_weight = nsb_sat_add(ev->no_line_weight, key->weight);

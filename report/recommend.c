@@ -18,7 +18,7 @@ static const ns_rule_fn rules[] = {
     ns_rule_alloc_cpu,       ns_rule_leak,
     ns_rule_small_io,        ns_rule_io_bound,
     ns_rule_lock_contention, ns_rule_waiting_for_cpu,
-    ns_rule_off_cpu,
+    ns_rule_off_cpu,         ns_rule_unnamed_code,
 };
 
 int ns_finding_add(struct ns_findings *out, const struct ns_finding *f, const char *evidence,

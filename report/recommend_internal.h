@@ -36,6 +36,7 @@ uint32_t ns_site_heaviest_node(const struct ns_model *m, uint32_t event, uint32_
 /* Rule families, one file each. */
 int ns_rule_hot_function(const struct ns_model *m, struct ns_findings *out);    /* rules_cpu.c */
 int ns_rule_alloc_cpu(const struct ns_model *m, struct ns_findings *out);       /* rules_cpu.c */
+int ns_rule_unnamed_code(const struct ns_model *m, struct ns_findings *out);    /* rules_cpu.c */
 int ns_rule_alloc_churn(const struct ns_model *m, struct ns_findings *out);     /* rules_memory.c */
 int ns_rule_leak(const struct ns_model *m, struct ns_findings *out);            /* rules_memory.c */
 int ns_rule_small_io(const struct ns_model *m, struct ns_findings *out);        /* rules_io.c */

@@ -266,9 +266,13 @@ static json_t *symbol_problems_json(struct jctx *c)
         nsj_set(c, o, "build_id", nsj_str(c, mod->build_id));
         nsj_set(c, o, "status", nsj_str(c, ns_sym_status_name(mod->status)));
         nsj_set(c, o, "description", nsj_str(c, ns_sym_status_sentence(mod->status)));
-        nsj_set(c, o, "hint", opt_str(c, ns_sym_status_hint(mod->status)));
+        char fix[512];
+        nsj_set(c, o, "hint", opt_str(c, ns_facts_symbol_fix(mod, fix, sizeof(fix))));
         nsj_set(c, o, "detail", nsj_str(c, mod->detail));
+        nsj_set(c, o, "package", opt_str(c, mod->package[0] ? mod->package : NULL));
         nsj_set(c, o, "leaf_samples", nsj_u64(mod->leaf_samples));
+        nsj_set(c, o, "unnamed_leaf_samples", nsj_u64(mod->unnamed_leaf_samples));
+        nsj_set(c, o, "unnamed_samples", nsj_u64(mod->unnamed_samples));
         nsj_append(c, arr, o);
     }
     free(probs);
@@ -308,6 +312,8 @@ static json_t *stacks_json(struct jctx *c, const struct ns_event *ev)
     nsj_set(c, o, "truncated", nsj_u64(q.truncated));
     nsj_set(c, o, "unknown_frames", nsj_u64(q.unknown));
     nsj_set(c, o, "no_stack", nsj_u64(q.no_stack));
+    nsj_set(c, o, "unnamed_leaf", nsj_u64(ev->unnamed_leaf_count));
+    nsj_set(c, o, "unnamed_frames", nsj_u64(ev->unnamed_any_count));
     for (unsigned e = 0; e < NS_END_BUCKETS; e++)
         nsj_set(c, by_end, ns_stack_end_name(e), nsj_u64(ev->end_count[e]));
     nsj_set(c, o, "by_end", by_end);
@@ -317,6 +323,8 @@ static json_t *stacks_json(struct jctx *c, const struct ns_event *ev)
     nsj_set(c, w, "truncated", nsj_u64(q.truncated));
     nsj_set(c, w, "unknown_frames", nsj_u64(q.unknown));
     nsj_set(c, w, "no_stack", nsj_u64(q.no_stack));
+    nsj_set(c, w, "unnamed_leaf", nsj_u64(ev->unnamed_leaf_weight));
+    nsj_set(c, w, "unnamed_frames", nsj_u64(ev->unnamed_any_weight));
     nsj_set(c, o, "weight", w);
     return o;
 }

@@ -227,6 +227,17 @@ void nsr_text_header(struct ns_buf *b, const struct ns_model *m, const struct ns
         ns_buf_printf(b, " (%s)\n", size);
         nsr_label(b, "command");
         put_command(b, p);
+        if (p->exe[0]) {
+            nsr_label(b, "executable");
+            ns_buf_put_term(b, p->exe, 0);
+            const char *slash = strrchr(p->exe, '/');
+            if (strcmp(slash ? slash + 1 : p->exe, p->name) != 0) {
+                ns_buf_puts(b, " (the process is called ");
+                ns_buf_put_term(b, p->name, NSR_NAME_COLS);
+                ns_buf_puts(b, " everywhere: its main thread's name, as ps and perf show it)");
+            }
+            ns_buf_puts(b, "\n");
+        }
         nsr_label(b, "duration");
         ns_fmt_duration(size, sizeof(size), ns_facts_duration_ns(p));
         ns_buf_printf(b, "%s\n", size);
@@ -322,12 +333,25 @@ static void put_rate(struct ns_buf *b, const struct ns_model *m, int color)
     ns_fmt_count(samples, sizeof(samples), r.samples);
     ns_fmt_duration(cpu, sizeof(cpu), r.cpu_ns);
     int low = req > 0 && r.hz < 0.8 * req;
+    /* More samples than CPU time allows: each sample stands for a period of the sampling
+     * clock, so the clock ran ahead of the CPU time the kernel accounted to the threads. */
+    int high = req > 0 && r.hz > 1.03 * req;
     ns_buf_puts(b, ", achieved ");
-    nsr_style(b, color && low, YELLOW);
+    nsr_style(b, color && (low || high), YELLOW);
     ns_buf_printf(b, "%.0f Hz", r.hz);
-    nsr_unstyle(b, color && low);
+    nsr_unstyle(b, color && (low || high));
     ns_buf_printf(b, " per thread CPU second (%s samples in %s of thread CPU time)%s\n", samples,
                   cpu, low ? ": below the requested rate" : "");
+    if (high) {
+        nsr_label(b, "");
+        ns_buf_printf(b,
+                      "above the requested rate, which sampling cannot exceed: the sampling "
+                      "clock counted %.0f%% more time than the kernel accounted to the "
+                      "threads (seen when the host is overloaded and the virtual CPU is "
+                      "descheduled); shares are right, times from sample counts read that "
+                      "much high\n",
+                      100.0 * (r.hz / req - 1));
+    }
 }
 
 /* The threads' time on and off the CPU, where the agent measured it from the kernel's context
@@ -434,13 +458,24 @@ static void quality_sentence(struct ns_buf *b, const struct ns_event *ev, int co
     ns_buf_printf(b, ", %s truncated", pct);
     put_quality_detail(b, ev, NSP_END_DEPTH, NSP_END_STACK_END);
     ns_fmt_pct(pct, sizeof(pct), q.unknown, q.total);
-    ns_buf_printf(b, ", %s with unknown frames", pct);
+    ns_buf_printf(b, ", %s cut short by an unwinding error", pct);
     put_quality_detail(b, ev, NSP_END_NO_MODULE, NSP_END_BAD_FRAME);
     if (q.no_stack) {
         ns_fmt_pct(pct, sizeof(pct), q.no_stack, q.total);
         ns_buf_printf(b, ", %s without a stack", pct);
     }
     nsr_unstyle(b, color && bad);
+    /* Frames without a name count as unknown too: a profile of module+0xADDR frames names
+     * nothing, however well its stacks were unwound. */
+    uint64_t leaf = agg ? ev->unnamed_leaf_weight : ev->unnamed_leaf_count;
+    uint64_t any = agg ? ev->unnamed_any_weight : ev->unnamed_any_count;
+    int unnamed_bad = leaf * 10 > q.total;
+    nsr_style(b, color && unnamed_bad, YELLOW);
+    ns_fmt_pct(pct, sizeof(pct), leaf, q.total);
+    ns_buf_printf(b, "; unnamed frames (module+0xADDR): %s at the leaf", pct);
+    ns_fmt_pct(pct, sizeof(pct), any, q.total);
+    ns_buf_printf(b, ", %s anywhere", pct);
+    nsr_unstyle(b, color && unnamed_bad);
 }
 
 struct quality_line {
@@ -684,15 +719,29 @@ static void put_symbols(struct ns_buf *b, const struct ns_model *m, int color)
         kept += m->events[e].count;
     for (size_t i = 0; i < n; i++) {
         const struct ns_module *mod = &m->modules[probs[i]];
-        const char *hint = ns_sym_status_hint(mod->status);
+        char fix[512];
+        const char *hint = ns_facts_symbol_fix(mod, fix, sizeof(fix));
         char pct[16];
         nsr_label(b, i ? "" : "symbols");
         nsr_style(b, color, YELLOW);
         ns_buf_put_term(b, mod->base, NSR_NAME_COLS);
         nsr_unstyle(b, color);
         ns_fmt_pct(pct, sizeof(pct), mod->leaf_samples, kept);
-        ns_buf_printf(b, ": %s (%s of %s end there)\n", ns_sym_status_sentence(mod->status), pct,
-                      what);
+        const char *sentence =
+            mod->status_known ? ns_sym_status_sentence(mod->status) : "symbols not looked up";
+        if (mod->status_known && mod->status == NS_SYM_OK)
+            sentence = "symbols, but some of its code has none";
+        else if (mod->status_known && mod->status == NS_SYM_NO_DEBUG_INFO && mod->unnamed_samples)
+            sentence = "names for the functions its symbol table has (not the rest), no source "
+                       "lines";
+        ns_buf_printf(b, ": %s (%s of %s end there", sentence, pct, what);
+        if (mod->unnamed_samples) {
+            char any[16];
+            ns_fmt_pct(pct, sizeof(pct), mod->unnamed_leaf_samples, kept);
+            ns_fmt_pct(any, sizeof(any), mod->unnamed_samples, kept);
+            ns_buf_printf(b, ", %s in an unnamed frame of it, %s pass through one", pct, any);
+        }
+        ns_buf_puts(b, ")\n");
         nsr_label(b, "");
         ns_buf_puts(b, "  ");
         ns_buf_put_term(b, mod->detail[0] ? mod->detail : mod->path, 0);

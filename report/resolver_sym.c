@@ -18,6 +18,17 @@ static enum ns_sym_status sym_status(void *ctx, const struct ns_sym_object *obj,
     return ns_sym_module_status(ctx, obj, detail);
 }
 
+static const char *sym_exported_at(void *ctx, const struct ns_sym_object *obj, uint64_t addr)
+{
+    return ns_sym_exported_at(ctx, obj, addr);
+}
+
+static int sym_export_addr(void *ctx, const struct ns_sym_object *obj, const char *name,
+                           uint64_t *addr)
+{
+    return ns_sym_export_addr(ctx, obj, name, addr);
+}
+
 int ns_resolver_sym_init(struct ns_resolver *r, const struct ns_sym_options *opt)
 {
     memset(r, 0, sizeof(*r));
@@ -26,6 +37,8 @@ int ns_resolver_sym_init(struct ns_resolver *r, const struct ns_sym_options *opt
         return -1;
     r->lookup = sym_lookup;
     r->module_status = sym_status;
+    r->exported_at = sym_exported_at;
+    r->export_addr = sym_export_addr;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts.h"
 #include "rank.h"
 #include "textfmt.h"
 
@@ -23,6 +24,10 @@
 #define HOT_MEDIUM 0.35
 #define HOT_HIGH   0.50
 #define HOT_LINES  3
+/* unnamed_code: the share of CPU samples whose leaf has no name. */
+#define UNNAMED_LOW    0.20
+#define UNNAMED_MEDIUM 0.40
+#define UNNAMED_HIGH   0.70
 
 /* alloc_churn (CPU form): the allocator's own code as a share of CPU. A well-behaved program
  * spends a few percent there; 10% means allocation is a cost worth removing. */
@@ -285,5 +290,59 @@ int ns_rule_alloc_cpu(const struct ns_model *m, struct ns_findings *out)
         rc = add_alloc_cpu(m, event, alloc, best, by_func[func], sev, out);
     free(by_node);
     free(by_func);
+    return rc;
+}
+
+/* unnamed_code: the CPU time that ends in frames without a name. No other rule can point at
+ * a function there, so a profile of stripped code would otherwise get no finding and look
+ * clean; this says why and how to get the names. */
+int ns_rule_unnamed_code(const struct ns_model *m, struct ns_findings *out)
+{
+    uint32_t event = cpu_event(m);
+    if (event == NS_NONE)
+        return 0;
+    const struct ns_event *ev = &m->events[event];
+    double share = (double)ev->unnamed_leaf_weight / (double)ev->weight;
+    int sev = ns_severity_of(share, UNNAMED_LOW, UNNAMED_MEDIUM, UNNAMED_HIGH);
+    if (sev < 0)
+        return 0;
+    const struct ns_module *worst = NULL;
+    for (size_t i = 0; i < m->nmodules; i++)
+        if (m->modules[i].unnamed_leaf_samples &&
+            (!worst || m->modules[i].unnamed_leaf_samples > worst->unnamed_leaf_samples))
+            worst = &m->modules[i];
+    char pct[16], n[32], total[32], fix[512];
+    ns_fmt_pct(pct, sizeof(pct), ev->unnamed_leaf_weight, ev->weight);
+    ns_fmt_count(n, sizeof(n), ev->unnamed_leaf_count);
+    ns_fmt_count(total, sizeof(total), ev->count);
+    struct ns_buf b = {0}, s = {0};
+    ns_buf_printf(&b, "%s of CPU time (%s of %s samples) is in code without names (module+0xADDR)",
+                  pct, n, total);
+    if (worst) {
+        uint64_t kept = 0;
+        for (size_t e = 0; e < m->nevents; e++)
+            kept += m->events[e].count;
+        ns_fmt_pct(pct, sizeof(pct), worst->unnamed_leaf_samples, kept);
+        ns_buf_printf(&b, ", most of it in %s (%s of all samples)", worst->base, pct);
+    }
+    ns_buf_puts(&b, ": no rule can name a function there, so none reports on it.");
+    const char *how = worst ? ns_facts_symbol_fix(worst, fix, sizeof(fix)) : NULL;
+    if (how)
+        ns_buf_printf(&s, "Get its names, then report again: %s.", how);
+    else
+        ns_buf_puts(&s, "Get its names, then report again: install the module's debug symbols "
+                        "(Debian: its -dbgsym package) or rebuild it with -g; the Sampling "
+                        "section's symbols lines say which modules lack them.");
+    struct ns_finding f = {
+        .rule = "unnamed_code",
+        .severity = (enum ns_severity)sev,
+        .event = event,
+        .node = NS_NONE,
+        .func = NS_NONE,
+        .share = share,
+    };
+    int rc = b.oom || s.oom ? -1 : ns_finding_add(out, &f, b.s, s.s);
+    ns_buf_free(&b);
+    ns_buf_free(&s);
     return rc;
 }

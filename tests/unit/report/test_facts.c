@@ -201,9 +201,14 @@ Test(facts, symbol_problems)
     uint32_t *p;
     size_t n;
     cr_assert_eq(ns_facts_symbol_problems(model, &p, &n), 0);
-    cr_assert_eq(n, 1);
-    cr_assert_str_eq(model->modules[p[0]].base, "libc.so.6");
-    cr_assert_str_eq(ns_sym_status_name(model->modules[p[0]].status), "no_debug_info");
+    cr_assert_eq(n, 2);
+    /* app has symbols, but one sample's leaf (0x999) has no name: it comes first. */
+    cr_assert_str_eq(model->modules[p[0]].base, "app");
+    cr_assert_eq(model->modules[p[0]].unnamed_samples, 1);
+    cr_assert_eq(model->modules[p[0]].unnamed_leaf_samples, 1);
+    cr_assert_str_eq(model->modules[p[1]].base, "libc.so.6");
+    cr_assert_eq(model->modules[p[1]].unnamed_samples, 0);
+    cr_assert_str_eq(ns_sym_status_name(model->modules[p[1]].status), "no_debug_info");
     cr_assert(strstr(ns_sym_status_sentence(NS_SYM_BUILD_ID_MISMATCH), "different build"));
     free(p);
 }

@@ -111,8 +111,11 @@ Test(json, filters_and_sampling)
     cr_assert_float_eq(json_real_value(P("sampling", "drops", "share")), 100.0 * 3 / 18, 1e-9);
     cr_assert_str_eq(STR("sampling", "kernel_excluded"), "all");
     cr_assert(json_is_true(P("sampling", "complete")));
-    /* --thread a kept no sample in libc, so libc was never symbolized: no problem shown. */
-    cr_assert_eq(json_array_size(P("sampling", "symbol_problems")), 0);
+    /* --thread a kept no sample in libc, so libc was never symbolized: only app's unnamed
+     * frame (0x999) is shown. */
+    cr_assert_eq(json_array_size(P("sampling", "symbol_problems")), 1);
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "module"), "app");
+    cr_assert_eq(INT("sampling", "symbol_problems", "0", "unnamed_leaf_samples"), 1);
 }
 
 Test(json_all, symbol_problems)
@@ -122,15 +125,15 @@ Test(json_all, symbol_problems)
     struct ns_model_options o = {.resolver = &r};
     struct ns_model *m = build1(p, &o);
     doc = render_and_parse(m, 0);
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "module"), "libc.so.6");
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "path"), "/lib/libc.so.6");
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "status"), "no_debug_info");
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "detail"),
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "module"), "libc.so.6");
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "path"), "/lib/libc.so.6");
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "status"), "no_debug_info");
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "detail"),
                      "no .debug_info in /lib/libc.so.6");
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "build_id"), "abcd0001");
-    cr_assert_eq(INT("sampling", "symbol_problems", "0", "leaf_samples"), 2);
-    cr_assert(strstr(STR("sampling", "symbol_problems", "0", "hint"), "--debug-dir"));
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "0", "description"),
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "build_id"), "abcd0001");
+    cr_assert_eq(INT("sampling", "symbol_problems", "1", "leaf_samples"), 2);
+    cr_assert(strstr(STR("sampling", "symbol_problems", "1", "hint"), "--debug-dir"));
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "description"),
                      "function names only, no source lines");
     cr_assert_eq(json_array_size(P("events", "0", "functions_by_self")), 4);
     json_decref(doc);

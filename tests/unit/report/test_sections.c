@@ -232,7 +232,8 @@ Test(sections, a_profile_that_did_not_sample_states_no_rate)
     build();
     HAS("  mechanism    no sampling (event=none): only interposed calls were recorded\n");
     HAS("  stacks       all 12 events of interposed calls: 100.0% of the weight reached the "
-        "thread's root, 0.0% truncated, 0.0% with unknown frames\n");
+        "thread's root, 0.0% truncated, 0.0% cut short by an unwinding error; unnamed frames "
+        "(module+0xADDR): 0.0% at the leaf, 0.0% anywhere\n");
     HASNT("  rate ");
     HASNT("Hz");
     HASNT("samples");

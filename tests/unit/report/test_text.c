@@ -71,8 +71,9 @@ Test(text, sampling_facts)
     HAS("  mechanism    signal timers (signal): perf_event_open refused (perf_event_paranoid=3)\n");
     HAS("  rate         requested 1000 Hz, achieved 625 Hz per thread CPU second (15 samples in "
         "24.0 ms of thread CPU time): below the requested rate\n");
-    HAS("  stacks       80.0% reached the thread's root, 13.3% truncated (depth 2), 6.7% with "
-        "unknown frames (no_cfi 1)\n");
+    HAS("  stacks       80.0% reached the thread's root, 13.3% truncated (depth 2), 6.7% cut "
+        "short by an unwinding error (no_cfi 1); unnamed frames (module+0xADDR): 6.7% at the "
+        "leaf, 6.7% anywhere\n");
     HAS("limits: max_depth=128, stack_copy=8192");
     HAS("  drops        3 samples lost (16.7%): dropped_ring_full 3\n");
     HAS("  counters     threads_failed 1\n");
@@ -81,10 +82,14 @@ Test(text, sampling_facts)
     HAS("  notes        warning [cpu_timer_rate] signal timers deliver at most 250 Hz per "
         "thread\n");
     HAS("               info [sigprof_handler] the program installed no SIGPROF handler\n");
-    HAS("  symbols      libc.so.6: function names only, no source lines (13.3% of samples end "
+    HAS("  symbols      app: symbols, but some of its code has none (86.7% of samples end there, "
+        "6.7% in an unnamed frame of it, 6.7% pass through one)\n"
+        "                 /usr/bin/app\n"
+        "               libc.so.6: function names only, no source lines (13.3% of samples end "
         "there)\n"
         "                 no .debug_info in /lib/libc.so.6\n"
-        "                 fix: install its debug symbols");
+        "                 fix: install its debug symbols (Debian: the -dbgsym package of the "
+        "package that ships it) or pass --debug-dir DIR holding .build-id/ab/cd0001.debug\n");
 }
 
 Test(text, incomplete_profile_is_flagged)
