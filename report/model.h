@@ -82,6 +82,9 @@ struct ns_resolver {
     const char *(*exported_at)(void *ctx, const struct ns_sym_object *obj, uint64_t addr);
     int (*export_addr)(void *ctx, const struct ns_sym_object *obj, const char *name,
                        uint64_t *addr);
+    /* Optional: the file an absolute recorded path names here, symlinks resolved (malloc'd),
+     * or NULL; a module is shown under it. */
+    char *(*canonical_path)(void *ctx, const char *path);
 };
 
 struct ns_model_options {
@@ -216,7 +219,8 @@ struct ns_thread_event {
 };
 
 struct ns_module {
-    const char *path, *base;
+    const char *path, *base; /* path: symlinks resolved where it exists here */
+    const char *recorded_path;
     const char *build_id; /* lowercase hex, "" if none */
     uint32_t flags;       /* enum nsp_mapping_flags */
     int status_known;

@@ -43,11 +43,29 @@ struct module_key {
     const char *path, *build_id;
 };
 
+/* A module is its build-id when it has one (however it was reached: the kernel names
+ * /usr/lib/.../libsqlite3.so.0.8.6 and the loader the symlink libsqlite3.so.0), else its
+ * path as recorded. */
 static int module_eq(const void *ctx, uint32_t value, const void *key)
 {
     const struct ns_model *m = ctx;
     const struct module_key *k = key;
-    return m->modules[value].path == k->path && m->modules[value].build_id == k->build_id;
+    if (k->build_id[0])
+        return m->modules[value].build_id == k->build_id;
+    return m->modules[value].recorded_path == k->path && !m->modules[value].build_id[0];
+}
+
+/* The file a recorded path names on this machine, symlinks resolved (the resolver's
+ * canonical_path), so that a module has one name in every view; else the recorded path. */
+static const char *canonical_path(struct ns_build *b, const char *path)
+{
+    const struct ns_resolver *r = b->opt->resolver;
+    if (path[0] != '/' || !r || !r->canonical_path)
+        return path;
+    char *real = r->canonical_path(r->ctx, path);
+    const char *c = real ? ns_pool_intern(&b->m->pool, real, strlen(real)) : NULL;
+    free(real);
+    return c ? c : path;
 }
 
 static const char *build_id_hex(struct ns_build *b, const struct ns_prof_mapping *map)
@@ -71,7 +89,8 @@ static uint32_t module_for_mapping(struct ns_build *b, const struct ns_prof_mapp
     };
     if (!k.path || !k.build_id)
         return NS_NONE;
-    uint64_t h = ns_mix64((uintptr_t)k.path ^ ns_mix64((uintptr_t)k.build_id));
+    uint64_t h = k.build_id[0] ? ns_mix64((uintptr_t)k.build_id)
+                               : ns_mix64((uintptr_t)k.path ^ ns_mix64((uintptr_t)k.build_id));
     uint32_t idx = ns_itab_get(&b->module_tab, h, module_eq, m, &k);
     if (idx != NS_NONE)
         return idx;
@@ -80,8 +99,11 @@ static uint32_t module_for_mapping(struct ns_build *b, const struct ns_prof_mapp
     idx = (uint32_t)m->nmodules;
     struct ns_module *mod = &m->modules[idx];
     memset(mod, 0, sizeof(*mod));
-    mod->path = k.path;
-    mod->base = ns_pool_str(&m->pool, path_basename(k.path));
+    mod->recorded_path = k.path;
+    mod->path = map->flags & (NSP_MAP_PSEUDO | NSP_MAP_NAMED | NSP_MAP_VDSO)
+                    ? k.path
+                    : canonical_path(b, k.path);
+    mod->base = ns_pool_str(&m->pool, path_basename(mod->path));
     mod->build_id = k.build_id;
     mod->flags = map->flags;
     mod->detail = "";

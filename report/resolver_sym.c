@@ -4,6 +4,7 @@
  */
 #include "resolver.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void sym_lookup(void *ctx, const struct ns_sym_object *obj, uint64_t addr,
@@ -29,6 +30,12 @@ static int sym_export_addr(void *ctx, const struct ns_sym_object *obj, const cha
     return ns_sym_export_addr(ctx, obj, name, addr);
 }
 
+static char *sym_canonical_path(void *ctx, const char *path)
+{
+    (void)ctx;
+    return realpath(path, NULL);
+}
+
 int ns_resolver_sym_init(struct ns_resolver *r, const struct ns_sym_options *opt)
 {
     memset(r, 0, sizeof(*r));
@@ -39,6 +46,7 @@ int ns_resolver_sym_init(struct ns_resolver *r, const struct ns_sym_options *opt
     r->module_status = sym_status;
     r->exported_at = sym_exported_at;
     r->export_addr = sym_export_addr;
+    r->canonical_path = sym_canonical_path;
     return 0;
 }
 

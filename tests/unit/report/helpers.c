@@ -102,8 +102,13 @@ uint32_t tp_mapping(struct ns_profile *p, const char *path, uint32_t flags)
     m->flags = flags;
     m->lo = 0x400000 * p->nmappings;
     m->hi = m->lo + 0x100000;
+    /* One build-id per path (the model keys modules by build-id): ab cd, then the path's
+     * 16-bit FNV-1a hash. */
+    uint32_t h = 2166136261u;
+    for (const char *c = path; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
     m->build_id_len = 4;
-    memcpy(m->build_id, "\xab\xcd\x00\x01", 4);
+    memcpy(m->build_id, (uint8_t[]){0xab, 0xcd, (uint8_t)(h >> 8), (uint8_t)h}, 4);
     return (uint32_t)p->nmappings++;
 }
 

@@ -130,7 +130,7 @@ Test(json_all, symbol_problems)
     cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "status"), "no_debug_info");
     cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "detail"),
                      "no .debug_info in /lib/libc.so.6");
-    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "build_id"), "abcd0001");
+    cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "build_id"), "abcd6f12");
     cr_assert_eq(INT("sampling", "symbol_problems", "1", "leaf_samples"), 2);
     cr_assert(strstr(STR("sampling", "symbol_problems", "1", "hint"), "--debug-dir"));
     cr_assert_str_eq(STR("sampling", "symbol_problems", "1", "description"),

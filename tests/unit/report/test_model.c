@@ -209,7 +209,7 @@ Test(model, modules_carry_status_and_leaf_samples)
     const struct ns_module *libc = &model->modules[1];
     cr_assert_str_eq(libc->path, "/lib/libc.so.6");
     cr_assert_str_eq(libc->base, "libc.so.6");
-    cr_assert_str_eq(libc->build_id, "abcd0001");
+    cr_assert_str_eq(libc->build_id, "abcd6f12");
     cr_assert(libc->status_known);
     cr_assert_eq(libc->status, NS_SYM_NO_DEBUG_INFO);
     cr_assert_str_eq(libc->detail, "no .debug_info in /lib/libc.so.6");

@@ -173,3 +173,32 @@ Test(own_frames, the_process_is_named_by_its_main_thread)
     build_with(1, "");
     cr_assert_str_eq(model->processes[0].name, "app-1.2"); /* no name recorded: the exe's */
 }
+
+/* The loader names a library by its symlink (libz.so.1), the kernel by its file
+ * (libz.so.1.2.13): one build-id is one module, under the first name seen. */
+Test(own_frames, one_build_id_is_one_module_whatever_its_path)
+{
+    prof = tp_new("paths.nsp", 100, "/usr/bin/app");
+    uint32_t a = tp_mapping(prof, "/lib/libz.so.1", 0);
+    uint32_t b = tp_mapping(prof, "/usr/lib/libz.so.1.2.13", 0);
+    uint32_t c = tp_mapping(prof, "/usr/lib/libother.so", 0);
+    memcpy(prof->mappings[b].build_id, prof->mappings[a].build_id, 4);
+    tp_event(prof, 1, "cpu", "ns", 1000000);
+    tp_sample(prof, 1, 0, 100, tp_stack(prof, 0, 1, (uint64_t[]){a, 0x10}), 1000000);
+    tp_sample(prof, 1, 1, 100, tp_stack(prof, 0, 1, (uint64_t[]){b, 0x10}), 1000000);
+    tp_sample(prof, 1, 2, 100, tp_stack(prof, 0, 1, (uint64_t[]){c, 0x10}), 1000000);
+    memset(&fake, 0, sizeof(fake));
+    struct ns_resolver r = fake_resolver(&fake);
+    struct ns_model_options o = {.resolver = &r, .dpkg_info_dir = ""};
+    model = build1(prof, &o);
+    size_t libz = 0, other = 0;
+    for (size_t i = 0; i < model->nmodules; i++) {
+        libz += strncmp(model->modules[i].base, "libz", 4) == 0;
+        other += strcmp(model->modules[i].base, "libother.so") == 0;
+    }
+    cr_assert_eq(libz, 1);
+    cr_assert_eq(other, 1);
+    uint32_t f = find_func(model, "libz.so.1+0x10");
+    cr_assert_neq(f, NS_NONE);
+    cr_assert_eq(model->nodes[model->events[0].root].total_count, 3);
+}

@@ -89,7 +89,7 @@ Test(text, sampling_facts)
         "there)\n"
         "                 no .debug_info in /lib/libc.so.6\n"
         "                 fix: install its debug symbols (Debian: the -dbgsym package of the "
-        "package that ships it) or pass --debug-dir DIR holding .build-id/ab/cd0001.debug\n");
+        "package that ships it) or pass --debug-dir DIR holding .build-id/ab/cd6f12.debug\n");
 }
 
 Test(text, incomplete_profile_is_flagged)
@@ -216,4 +216,17 @@ Test(text, event_without_samples_says_so)
     tp_event(prof, 2, "wall", "ns", 1000);
     build();
     HAS("Event wall: 0 samples, 0 s\n  no samples left after the filters\n");
+}
+
+/* More samples than the threads' CPU time allows (seen under heavy host load): the rate is
+ * not printed silently. */
+Test(text, a_rate_above_the_requested_one_is_explained)
+{
+    for (size_t i = 0; i < prof->nthreads; i++)
+        prof->threads[i].cpu_ns /= 2;
+    build();
+    HAS("achieved 1250 Hz per thread CPU second (15 samples in 12.0 ms of thread CPU time)\n"
+        "               above the requested rate, which sampling cannot exceed: the sampling "
+        "clock counted 25% more time than the kernel accounted to the threads");
+    HASNT("below the requested rate");
 }
