@@ -193,9 +193,16 @@ static void explain(struct ns_buf *b, const struct ns_model *m)
                 defined = strcmp(f->event_names[i], f->event) == 0;
             ns_buf_puts(b, "--event ");
             ns_buf_put_term(b, f->event, 40);
-            ns_buf_puts(b, defined ? " was recorded, but the files hold none of its samples "
-                                     "(too short a run, or too little CPU time, to be sampled)"
-                                   : " matches no samples");
+            /* Events of interposed calls count calls, not ticks: none means no such call
+             * (no lock was contended), not a run too short to sample. */
+            int calls = ns_model_event_family(f->event) != NS_FAMILY_NONE;
+            ns_buf_puts(b, !defined ? " matches no samples"
+                           : calls  ? " was recorded, but the files hold none of its entries: "
+                                      "the program made no call that it counts (for lock_wait, "
+                                      "no lock was contended; for leak_bytes, nothing leaked)"
+                                    : " was recorded, but the files hold none of its samples "
+                                      "(too short a run, or too little CPU time, to be "
+                                      "sampled)");
         } else
             ns_buf_puts(b, "the samples belong to no event the files define");
         list_events(b, f);
