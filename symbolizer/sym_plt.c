@@ -13,9 +13,11 @@
  * endbr64 and an optional bnd prefix (f2), and the slot it jumps through carries one of those
  * relocations. That covers what GNU ld and lld write:
  *   - lazy .plt: jmp *slot; push index; jmp PLT0. PLT0, the first entry, jumps through GOT[2]
- *     (the resolver), which no relocation names, so it stays unnamed without a special case;
- *     so does a static program's .plt of IFUNC stubs, whose IRELATIVE relocations name no
- *     symbol.
+ *     (the resolver), which no relocation names, so it stays unnamed without a special case.
+ *   - IRELATIVE slots (glibc calling its own memcpy; a static program's IFUNC stubs) name no
+ *     symbol: their addend is the IFUNC's resolver, which the IFUNC symbol's value is, so
+ *     the stub is named after the IFUNC symbol at that value (`memcpy@plt`, where objdump
+ *     writes `*ABS*+0x9be70@plt` and perf `@plt`).
  *   - IBT (-fcf-protection) and MPX: .plt entries are endbr64; push; jmp PLT0 — no indirect
  *     jump, unnamed — and the jumps through the slots are in .plt.sec.
  *   - .plt.got: 8-byte entries (jmp; xchg), or 16 bytes with endbr64.
@@ -127,8 +129,27 @@ static const char *symbol_name(Elf *elf, const struct symtab_ref *ref, uint64_t 
     return name != NULL && name[0] != '\0' ? name : NULL;
 }
 
-/* Adds the JUMP_SLOT and GLOB_DAT relocations of one SHT_RELA section (x86_64 has no REL).
- * Only loaded sections (.rela.plt, .rela.dyn) hold dynamic relocations; --emit-relocs copies
+/* The IFUNC symbol whose value (its resolver) is addr, the alias with the fewest leading
+ * underscores; NULL if none. */
+static const char *ifunc_at(Elf *elf, const struct symtab_ref *ref, uint64_t addr)
+{
+    const char *best = NULL;
+    for (size_t i = 1; i < ref->count && i <= INT_MAX; i++) {
+        GElf_Sym sym;
+        if (gelf_getsym(ref->syms, (int)i, &sym) == NULL ||
+            GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC || sym.st_value != addr ||
+            sym.st_shndx == SHN_UNDEF)
+            continue;
+        const char *name = elf_strptr(elf, ref->strndx, sym.st_name);
+        if (name != NULL && name[0] != '\0' &&
+            (best == NULL || strspn(name, "_") < strspn(best, "_")))
+            best = name;
+    }
+    return best;
+}
+
+/* Adds the JUMP_SLOT, GLOB_DAT and IRELATIVE relocations of one SHT_RELA section (x86_64 has no
+ * REL). Only loaded sections (.rela.plt, .rela.dyn) hold dynamic relocations; --emit-relocs copies
  * of the static ones are not read. */
 static void add_relocations(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct got_slots *slots)
 {
@@ -143,9 +164,11 @@ static void add_relocations(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct 
         if (gelf_getrela(data, (int)i, &rela) == NULL)
             break;
         uint64_t type = GELF_R_TYPE(rela.r_info);
-        if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+        if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT && type != R_X86_64_IRELATIVE)
             continue;
-        const char *name = symbol_name(elf, &ref, GELF_R_SYM(rela.r_info));
+        const char *name = type == R_X86_64_IRELATIVE
+                               ? ifunc_at(elf, &ref, (uint64_t)rela.r_addend)
+                               : symbol_name(elf, &ref, GELF_R_SYM(rela.r_info));
         if (name == NULL)
             continue;
         struct got_slot slot = {rela.r_offset, name};

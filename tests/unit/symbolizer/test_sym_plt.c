@@ -682,3 +682,54 @@ Test(sym_plt, random_damage_to_plt_and_relocations)
     }
     damage_done(&c);
 }
+
+/* The IFUNC symbol (readelf's independent reading) whose value is addr, or NULL. */
+static char *readelf_ifunc_at(const char *path, uint64_t addr)
+{
+    char *cmd;
+    cr_assert(asprintf(&cmd, "readelf -sW --dyn-syms '%s' 2>/dev/null", path) > 0);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char line[4096], name[4096] = "", best[4096] = "";
+    unsigned long long value;
+    while (fgets(line, sizeof line, p) != NULL)
+        if (sscanf(line, " %*u: %llx %*u IFUNC %*s %*s %*s %4095s", &value, name) == 2 &&
+            value == addr && (!best[0] || strspn(name, "_") < strspn(best, "_")))
+            snprintf(best, sizeof best, "%.*s", (int)strcspn(name, "@"), name);
+    pclose(p);
+    free(cmd);
+    return best[0] ? strdup(best) : NULL;
+}
+
+/* glibc calls its own memcpy through IRELATIVE slots: objdump writes `*ABS*+0x9be70@plt`
+ * (the IFUNC resolver's address), perf `@plt`; the stub is named after the IFUNC symbol
+ * whose value that address is. */
+Test(sym_plt, irelative_stubs_are_named_after_their_ifunc)
+{
+    skip_unless_x86_64();
+    const char *libc = "/lib/x86_64-linux-gnu/libc.so.6";
+    if (access(libc, R_OK) != 0)
+        cr_skip_test("%s is not there", libc);
+    struct stubs truth = objdump_stubs(libc, false);
+    struct tu_sym t;
+    tu_sym_open(&t, (const char *const[]){NULL}, libc, NULL, 0);
+    size_t irelative = 0;
+    for (size_t i = 0; i < truth.n; i++) {
+        unsigned long long resolver;
+        const char *got = lookup(&t, truth.v[i].start);
+        if (sscanf(truth.v[i].name, "*ABS*+%llx@plt", &resolver) != 1) {
+            cr_assert_str_eq(got, truth.v[i].name);
+            continue;
+        }
+        char *ifunc = readelf_ifunc_at(libc, resolver), *want = NULL;
+        cr_assert_not_null(ifunc, "no IFUNC symbol at %#llx", resolver);
+        cr_assert(asprintf(&want, "%s@plt", ifunc) > 0);
+        cr_assert_str_eq(got, want, "%s", truth.v[i].name);
+        irelative++;
+        free(ifunc);
+        free(want);
+    }
+    cr_assert_gt(irelative, 10, "Debian's libc has ~40 IRELATIVE stubs");
+    tu_sym_done(&t);
+    free_stubs(&truth);
+}
