@@ -192,12 +192,16 @@ static const struct ns_prof_thread *main_thread(const struct ns_profile *p)
 
 /* A process is named as ps, top and perf name it: its main thread's name (comm, e.g.
  * `python3`), which the thread table shows too; the executable's basename (`python3.11`)
- * only when the file recorded no name. */
+ * when the file recorded no name, or when the comm is that basename cut at the kernel's 15
+ * bytes (TASK_COMM_LEN - 1): the whole name then, not a stump. */
 static const char *process_name(struct ns_model *m, const struct ns_profile *p, const char *exe)
 {
     const struct ns_prof_thread *t = main_thread(p);
     const char *comm = t ? intern_nsstr(m, profile_string(p, t->name)) : NULL;
-    return comm && comm[0] ? comm : ns_pool_str(&m->pool, exe_name(exe));
+    const char *base = exe_name(exe);
+    if (!comm || !comm[0] || (strlen(comm) == 15 && strncmp(base, comm, 15) == 0))
+        return ns_pool_str(&m->pool, base);
+    return comm;
 }
 
 static int add_process(struct ns_build *b, const struct ns_profile *p)

@@ -202,3 +202,19 @@ Test(own_frames, one_build_id_is_one_module_whatever_its_path)
     cr_assert_neq(f, NS_NONE);
     cr_assert_eq(model->nodes[model->events[0].root].total_count, 3);
 }
+
+/* The kernel cuts a comm at 15 bytes: a name cut that way is the executable's, whole. */
+Test(own_frames, a_comm_cut_at_15_bytes_gives_the_whole_executable_name)
+{
+    build_with(1, "a-very-long-pro");
+    cr_assert_str_eq(model->processes[0].name, "a-very-long-pro"); /* not the exe's stump */
+    teardown();
+    prof = tp_new("long.nsp", 100, "/usr/bin/a-very-long-program-name");
+    tp_thread(prof, 100, "a-very-long-pro");
+    tp_event(prof, 1, "cpu", "ns", 1000000);
+    memset(&fake, 0, sizeof(fake));
+    struct ns_resolver r = fake_resolver(&fake);
+    struct ns_model_options o = {.resolver = &r, .dpkg_info_dir = ""};
+    model = build1(prof, &o);
+    cr_assert_str_eq(model->processes[0].name, "a-very-long-program-name");
+}
