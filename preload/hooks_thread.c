@@ -28,7 +28,7 @@ struct start_routine {
     void *arg;
 };
 
-/* Exported under a name the analyzer knows (NS_TRAMPOLINE_PREFIX, report/model.h): a
+/* Exported under a name the analyzer knows (NS_TRAMPOLINE_PREFIX, report/model/model.h): a
  * profile shows the thread's own frames below start_thread, not this. */
 NS_EXPORT void *__nsprof_trampoline_thread(void *p);
 NS_EXPORT void *__nsprof_trampoline_thread(void *p)

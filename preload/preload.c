@@ -238,7 +238,7 @@ __attribute__((destructor)) static void ns_preload_fini(void)
 }
 
 /* nsprof's own work, run by the loader rather than called by the program: exported under
- * names the analyzer knows (NS_OWN_WORK_PREFIX, report/model.h), so a profile drops it with
+ * names the analyzer knows (NS_OWN_WORK_PREFIX, report/model/model.h), so a profile drops it with
  * all it calls instead of showing it under the loader's frames. */
 void __nsprof_own_init(void) __attribute__((visibility("default"), alias("ns_preload_init")));
 void __nsprof_own_fini(void) __attribute__((visibility("default"), alias("ns_preload_fini")));
@@ -247,7 +247,7 @@ void __nsprof_own_fini(void) __attribute__((visibility("default"), alias("ns_pre
 
 static int (*program_main)(int, char **, char **);
 
-/* Exported under a name the analyzer knows (NS_TRAMPOLINE_PREFIX, report/model.h): a
+/* Exported under a name the analyzer knows (NS_TRAMPOLINE_PREFIX, report/model/model.h): a
  * profile shows main below __libc_start_call_main, not this. */
 NS_EXPORT int __nsprof_trampoline_main(int argc, char **argv, char **envp);
 NS_EXPORT int __nsprof_trampoline_main(int argc, char **argv, char **envp)

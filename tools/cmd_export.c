@@ -1,10 +1,10 @@
 /*
  * cmd_export — `nsprof export --format FORMAT [-o OUT] [options] FILE...`: writes the
- * profile in a format other tools read. Formats: folded (report/folded.h), the input of
+ * profile in a format other tools read. Formats: folded (report/render/folded.h), the input of
  * flamegraph.pl, inferno and speedscope; any event can be exported, aggregate ones (of
  * interposed calls) with weights as counts.
  *
- * -o creates the file safely (report/outfile.h): never over an existing file or through a
+ * -o creates the file safely (report/cli/outfile.h): never over an existing file or through a
  * symlink; --force replaces it atomically by a rename.
  */
 #include <errno.h>

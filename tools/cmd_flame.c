@@ -1,12 +1,12 @@
 /*
  * cmd_flame — `nsprof flame [-o OUT] [options] FILE...`: writes the interactive flame-graph
- * page, one self-contained HTML file (report/flame_html.h) holding every event of the
- * profile (report/flame_data.h) that opens from file:// with no network access.
+ * page, one self-contained HTML file (report/flame/flame_html.h) holding every event of the
+ * profile (report/flame/flame_data.h) that opens from file:// with no network access.
  *
  * The filters are those of report and export, except --event: the page holds every event
  * and --event only chooses the one it opens on. Without -o the page is named after the
  * first file (app.nsp -> app.html in the current directory). The file is created safely
- * (report/outfile.h): never over an existing file or through a symlink; --force replaces
+ * (report/cli/outfile.h): never over an existing file or through a symlink; --force replaces
  * it atomically.
  */
 #include <errno.h>

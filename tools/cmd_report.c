@@ -1,6 +1,6 @@
 /*
  * cmd_report — `nsprof report [options] FILE...`: loads the profile files of a session,
- * builds the analysis model (report/model.h) and prints the report as text (terminal) or
+ * builds the analysis model (report/model/model.h) and prints the report as text (terminal) or
  * as one JSON document (--json, docs/JSON.md).
  */
 #include <getopt.h>

@@ -191,7 +191,7 @@ uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame
     k++; /* the frame count, once known */
     for (int i = 0; i < nframes; i++) {
         /* nsprof's own frames are kept: the analyzer shows each run of them as the function
-         * the program called (report/model_frames.c), which needs the whole run. */
+         * the program called (report/model/model_frames.c), which needs the whole run. */
         key[k++] = mapping_file_id(im, frames[i].mapping_id);
         /* A named pseudo frame's address is the id of the STRING that names it. */
         if (named && frames[i].mapping_id == named) {

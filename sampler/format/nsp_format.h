@@ -1,6 +1,6 @@
 /*
  * nsp_format.h — constants of the .nsp profile file format shared by its writer
- * (sampler/format/profile_writer.c) and its reader (report/profile_reader.c).
+ * (sampler/format/profile_writer.c) and its reader (report/read/profile_reader.c).
  * docs/FORMAT.md is the specification; this header only names its numbers.
  */
 #ifndef NSP_FORMAT_H

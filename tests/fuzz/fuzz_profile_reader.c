@@ -1,5 +1,5 @@
 /*
- * fuzz_profile_reader — libFuzzer harness for report/profile_reader.c.
+ * fuzz_profile_reader — libFuzzer harness for report/read/profile_reader.c.
  *
  * Random bytes rarely get past a chunk's CRC and zlib framing, which would leave the
  * record parser, the part with most of the logic, almost unexplored. So the first input

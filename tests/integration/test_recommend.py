@@ -1,4 +1,4 @@
-"""Recommendations (report/recommend.h): each rule fires on its workload at the right
+"""Recommendations (report/rules/recommend.h): each rule fires on its workload at the right
 function and line, and stays silent on the fixed twin, which must produce no finding of any
 rule. The workloads are tests/workloads/rules/*.c; each is recorded in the exact mode its
 rule reads (--alloc full, --io on, --locks on) and, where CPU is not the point, without CPU

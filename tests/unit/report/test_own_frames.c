@@ -1,7 +1,7 @@
 /*
  * nsprof's own frames never reach a view: each run of libnsprof.so frames becomes the
  * function the program called, as the object serving it names it, or nothing
- * (report/model_frames.c). And the process is named by its main thread's name.
+ * (report/model/model_frames.c). And the process is named by its main thread's name.
  */
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,4 +1,7 @@
 /*
+ * Folder report/cli/: what the report, export and flame commands share — loading profile
+ * files (load.h), their options (options.h) and creating output files safely (outfile.h).
+ *
  * options — the command-line options `nsprof report` and `nsprof export` share (filters,
  * inline expansion, debug directories), their help text, and the message that explains
  * an empty result by naming the filter that removed the samples.

@@ -1,5 +1,8 @@
 /*
- * profile — the in-memory form of one .nsp file, as report/profile_reader.c loads it.
+ * Folder report/read/: the profile reader — .nsp bytes to struct ns_profile (profile.h,
+ * profile_reader.h), every record checked as hostile input; knows nothing of the analysis.
+ *
+ * profile — the in-memory form of one .nsp file, as report/read/profile_reader.c loads it.
  * Everything the analysis needs is here; nothing refers back to the file.
  *
  * Ids index the arrays directly: strings[id], mappings[id], stacks[id], resources[id], with
@@ -165,7 +168,7 @@ struct ns_profile {
 };
 
 /*
- * Assembling a profile: used by report/profile_reader.c, and by tests that build a profile
+ * Assembling a profile: used by report/read/profile_reader.c, and by tests that build a profile
  * by hand. The strings of a profile live in storage that it owns (freed by
  * ns_profile_free, declared in profile_reader.h).
  */

@@ -1,4 +1,7 @@
 /*
+ * Folder report/rank/: what the views rank and state from the model — functions, lines,
+ * threads and call sites (rank.h, rank_sites.h), and the profile's quality facts (facts.h).
+ *
  * rank — tables derived from the model for one event: functions by self and by total,
  * hottest source lines, threads grouped by name, processes.
  *

@@ -1,4 +1,8 @@
 /*
+ * Folder report/flame/: the flame-graph page — its data document (flame_data.h), the page
+ * writer (this header) and the page itself (page.html, flame.css, *.js), embedded into the
+ * binary by flame.cmake.
+ *
  * flame_html — the flame-graph page: one self-contained HTML file made of the page
  * template (report/flame/page.html) with its CSS and JavaScript inlined and the data of
  * flame_data.h in one element, so it opens from file:// and makes no network request.

@@ -1,4 +1,8 @@
 /*
+ * Folder report/model/: the analysis model (this header is its contract), built from
+ * profiles with a resolver (resolver.h: symbols; intern.h: pools and tables; debpkg.h:
+ * packages of modules). Everything after it reads only this header.
+ *
  * model — the analysis model of one profiling session: every output (text and JSON reports,
  * folded stacks, and later flame graphs, diffs and pprof) is a view of it and reads nothing
  * else. It is built from one or more loaded profiles (one file per process of a session)

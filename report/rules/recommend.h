@@ -1,4 +1,7 @@
 /*
+ * Folder report/rules/: the recommendations engine (this header) and its rules, one family
+ * per rules_*.c (recommend_internal.h is what they share).
+ *
  * recommend — the recommendations engine: rules over the analysis model that say what to
  * do. Each finding has a stable rule id, a severity, the evidence (numbers from the
  * profile), the location (function, file:line, and a node of the event's tree for views

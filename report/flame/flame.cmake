@@ -1,3 +1,4 @@
+# Included from report/CMakeLists.txt (so CMAKE_CURRENT_SOURCE_DIR is report/).
 # The flame-graph page's assets (report/flame/: page.html, flame.css, *.js) embedded into
 # ns_report as C arrays (flame_html.h: ns_flame_embedded_assets), so `nsprof flame` writes a
 # self-contained page from a single installed binary. The C source is generated at build
@@ -18,8 +19,8 @@ set(NS_FLAME_GENERATED ${CMAKE_CURRENT_BINARY_DIR}/flame_assets.c)
 add_custom_command(
   OUTPUT ${NS_FLAME_GENERATED}
   COMMAND ${CMAKE_COMMAND} -DOUT=${NS_FLAME_GENERATED} -DASSETS=${NS_FLAME_ASSETS_ARG}
-          -P ${CMAKE_CURRENT_SOURCE_DIR}/flame_embed.cmake
-  DEPENDS ${NS_FLAME_ASSETS} ${CMAKE_CURRENT_SOURCE_DIR}/flame_embed.cmake
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/flame/flame_embed.cmake
+  DEPENDS ${NS_FLAME_ASSETS} ${CMAKE_CURRENT_SOURCE_DIR}/flame/flame_embed.cmake
   COMMENT "Embedding the flame-graph page assets"
   VERBATIM)
 target_sources(ns_report PRIVATE ${NS_FLAME_GENERATED})

@@ -1,4 +1,8 @@
 /*
+ * Folder report/render/: the views of a model for `nsprof report` and `export` — text,
+ * JSON (render.h), folded stacks (folded.h) — and the text helpers every view shares
+ * (textfmt.h, table.h).
+ *
  * render — the `nsprof report` views of a model: a text report for people and a JSON
  * document (schema "nsprof-report/1", docs/JSON.md) for programs. Both show the same
  * content: the profile's header, the sampling facts (facts.h) and, per event, functions by
