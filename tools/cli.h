@@ -15,6 +15,7 @@ int ns_cmd_record(int argc, char **argv);
 int ns_cmd_report(int argc, char **argv);
 int ns_cmd_export(int argc, char **argv);
 int ns_cmd_flame(int argc, char **argv);
+int ns_cmd_diff(int argc, char **argv);
 int ns_cmd_agent(int argc, char **argv);
 
 /* Exit statuses shared by the subcommands. */

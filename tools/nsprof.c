@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"report", ns_cmd_report, "rank where the time went in one or more profiles"},
     {"export", ns_cmd_export, "write a profile in another format (folded stacks)"},
     {"flame", ns_cmd_flame, "write an interactive flame graph (one HTML file)"},
+    {"diff", ns_cmd_diff, "compare runs before and after a change, with noise verdicts"},
     {"agent", ns_cmd_agent, "(started by libnsprof.so) profile a preloaded program from outside"},
 };
 

@@ -1,0 +1,129 @@
+"""nsprof diff on builds whose difference is known by construction (tests/workloads/
+diff_work.c): a quadratic function made linear beside an untouched one, a leak fixed, a
+rebuilt binary with every address moved, and the same binary run twice (no difference at
+all). The gate's exit status is what CI sees."""
+import json
+import os
+import subprocess
+import unittest
+
+from nsptest import NsprofTest, NSPROF, workload
+
+SCALE = "2"
+
+
+class Diff(NsprofTest):
+    def run_build(self, build, name, *flags):
+        rec = self.record([workload(build), SCALE], *flags, name=name)
+        self.assertEqual(rec.stdout, self.expected_output())
+        return rec.files()[0]
+
+    def expected_output(self):
+        if not hasattr(self, "_out"):
+            self._out = subprocess.run([workload("diff_before"), SCALE], stdout=subprocess.PIPE,
+                                       text=True, check=True).stdout
+        return self._out
+
+    def diff(self, *args, gate=None):
+        argv = [NSPROF, "diff", "--json", "--top", "0", *args]
+        if gate is not None:
+            argv[2:2] = ["--max-regression", str(gate)]
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertIn(proc.returncode, (0, 1), proc.stderr)
+        return json.loads(proc.stdout), proc.returncode
+
+    @staticmethod
+    def row(doc, function):
+        rows = [r for r in doc["functions"] if r["function"] == function and not r["inlined"]]
+        return rows[0] if rows else None
+
+    def test_optimized_function_is_named_untouched_is_noise_and_gate_follows(self):
+        before = self.run_build("diff_before", "before.nsp")
+        after = self.run_build("diff_after", "after.nsp")
+        doc, status = self.diff(before, after, gate=10)
+        self.assertEqual(status, 0, "an optimization passes the gate")
+        pairs = self.row(doc, "count_pairs")
+        self.assertIsNotNone(pairs, [r["function"] for r in doc["functions"]][:10])
+        # Quadratic to linear: its cost goes to (almost) nothing.
+        self.assertLess(pairs["after"], 0.05 * pairs["before"], pairs)
+        self.assertFalse(pairs["noise"], pairs)
+        untouched = self.row(doc, "untouched")
+        self.assertIsNotNone(untouched)
+        self.assertTrue(untouched["noise"], untouched)
+        self.assertLess(abs(untouched["delta_pct"]), 15, untouched)
+        self.assertLess(doc["total"]["delta_pct"], -20)
+        self.assertFalse(doc["total"]["noise"])
+        # Reversed, the same change is a regression: the gate fails, naming it.
+        doc, status = self.diff(after, before, gate=10)
+        self.assertEqual(status, 1)
+        self.assertIn("count_pairs", doc["gate"]["functions"])
+        self.assertNotIn("untouched", doc["gate"]["functions"])
+        text = subprocess.run([NSPROF, "diff", "--max-regression", "10", after, before],
+                              stdout=subprocess.PIPE, text=True)
+        self.assertEqual(text.returncode, 1)
+        self.assertIn("FAILED", text.stdout)
+        self.assertIn("count_pairs", text.stdout)
+
+    def test_the_same_binary_twice_is_noise(self):
+        for i in range(5):
+            a = self.run_build("diff_before", "a%d.nsp" % i)
+            b = self.run_build("diff_before", "b%d.nsp" % i)
+            doc, status = self.diff(a, b, gate=10)
+            failing = doc.get("gate", {}).get("functions")
+            self.assertEqual(status, 0, "round %d: false alarm: total %s, %s" %
+                             (i, doc["total"], failing))
+            for name in ("count_pairs", "untouched"):
+                self.assertTrue(self.row(doc, name)["noise"], (i, self.row(doc, name)))
+
+    def test_several_runs_per_side(self):
+        before = [self.run_build("diff_before", "b%d.nsp" % i) for i in range(3)]
+        after = [self.run_build("diff_after", "a%d.nsp" % i) for i in range(3)]
+        doc, status = self.diff("--before", *before, "--after", *after, gate=10)
+        self.assertEqual(status, 0)
+        self.assertEqual(doc["runs"], {"before": 3, "after": 3})
+        self.assertIn("Welch", doc["method"])
+        pairs = self.row(doc, "count_pairs")
+        self.assertFalse(pairs["noise"], pairs)
+        self.assertTrue(self.row(doc, "untouched")["noise"])
+
+    def test_a_rebuilt_binary_matches_function_for_function(self):
+        before = self.run_build("diff_before", "before.nsp")
+        padded = self.run_build("diff_padded", "padded.nsp")
+        doc, _ = self.diff(before, padded)
+        named = [r for r in doc["functions"] if r["symbolized"] and r["presence"] != "both"
+                 and r["share"] > 1]
+        self.assertEqual(named, [], "every function of weight matches across the rebuild")
+        for name in ("count_pairs", "untouched", "main"):
+            self.assertEqual(self.row(doc, name)["presence"], "both", name)
+        self.assertLess(doc["unmatched"]["before_pct"], 1)
+
+    def test_a_fixed_leak_shows_in_leak_and_peak_bytes(self):
+        before = self.run_build("diff_before", "before.nsp", "--alloc=full")
+        after = self.run_build("diff_after", "after.nsp", "--alloc=full")
+        doc, _ = self.diff("-e", "leak_bytes", before, after)
+        self.assertEqual(doc["kind"], "exact")
+        # 1,000 blocks of 8 KiB leaked before, none after.
+        self.assertGreaterEqual(doc["total"]["before"] - doc["total"]["after"], 1000 * 8192)
+        self.assertFalse(doc["total"]["noise"])
+        keep = self.row(doc, "keep_blocks")
+        self.assertIsNotNone(keep, [r["function"] for r in doc["functions"]])
+        self.assertEqual(keep["before_total"], 1000 * 8192)
+        self.assertEqual(keep["after_total"], 0)
+        peak = next(s for s in doc["summary"] if s["event"] == "peak_bytes")
+        self.assertGreaterEqual(peak["before"] - peak["after"], 999 * 8192 - 65536)
+
+    def test_usage_errors_exit_2(self):
+        before = self.run_build("diff_before", "before.nsp")
+        for args in ([before], [before, before, before], ["--before", before],
+                     ["--normalize", "weekly", before, before],
+                     ["--max-regression", "x", before, before],
+                     [before, os.path.join(self.dir, "missing.nsp")],
+                     ["-e", "no_such_event", before, before]):
+            proc = subprocess.run([NSPROF, "diff", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+            self.assertEqual(proc.returncode, 2, (args, proc.stderr))
+            self.assertIn("nsprof: error:", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
