@@ -63,8 +63,8 @@ struct ns_diff_row {
     enum ns_diff_presence presence;
     struct ns_diff_value self, total;
     uint64_t before_count, after_count; /* self samples (entries) over all runs */
-    double share;       /* larger of its self shares of each side's total, % */
-    double total_share; /* the same of its total */
+    double share;                       /* larger of its self shares of each side's total, % */
+    double total_share;                 /* the same of its total */
 };
 
 struct ns_diff_event_total {
