@@ -19,6 +19,7 @@
 #include "diff.h"
 #include "diff_render.h"
 #include "options.h"
+#include "resolver.h"
 
 static const char usage_text[] =
     "usage: nsprof diff [options] BEFORE AFTER\n"
@@ -288,8 +289,14 @@ static int run_diff(struct diff_cmd *c)
     struct ns_model **models = calloc(runs, sizeof(*models));
     struct ns_diff *d = NULL;
     int status = NS_EXIT_USAGE;
-    if (!models)
+    /* One symbolizer for every run: the runs share most of their objects and addresses. */
+    struct ns_sym_options sopt = {.debug_dirs = c->args.debug_dirs};
+    struct ns_resolver resolver = {0};
+    if (!models || ns_resolver_sym_init(&resolver, &sopt) < 0) {
+        ns_cli_error("cannot start the symbolizer (out of memory?)");
         goto out;
+    }
+    c->args.shared_resolver = &resolver;
     for (size_t r = 0; r < runs; r++)
         if (!(models[r] = open_run(c, r < c->nbefore ? c->before[r] : c->after[r - c->nbefore])))
             goto out;
@@ -322,6 +329,8 @@ out:
         ns_model_free(models[r]);
     free(models);
     ns_diff_free(d);
+    if (resolver.ctx)
+        ns_resolver_sym_destroy(&resolver);
     return status;
 }
 

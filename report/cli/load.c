@@ -181,19 +181,20 @@ int ns_report_open(char *const *paths, size_t n, const struct ns_report_args *a,
     if (ns_report_load(paths, n, &profiles, err, errlen, progress ? phase_progress : NULL, &ph) < 0)
         return -1;
     struct ns_sym_options sopt = {.debug_dirs = a->debug_dirs};
-    struct ns_resolver resolver;
-    if (ns_resolver_sym_init(&resolver, &sopt) < 0) {
+    struct ns_resolver resolver = {0};
+    if (!a->shared_resolver && ns_resolver_sym_init(&resolver, &sopt) < 0) {
         snprintf(err, errlen, "cannot start the symbolizer (out of memory?)");
         ns_report_unload(profiles, n);
         return -1;
     }
     struct ns_model_options mopt = a->model;
-    mopt.resolver = &resolver;
+    mopt.resolver = a->shared_resolver ? a->shared_resolver : &resolver;
     mopt.progress = progress ? phase_progress : NULL;
     mopt.progress_ctx = &ph;
     ph.name = "symbolizing";
     int rc = ns_model_build((const struct ns_profile *const *)profiles, n, &mopt, out, err, errlen);
-    ns_resolver_sym_destroy(&resolver);
+    if (!a->shared_resolver)
+        ns_resolver_sym_destroy(&resolver);
     ns_report_unload(profiles, n);
     return rc;
 }

@@ -58,6 +58,9 @@ struct ns_report_args {
     struct ns_model_options model;
     const char **debug_dirs; /* NULL-terminated, or NULL for the symbolizer's default */
     size_t ndebug_dirs;
+    /* A symbolizer shared by several ns_report_open calls (nsprof diff's runs: each object
+     * is opened and each address named once); NULL: one per call. Not owned. */
+    const struct ns_resolver *shared_resolver;
 };
 
 /* Handles one option of NS_REPORT_FILTER_LONGOPTS: 1 handled, 0 not one of them, -1 bad
