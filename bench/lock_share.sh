@@ -33,8 +33,10 @@ locks='^(pthread_mutex_lock|pthread_mutex_unlock|___pthread_mutex_lock|__pthread
 perf_share() { # perf.data -> "G%" or "G% + I%": % of sqlite3's samples (not the agent's)
     # whose leaf is a lock function in glibc (G) and in libnsprof.so's interposers (I: the
     # lock interposer's flag test and jump, there even with --locks off)
-    perf report -i "$1" --comms sqlite3 --percentage relative --no-children --sort dso,sym --stdio \
-        -F overhead,dso,sym 2>/dev/null |
+    # comm is a sort key: --comms alone keeps the entries sqlite3 has but counts every
+    # process's samples in them (the agent's too). perf then leaves the one comm's column out.
+    perf report -i "$1" --comms sqlite3 --percentage relative --no-children --sort comm,dso,sym \
+        --stdio -F overhead,comm,dso,sym 2>/dev/null |
         awk -v re="$locks" '/^ +[0-9.]+%/ {p=$1; sub("%","",p); s=$NF; sub("@.*$","",s); sub("^__GI_","",s)
             if (s !~ re) next; if ($2 == "libnsprof.so") i+=p; else g+=p}
             END {if (i > 0) printf "%.2f%% + %.2f%%", g, i; else printf "%.2f%%", g}'
