@@ -48,10 +48,12 @@ void *ns_hook_malloc(size_t size)
 
 void ns_hook_free(void *p)
 {
-    if (LIKELY(ns_alloc_free_passes(p)))
-        ns_alloc_real.free(p);
-    else
+    if (LIKELY(ns_alloc_free_passes(p))) {
+        ns_alloc_real.free(p); /* passed on: a tail call leaves no frame of nsprof's */
+    } else {
         ns_alloc_free(p);
+        NS_KEEP_FRAME();
+    }
 }
 
 void *ns_hook_calloc(size_t nmemb, size_t size)
@@ -161,7 +163,9 @@ void *ns_hook_pvalloc(size_t size)
 
 size_t ns_hook_malloc_usable_size(void *p)
 {
-    return ns_alloc_usable_size(p);
+    size_t n = ns_alloc_usable_size(p);
+    NS_KEEP_FRAME();
+    return n;
 }
 
 void *ns_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -172,7 +176,9 @@ void *ns_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 
 int ns_hook_munmap(void *addr, size_t len)
 {
-    return ns_alloc_munmap(addr, len);
+    int r = ns_alloc_munmap(addr, len);
+    NS_KEEP_FRAME();
+    return r;
 }
 
 void *malloc(size_t) NS_EXPORT_AS(ns_hook_malloc);

@@ -20,6 +20,7 @@
 #include "../sampler/format/nsp_format.h"
 #include "../sampler/interposed/resources.h"
 #include "hooks_io.h"
+#include "preload.h"
 
 #define CALLER(r)                                                                                  \
     struct ns_regs r;                                                                              \
@@ -370,6 +371,7 @@ void ns_hook_closefrom(int first)
     REAL(closefrom)(first);
     if (first >= 0 && ns_io_on())
         ns_fd_clear_range((unsigned)first, ~0u);
+    NS_KEEP_FRAME();
 }
 
 /* ---- hooks: copies ---- */

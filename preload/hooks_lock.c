@@ -45,6 +45,7 @@
 #include "../sampler/format/nsp_format.h"
 #include "../sampler/interposed/resources.h"
 #include "../sampler/interposed/sites.h"
+#include "preload.h"
 
 /* C11 <threads.h> is shadowed by sampler/sources/threads.h on the include path; what the hooks need
  * of it is glibc's ABI: opaque mtx_t and cnd_t handed through, and the thrd_* results. */
@@ -642,6 +643,7 @@ void ns_hook_mtx_destroy(mtx_t *m)
     REAL(mtx_destroy)(m);
     if (locks_on())
         lock_destroyed(m);
+    NS_KEEP_FRAME();
 }
 
 /* ---- condition variables: idle time, all of it ---- */

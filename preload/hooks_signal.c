@@ -106,7 +106,9 @@ NS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     if (sig == SIGPROF && ns_signal_owns_sigprof()) {
         if (installs_handler(act))
             note_program_sigprof(1);
-        return ns_signal_program_sigaction(act, oldact);
+        int r = ns_signal_program_sigaction(act, oldact);
+        NS_KEEP_FRAME();
+        return r;
     }
     if (sig == SIGPROF && installs_handler(act) && ns_sampler_active())
         note_program_sigprof(0);

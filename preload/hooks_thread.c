@@ -85,6 +85,7 @@ NS_EXPORT int dlclose(void *handle)
 __attribute__((constructor(101))) static void register_fork_handlers(void)
 {
     pthread_atfork(ns_sampler_prefork, ns_sampler_postfork_parent, ns_sampler_postfork_child);
+    NS_KEEP_FRAME();
 }
 
 /* nsprof's own work (see __nsprof_own_init in preload.c). */

@@ -235,6 +235,7 @@ static uint64_t exit_status(void)
 __attribute__((destructor)) static void ns_preload_fini(void)
 {
     ns_sampler_finish(NSP_EXIT_NORMAL, exit_status());
+    NS_KEEP_FRAME();
 }
 
 /* nsprof's own work, run by the loader rather than called by the program: exported under

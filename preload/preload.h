@@ -56,4 +56,11 @@ int ns_alloc_hooks_reached(void);
 /* hooks_signal.c: crash handlers flush the profile before the program dies. */
 void ns_install_crash_handlers(void);
 
+/* Put after a call an exported function makes last, so that the call is not a tail call:
+ * the exported function's frame must stay on the stack while nsprof's own code runs, since
+ * it is how a profile tells the program's call (shown as the function it called) from
+ * nsprof's own work (report/model/model_frames.c); a tail call would leave a frame of a
+ * function nothing exports. tests/integration/test_names.py checks every export. */
+#define NS_KEEP_FRAME() __asm__ volatile("")
+
 #endif

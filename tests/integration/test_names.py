@@ -156,6 +156,40 @@ class PythonArenas(NsprofNames):
                         [s for s in stacks if "munmap" in s][:5])
 
 
+class ExportsKeepTheirFrames(unittest.TestCase):
+    """The analyzer shows a run of nsprof's frames as the function the program called by
+    the outermost frame's exported name: an exported function of libnsprof.so that
+    tail-jumps into an internal one would leave only the internal frame, and nsprof's own
+    work would then be shown as the program's calls (seen in CI: a `syscall` under python's
+    frame through munmap). No export may end in a direct jump to a function nothing
+    exports."""
+
+    def test_no_export_tail_jumps_into_internal_code(self):
+        lib = os.path.join(os.path.dirname(os.path.abspath(NSPROF)), "libnsprof.so")
+        if not os.path.exists(lib) or not shutil.which("objdump"):
+            self.skipTest("needs libnsprof.so beside nsprof and objdump")
+        exported = set()
+        for line in subprocess.run(["nm", "-D", "--defined-only", lib], stdout=subprocess.PIPE,
+                                   text=True, check=True).stdout.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1] in "TtWw":
+                exported.add(int(f[0], 16))
+        dump = subprocess.run(["objdump", "-d", "--no-show-raw-insn", lib],
+                              stdout=subprocess.PIPE, text=True, check=True).stdout
+        current, bad = None, []
+        for line in dump.splitlines():
+            m = re.match(r"^([0-9a-f]+) <(.+)>:$", line)
+            if m:
+                current = (int(m.group(1), 16), m.group(2))
+                continue
+            m = re.search(r"\tjmp\s+([0-9a-f]+) <([^>+]+)>$", line)
+            if m and current and current[0] in exported:
+                target = int(m.group(1), 16)
+                if target not in exported and not m.group(2).endswith("@plt"):
+                    bad.append("%s -> %s" % (current[1], m.group(2)))
+        self.assertEqual(bad, [], "exported functions that tail-jump into internal code")
+
+
 def build_id(path):
     out = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, text=True).stdout
     return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
