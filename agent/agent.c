@@ -121,11 +121,6 @@ static void add_root(struct loop *l, uint64_t now)
         return; /* everything about it comes with its exec */
     /* Started by the process itself: it waits for us, so what /proc says is what is. */
     ns_maps_from_proc(&p->maps, cfg->root);
-    for (struct ns_map_entry *e = p->maps.v; e < p->maps.v + p->maps.n; e++) {
-        size_t len = e->file ? strlen(e->file->path) : 0;
-        if (len >= 13 && strcmp(e->file->path + len - 13, "/libnsprof.so") == 0)
-            p->maps.self_id = e->id;
-    }
     /* Its region is older than the agent: the image started when the process did. */
     p->image_start_ns = 0;
     if (ns_regions_attach(&l->procs, p, now, 1, 0)) {

@@ -33,9 +33,8 @@ struct ns_proc_maps {
     size_t n, cap;
     struct ns_unwind_module *mods; /* the same, as the unwinder reads them */
     size_t mods_cap;
-    int stale;        /* mods must be rebuilt */
-    int saw_main;     /* the main executable's mapping was seen since the last exec */
-    uint32_t self_id; /* libnsprof.so's mapping (its frames are hidden), 0 if none */
+    int stale;    /* mods must be rebuilt */
+    int saw_main; /* the main executable's mapping was seen since the last exec */
 };
 
 /* A new executable mapping [addr, addr+len) of file (offset pgoff): replaces whatever part of

@@ -112,16 +112,6 @@ static void on_mmap2(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_
     if (!file)
         return;
     ns_maps_add(&p->maps, m.addr, m.len, m.pgoff, file, flags);
-    size_t plen = strlen(name);
-    if (plen >= 13 && strcmp(name + plen - 13, "/libnsprof.so") == 0) {
-        const struct ns_map_entry *e = ns_maps_find(&p->maps, m.addr);
-        if (e)
-            p->maps.self_id = e->id;
-        if (p->image_state > 0) {
-            struct ns_image_agent_maps maps = {ns_maps_describe, NULL};
-            ns_image_set_agent_maps(&p->image, &maps, p->maps.self_id);
-        }
-    }
 }
 
 static void on_comm(struct ns_procs *t, const uint8_t *rec, size_t len, uint16_t misc,
@@ -193,7 +183,6 @@ static void on_fork(struct ns_procs *t, const uint8_t *rec, size_t len)
         return;
     if (parent) {
         ns_maps_copy(&p->maps, &parent->maps);
-        p->maps.self_id = parent->maps.self_id;
         memcpy(p->exe, parent->exe, sizeof(p->exe));
         memcpy(p->comm, parent->comm, sizeof(p->comm));
     }

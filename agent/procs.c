@@ -314,7 +314,7 @@ int ns_procs_open_image(struct ns_procs *t, struct ns_aproc *p)
         return 0;
     }
     struct ns_image_agent_maps maps = {ns_maps_describe, NULL};
-    ns_image_set_agent_maps(&p->image, &maps, p->maps.self_id);
+    ns_image_set_agent_maps(&p->image, &maps);
     if (p->region.hdr)
         ns_image_set_region(&p->image, &p->region.view);
     p->image_state = 1;
@@ -477,7 +477,6 @@ void ns_procs_next_image(struct ns_procs *t, struct ns_aproc *p, uint64_t time_n
     /* What a thread's wall time refers to (stack ids of the old file, its old region) is gone. */
     each_thread(t, p, forget_image, NULL);
     ns_maps_clear(&p->maps);
-    p->maps.self_id = 0;
     p->region.next_try_ns = 0;
 }
 

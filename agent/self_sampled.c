@@ -43,12 +43,6 @@ static void learn_maps(struct ns_aproc *p)
 {
     ns_maps_clear(&p->maps);
     ns_maps_from_proc(&p->maps, p->pid);
-    for (size_t i = 0; i < p->maps.n; i++) {
-        const char *path = p->maps.v[i].file ? p->maps.v[i].file->path : "";
-        size_t len = strlen(path);
-        if (len >= 13 && strcmp(path + len - 13, "/libnsprof.so") == 0)
-            p->maps.self_id = p->maps.v[i].id;
-    }
 }
 
 /* One region file of the directory: a new process, a process's first region (the root of

@@ -185,8 +185,7 @@ uint64_t ns_image_stack(struct ns_image *im, unsigned end, const struct ns_frame
     size_t k = 0;
     if (nframes > NSP_MAX_FRAMES)
         nframes = NSP_MAX_FRAMES;
-    uint32_t self = 0, named = 0;
-    ns_image_region_special(im, &self, &named);
+    uint32_t named = ns_image_region_named(im);
     key[k++] = end;
     k++; /* the frame count, once known */
     for (int i = 0; i < nframes; i++) {
@@ -473,11 +472,9 @@ void ns_image_close(struct ns_image *im)
     im->fd = -1;
 }
 
-void ns_image_set_agent_maps(struct ns_image *im, const struct ns_image_agent_maps *maps,
-                             uint32_t self_id)
+void ns_image_set_agent_maps(struct ns_image *im, const struct ns_image_agent_maps *maps)
 {
     im->agent = *maps;
-    im->agent_self_id = self_id;
 }
 
 void ns_image_flush(struct ns_image *im, const char *const *names, const uint64_t *values, size_t n)

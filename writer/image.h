@@ -106,7 +106,6 @@ struct ns_image {
     uint64_t *region_maps, *agent_maps;
     size_t region_maps_bytes, agent_maps_bytes;
     struct ns_image_agent_maps agent;
-    uint32_t agent_self_id; /* libnsprof.so in the agent's space (the analyzer hides its frames) */
 
     struct ns_pw_sample *batch;
     size_t nbatch, batch_cap;
@@ -128,8 +127,7 @@ void ns_image_close(struct ns_image *im);
 
 /* The process's shared region, from now on (view.len 0: none). */
 void ns_image_set_region(struct ns_image *im, const struct ns_view *view);
-void ns_image_set_agent_maps(struct ns_image *im, const struct ns_image_agent_maps *maps,
-                             uint32_t self_id);
+void ns_image_set_agent_maps(struct ns_image *im, const struct ns_image_agent_maps *maps);
 
 /* A sample of the image's event; returns its stack's file id (0: not written). With
  * NS_WALL_INTERPOSED it is also wall time of the same weight. */

@@ -42,8 +42,8 @@ void ns_image_region_destroy(struct ns_image *im);
 int ns_image_region_mapping(struct ns_image *im, uint32_t id, struct ns_mapping_info *out);
 /* The generation of a registry id (0 when unknown): cheap, for cached descriptions. */
 uint32_t ns_image_region_mapping_gen(struct ns_image *im, uint32_t id);
-/* The registry ids of libnsprof.so and of the named pseudo mapping (0 when unknown). */
-void ns_image_region_special(struct ns_image *im, uint32_t *self, uint32_t *named);
+/* The registry id of the named pseudo mapping (0 when unknown). */
+uint32_t ns_image_region_named(struct ns_image *im);
 /* The name of a named frame (an interposed function); 0 if unknown. */
 int ns_image_region_name(struct ns_image *im, uint32_t id, char *out, size_t cap);
 /* The region's counters (and the allocation totals) as name/value pairs; how many. */

@@ -150,11 +150,10 @@ int ns_image_region_mapping(struct ns_image *im, uint32_t id, struct ns_mapping_
     return -1;
 }
 
-void ns_image_region_special(struct ns_image *im, uint32_t *self, uint32_t *named)
+uint32_t ns_image_region_named(struct ns_image *im)
 {
     const struct ns_mapping_table *t = mapping_table(im);
-    *self = t ? t->self_id : 0;
-    *named = t ? t->named_id : 0;
+    return t ? t->named_id : 0;
 }
 
 int ns_image_region_name(struct ns_image *im, uint32_t id, char *out, size_t cap)

@@ -243,37 +243,41 @@ static enum ns_diff_kind event_kind(const struct ns_model *m, uint32_t e)
     return NS_DIFF_EXACT;
 }
 
+/* The size of a change in percent; infinite for something from nothing. */
+static double change_pct(const struct ns_diff_value *v)
+{
+    return isnan(v->delta_pct) ? (v->after > 0 ? INFINITY : 0.0) : fabs(v->delta_pct);
+}
+
+/* With one run on a side, the largest change (%) of an event of this kind that is noise:
+ * the run-to-run noise (a sampled total is the run's time in sample periods, within a
+ * sample: what moves it is the run); 3 times that for a measured time, whose spread one
+ * run cannot show; none for an exact count but what per-second normalisation brings. */
+static double single_run_limit(const struct builder *b, enum ns_diff_kind kind)
+{
+    double limit = 100.0 * b->o->run_noise;
+    if (kind == NS_DIFF_MEASURED)
+        return 3.0 * limit;
+    if (kind == NS_DIFF_EXACT && b->o->normalize != NS_DIFF_PER_SECOND)
+        return 0.0;
+    return limit;
+}
+
 /* A side-level quantity (a total, the duration) from its runs' values: means, and a verdict
  * by Welch's t with runs to spare, else by threshold. */
 static struct ns_diff_value judge_total(const struct builder *b, const double *v,
-                                        enum ns_diff_kind kind, uint64_t n_before, uint64_t n_after)
+                                        enum ns_diff_kind kind)
 {
     struct ns_diff_value r = {.before = mean(v, b->nb), .after = mean(v + b->nb, b->na)};
     r.delta_pct = delta_pct(r.before, r.after);
-    double change = isnan(r.delta_pct) ? (r.after > 0 ? INFINITY : 0.0) : fabs(r.delta_pct);
     if (b->nb >= 2 && b->na >= 2) {
         r.p = ns_stat_welch_p(v, b->nb, v + b->nb, b->na);
         r.noise = r.p >= 0.05;
         return r;
     }
     r.p = NAN;
-    /* A sampled total is the run's CPU (or wall) time in sample periods, within a sample:
-     * what moves it is the run, not the sampling. */
-    (void)n_before, (void)n_after;
-    double limit = 100.0 * b->o->run_noise;
-    if (kind == NS_DIFF_MEASURED) {
-        limit *= 3.0;
-    } else if (kind == NS_DIFF_EXACT && b->o->normalize != NS_DIFF_PER_SECOND) {
-        limit = 0.0;
-    }
-    r.noise = change <= limit;
+    r.noise = change_pct(&r) <= single_run_limit(b, kind);
     return r;
-}
-
-/* The size of a change in percent; infinite for something from nothing. */
-static double change_pct(const struct ns_diff_value *v)
-{
-    return isnan(v->delta_pct) ? (v->after > 0 ? INFINITY : 0.0) : fabs(v->delta_pct);
 }
 
 /* Every function's self and total verdicts. */
@@ -328,9 +332,7 @@ static int judge_rows(const struct builder *b, struct ns_diff *d, enum ns_diff_k
             continue;
         }
         row->self.p = row->total.p = NAN;
-        double limit = 100.0 * b->o->run_noise * (kind == NS_DIFF_MEASURED ? 3.0 : 1.0);
-        if (kind == NS_DIFF_EXACT && b->o->normalize != NS_DIFF_PER_SECOND)
-            limit = 0.0;
+        double limit = single_run_limit(b, kind);
         row->self.noise = change_pct(&row->self) <= limit;
         row->total.noise = change_pct(&row->total) <= limit;
     }
@@ -370,7 +372,6 @@ static int summarize(const struct builder *b, struct ns_diff *d, double *v)
         return -1;
     for (uint32_t e = 0; e < first->nevents; e++) {
         const char *name = first->events[e].name;
-        uint64_t n1 = 0, n2 = 0;
         size_t r = 0;
         for (; r < runs; r++) {
             const struct ns_model *m = b->runs[r];
@@ -380,13 +381,12 @@ static int summarize(const struct builder *b, struct ns_diff *d, double *v)
             v[r] = b->o->normalize == NS_DIFF_SHARE
                        ? 100.0
                        : normalize(b, m, (double)m->events[k].weight, 0.0);
-            *(r < b->nb ? &n1 : &n2) += m->events[k].count;
         }
         if (r < runs)
             continue; /* not on every run */
         struct ns_diff_event_total *t = &d->summary[d->nsummary];
         t->kind = event_kind(first, e);
-        t->v = judge_total(b, v, t->kind, n1, n2);
+        t->v = judge_total(b, v, t->kind);
         t->event = strdup(name);
         t->unit = strdup(b->o->normalize == NS_DIFF_SHARE ? "%" : first->events[e].unit);
         if (!t->event || !t->unit)
@@ -395,7 +395,7 @@ static int summarize(const struct builder *b, struct ns_diff *d, double *v)
     }
     for (size_t r = 0; r < runs; r++)
         v[r] = run_seconds(b->runs[r]);
-    d->duration = judge_total(b, v, NS_DIFF_MEASURED, 0, 0);
+    d->duration = judge_total(b, v, NS_DIFF_MEASURED);
     return 0;
 }
 
@@ -481,7 +481,7 @@ int ns_diff_build(const struct ns_model *const *before, size_t nb,
     d->runs_before = nb, d->runs_after = na;
     d->fdr = opt.fdr, d->run_noise = opt.run_noise;
     d->method = method_sentence(&b, d->kind);
-    d->total = judge_total(&b, v, d->kind, count_before, count_after);
+    d->total = judge_total(&b, v, d->kind);
     if (finish_rows(&b, d) < 0 || judge_rows(&b, d, d->kind, &count_before, &count_after) < 0 ||
         summarize(&b, d, v) < 0)
         goto oom;

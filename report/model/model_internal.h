@@ -36,7 +36,7 @@ struct nsb_frame {
 struct nsb_addr {
     uint32_t mapping;
     uint64_t addr;
-    uint32_t first, n; /* into rframes */
+    uint32_t first, n;  /* into rframes */
     uint8_t trampoline; /* nsprof's frame at addr only passes control on (model_frames.c) */
 };
 
@@ -72,7 +72,7 @@ struct ns_build {
         uint64_t addr;    /* its address there */
     } serving[64];
     size_t nserving;
-    uint8_t trampoline; /* set by the last push_interposed */
+    uint8_t trampoline;    /* set by the last push_interposed */
     uint32_t *module_mark; /* per module: mark_gen when the current stack counted it */
     size_t module_mark_cap;
     uint32_t mark_gen;

@@ -141,7 +141,10 @@ for round in range(60):
 @unittest.skipUnless(os.path.exists(PYTHON), "Debian's python3 is not installed")
 class PythonArenas(NsprofNames):
     def test_munmap_is_munmap_not_syscall(self):
-        rec = self.record([PYTHON, "-c", PYMALLOC_ARENAS], "--alloc=full")
+        plain = subprocess.run([PYTHON, "-c", PYMALLOC_ARENAS + "print('done')"],
+                               stdout=subprocess.PIPE, text=True, check=True).stdout
+        rec = self.record([PYTHON, "-c", PYMALLOC_ARENAS + "print('done')"], "--alloc=full")
+        self.assertEqual(rec.stdout, plain)
         stacks = self.folded(rec.files(), "--event", "cpu")
         munmap = sum(n for s, n in stacks.items() if re.search(r"(^|;)(__)?munmap(;|$)", s))
         via_syscall = sum(n for s, n in stacks.items() if re.search(r"(^|;)syscall(;|$)", s))
@@ -217,7 +220,12 @@ class XzStripped(NsprofNames):
             for i in range(600000):
                 state = (state * 1103515245 + 12345) % 2 ** 31
                 f.write(words[state % 400] + b" ")
+        subprocess.run([XZ, "-6", "-T1", "-k", "-f", data], check=True)
+        with open(data + ".xz", "rb") as f:
+            plain = f.read()
         rec = self.record([XZ, "-6", "-T1", "-k", "-f", data])
+        with open(data + ".xz", "rb") as f:
+            self.assertEqual(f.read(), plain, "xz writes the same bytes under nsprof")
         doc, names, text, _ = self.all_outputs(rec.files())
         ev = event(doc)
         lib = next(p for p in doc["sampling"]["symbol_problems"]
