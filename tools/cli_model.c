@@ -3,8 +3,13 @@
  */
 #include "cli_model.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "cli.h"
 #include "facts.h"
+#include "flame_html.h"
+#include "outfile.h"
 
 int ns_cli_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
                       struct ns_report_args *args, ns_cli_opt_fn handle, void *cmd,
@@ -65,4 +70,41 @@ void ns_cli_warn_incomplete(const struct ns_model *m)
         ns_facts_end_sentence(p, sentence, sizeof(sentence));
         ns_cli_warn("%s: %s", p->path, sentence);
     }
+}
+
+int ns_cli_write_page(const char *path, int force, const struct ns_buf *page)
+{
+    struct ns_outfile out;
+    char err[512];
+    if (ns_outfile_open(&out, path, force, err, sizeof(err)) < 0) {
+        ns_cli_error("%s", err);
+        return -1;
+    }
+    int ok = fwrite(page->s, 1, page->len, out.f) == page->len;
+    int write_errno = errno;
+    if (ns_outfile_close(&out, ok, err, sizeof(err)) < 0) {
+        if (ok)
+            ns_cli_error("%s", err);
+        else
+            ns_cli_error("cannot write %s: %s", strcmp(path, "-") ? path : "standard output",
+                         strerror(write_errno));
+        return -1;
+    }
+    if (strcmp(path, "-") != 0) {
+        char size[32];
+        ns_fmt_weight(size, sizeof(size), page->len, "bytes");
+        ns_cli_note("wrote %s (%s); open it in a web browser", path, size);
+    }
+    return 0;
+}
+
+int ns_cli_have_page(void)
+{
+    struct ns_flame_assets a = ns_flame_embedded_assets();
+    for (size_t i = 0; i < a.n; i++)
+        if (strcmp(a.v[i].name, "page.html") == 0)
+            return 1;
+    ns_cli_error("this nsprof was built without the flame-graph page (report/flame/page.html "
+                 "was missing at build time); rebuild it with the page in place");
+    return 0;
 }

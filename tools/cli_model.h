@@ -11,6 +11,7 @@
 
 #include "load.h"
 #include "options.h"
+#include "textfmt.h"
 
 /* A subcommand's handling of one of its own options (not a report filter): 0 to go on, 1
  * to stop with success (after --help), -1 on a usage error (already reported). */
@@ -32,5 +33,12 @@ struct ns_model *ns_cli_open_model(char **paths, size_t n, const struct ns_repor
 /* A warning per process whose profile is incomplete (killed, truncated), for outputs that
  * carry no sampling facts of their own. */
 void ns_cli_warn_incomplete(const struct ns_model *m);
+
+/* Writes a flame-graph page to path ("-": standard output) safely (outfile.h; force
+ * replaces an existing file) and says where it went. 0, or -1 after printing why. */
+int ns_cli_write_page(const char *path, int force, const struct ns_buf *page);
+/* 1 when this build embeds the flame-graph page; else 0 after saying how to get it. Checked
+ * before the profiles are read, which can take a while. */
+int ns_cli_have_page(void);
 
 #endif

@@ -17,9 +17,15 @@
 #include "cli.h"
 #include "cli_model.h"
 #include "diff.h"
+#include "diff_flame.h"
 #include "diff_render.h"
+#include "flame_html.h"
 #include "options.h"
 #include "resolver.h"
+
+#ifndef NSPROF_VERSION
+#define NSPROF_VERSION "unknown"
+#endif
 
 static const char usage_text[] =
     "usage: nsprof diff [options] BEFORE AFTER\n"
@@ -47,7 +53,10 @@ static const char usage_text[] =
     "                        their own (default 1)\n"
     "  --run-noise PCT       a whole run's change taken as noise with one run per side\n"
     "                        (default 5; this kind of machine moves a run by several %)\n"
-    "  --fdr Q               false discovery rate over functions (default 0.05)\n";
+    "  --fdr Q               false discovery rate over functions (default 0.05)\n"
+    "  -o, --output PAGE     also write the differential flame graph to PAGE (HTML: the\n"
+    "                        after profile's shape, each frame coloured by its change)\n"
+    "  --force               replace PAGE if it exists\n";
 
 static const char usage_tail[] =
     "  -h, --help            show this help\n"
@@ -56,7 +65,8 @@ static const char usage_tail[] =
     "Examples:\n"
     "  nsprof diff before.nsp after.nsp\n"
     "  nsprof diff --before b1.nsp b2.nsp b3.nsp --after a1.nsp a2.nsp a3.nsp\n"
-    "  nsprof diff --max-regression 10 --max-regression 'parse=5' main.nsp branch.nsp\n";
+    "  nsprof diff --max-regression 10 --max-regression 'parse=5' main.nsp branch.nsp\n"
+    "  nsprof diff -o diff.html before.nsp after.nsp\n";
 
 struct diff_cmd {
     struct ns_report_args args;
@@ -66,6 +76,8 @@ struct diff_cmd {
     struct ns_diff_limit *limits;
     size_t nlimits;
     double min_share;
+    const char *page; /* -o */
+    int force;
     char **before, **after; /* runs */
     size_t nbefore, nafter;
 };
@@ -78,6 +90,7 @@ enum {
     OPT_MIN_SHARE,
     OPT_RUN_NOISE,
     OPT_FDR,
+    OPT_FORCE,
 };
 
 static int parse_number(const char *opt, const char *arg, double lo, double hi, double *out)
@@ -151,6 +164,17 @@ static int handle_opt(void *cmd, int opt, const char *arg)
         return 0;
     case OPT_FDR:
         return parse_number("--fdr", arg, 1e-9, 1, &c->diff.fdr);
+    case 'o':
+        if (strcmp(arg, "-") == 0) {
+            ns_cli_error("-o -: the diff's text goes to standard output; give the page a file "
+                         "name (e.g. -o diff.html)");
+            return -1;
+        }
+        c->page = arg;
+        return 0;
+    case OPT_FORCE:
+        c->force = 1;
+        return 0;
     case 'h': {
         fputs(usage_text, stdout);
         /* The filters apply to every run; --event is diff's own (-e above). */
@@ -213,6 +237,8 @@ static int parse_args(struct diff_cmd *c, int argc, char **argv)
         {"min-share", required_argument, NULL, OPT_MIN_SHARE},
         {"run-noise", required_argument, NULL, OPT_RUN_NOISE},
         {"fdr", required_argument, NULL, OPT_FDR},
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"help", no_argument, NULL, 'h'},
         NS_REPORT_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -226,7 +252,7 @@ static int parse_args(struct diff_cmd *c, int argc, char **argv)
     char err[512];
     int opt;
     optind = 0;
-    while ((opt = getopt_long(argc, argv, "he:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "he:o:", longopts, NULL)) != -1) {
         int handled = ns_report_filter_arg(&c->args, opt, optarg, err, sizeof(err));
         if (handled < 0) {
             ns_cli_error("%s", err);
@@ -283,6 +309,27 @@ static struct ns_model *open_run(const struct diff_cmd *c, const char *run)
     return m;
 }
 
+/* The differential flame graph of the runs (report/diff/diff_flame.h) written to -o. */
+static int write_page(const struct diff_cmd *c, struct ns_model **models)
+{
+    struct ns_buf json = {0}, page = {0};
+    struct ns_flame_data_options fo = {.producer = "nsprof " NSPROF_VERSION,
+                                       .initial_event = c->diff.event};
+    struct ns_flame_assets assets = ns_flame_embedded_assets();
+    char err[512];
+    int rc = -1;
+    if (ns_diff_flame_json((const struct ns_model *const *)models, c->nbefore,
+                           (const struct ns_model *const *)models + c->nbefore, c->nafter, &c->diff,
+                           &fo, &json, err, sizeof(err)) < 0 ||
+        ns_flame_html_render(&assets, json.s, json.len, &page, err, sizeof(err)) < 0)
+        ns_cli_error("%s", err);
+    else
+        rc = ns_cli_write_page(c->page, c->force, &page);
+    ns_buf_free(&json);
+    ns_buf_free(&page);
+    return rc;
+}
+
 static int run_diff(struct diff_cmd *c)
 {
     size_t runs = c->nbefore + c->nafter;
@@ -305,6 +352,10 @@ static int run_diff(struct diff_cmd *c)
                       (const struct ns_model *const *)models + c->nbefore, c->nafter, &c->diff, &d,
                       err, sizeof(err)) < 0) {
         ns_cli_error("%s", err);
+        goto out;
+    }
+    if (c->page && write_page(c, models) < 0) {
+        status = NS_EXIT_FAILURE;
         goto out;
     }
     struct ns_diff_gate gate = {c->limits, c->nlimits, c->min_share};
@@ -338,7 +389,12 @@ int ns_cmd_diff(int argc, char **argv)
 {
     struct diff_cmd c = {.top = 20, .min_share = 1.0};
     int rc = parse_args(&c, argc, argv);
-    int status = rc > 0 ? NS_EXIT_OK : rc < 0 ? NS_EXIT_USAGE : run_diff(&c);
+    if (rc == 0 && c.page && !ns_cli_have_page())
+        rc = -2;
+    int status = rc > 0     ? NS_EXIT_OK
+                 : rc == -2 ? NS_EXIT_FAILURE
+                 : rc < 0   ? NS_EXIT_USAGE
+                            : run_diff(&c);
     for (size_t i = 0; i < c.nlimits; i++)
         free((char *)c.limits[i].function);
     free(c.limits);

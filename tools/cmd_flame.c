@@ -155,33 +155,6 @@ static int render_page(const struct flame_cmd *c, const struct ns_model *m, stru
     return rc;
 }
 
-static int write_page(const struct flame_cmd *c, const struct ns_buf *page)
-{
-    const char *path = c->output ? c->output : c->default_output;
-    struct ns_outfile out;
-    char err[512];
-    if (ns_outfile_open(&out, path, c->force, err, sizeof(err)) < 0) {
-        ns_cli_error("%s", err);
-        return -1;
-    }
-    int ok = fwrite(page->s, 1, page->len, out.f) == page->len;
-    int write_errno = errno;
-    if (ns_outfile_close(&out, ok, err, sizeof(err)) < 0) {
-        if (ok)
-            ns_cli_error("%s", err);
-        else
-            ns_cli_error("cannot write %s: %s", strcmp(path, "-") ? path : "standard output",
-                         strerror(write_errno));
-        return -1;
-    }
-    if (strcmp(path, "-") != 0) {
-        char size[32];
-        ns_fmt_weight(size, sizeof(size), page->len, "bytes");
-        ns_cli_note("wrote %s (%s); open it in a web browser", path, size);
-    }
-    return 0;
-}
-
 static int flame_model(const struct flame_cmd *c, const struct ns_model *m)
 {
     if (check_initial_event(c, m) < 0)
@@ -191,21 +164,9 @@ static int flame_model(const struct flame_cmd *c, const struct ns_model *m)
     struct ns_buf page = {0};
     int rc = render_page(c, m, &page);
     if (rc == 0)
-        rc = write_page(c, &page);
+        rc = ns_cli_write_page(c->output ? c->output : c->default_output, c->force, &page);
     ns_buf_free(&page);
     return rc;
-}
-
-/* Checked before the profiles are read, which can take a while. */
-static int have_page(void)
-{
-    struct ns_flame_assets a = ns_flame_embedded_assets();
-    for (size_t i = 0; i < a.n; i++)
-        if (strcmp(a.v[i].name, "page.html") == 0)
-            return 1;
-    ns_cli_error("this nsprof was built without the flame-graph page (report/flame/page.html "
-                 "was missing at build time); rebuild it with the page in place");
-    return 0;
 }
 
 int ns_cmd_flame(int argc, char **argv)
@@ -220,7 +181,7 @@ int ns_cmd_flame(int argc, char **argv)
         ns_report_args_free(&c.args);
         return rc > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
     }
-    if (!have_page()) {
+    if (!ns_cli_have_page()) {
         ns_report_args_free(&c.args);
         free(c.default_output);
         return NS_EXIT_FAILURE;

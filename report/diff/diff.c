@@ -73,9 +73,18 @@ static int is_executable(const struct ns_model *m, const char *module)
 }
 
 /* Not the source file: the model keys a function by name and module and keeps the file of
- * the first line it saw, which two runs may see in another order. */
-static char *row_key(const struct ns_model *m, const struct ns_func *f)
+ * the first line it saw, which two runs may see in another order. A process root is keyed by
+ * its role: a run's first process is the program whatever it is called (app-v1, app-v2). */
+char *ns_diff_func_key(const struct ns_model *m, const struct ns_func *f)
 {
+    if (f->kind == NS_FUNC_PROCESS) {
+        int first = m->nprocesses && f->process == 0;
+        size_t len = strlen(f->name) + 4;
+        char *k = malloc(len);
+        if (k)
+            snprintf(k, len, "\x02%s", first ? "\x01" : f->name);
+        return k;
+    }
     const char *module = is_executable(m, f->module) ? "\x01" : f->module;
     size_t mlen = module_key_len(module);
     size_t len = strlen(f->name) + mlen + 8;
@@ -106,7 +115,7 @@ static int grow_slots(struct builder *b)
 /* The row of f, created on first sight; NULL when memory runs out. */
 static struct acc *row_of(struct builder *b, const struct ns_model *m, const struct ns_func *f)
 {
-    char *key = row_key(m, f);
+    char *key = ns_diff_func_key(m, f);
     if (!key || ((b->nacc + 1) * 2 > b->nslots && grow_slots(b) < 0)) {
         free(key);
         return NULL;
@@ -148,8 +157,7 @@ static struct acc *row_of(struct builder *b, const struct ns_model *m, const str
     return a;
 }
 
-/* Seconds the run lasted: its longest process. */
-static double run_seconds(const struct ns_model *m)
+double ns_diff_run_seconds(const struct ns_model *m)
 {
     uint64_t ns = 0;
     for (size_t i = 0; i < m->nprocesses; i++) {
@@ -165,7 +173,7 @@ static double normalize(const struct builder *b, const struct ns_model *m, doubl
 {
     switch (b->o->normalize) {
     case NS_DIFF_PER_SECOND: {
-        double s = run_seconds(m);
+        double s = ns_diff_run_seconds(m);
         return s > 0 ? w / s : 0.0;
     }
     case NS_DIFF_SHARE:
@@ -226,7 +234,7 @@ static double delta_pct(double before, double after)
     return before > 0 ? 100.0 * (after - before) / before : NAN;
 }
 
-static enum ns_diff_kind event_kind(const struct ns_model *m, uint32_t e)
+enum ns_diff_kind ns_diff_event_kind(const struct ns_model *m, uint32_t e)
 {
     const struct ns_event *ev = &m->events[e];
     if (!ns_event_is_aggregate(ev))
@@ -298,7 +306,7 @@ static int judge_rows(const struct builder *b, struct ns_diff *d, enum ns_diff_k
     } else if (b->o->normalize == NS_DIFF_PER_SECOND) {
         exposure[0] = exposure[1] = 0;
         for (size_t r = 0; r < runs; r++) /* microseconds of run time */
-            exposure[r >= b->nb] += (uint64_t)llround(run_seconds(b->runs[r]) * 1e6);
+            exposure[r >= b->nb] += (uint64_t)llround(ns_diff_run_seconds(b->runs[r]) * 1e6);
     }
     /* With one run on a side a change is real only beyond the run-to-run noise too: the
      * machine moves every function of a run by several percent. */
@@ -342,9 +350,9 @@ out:
     return rc;
 }
 
-static const char *method_sentence(const struct builder *b, enum ns_diff_kind kind)
+const char *ns_diff_method_sentence(size_t nb, size_t na, enum ns_diff_kind kind)
 {
-    if (b->nb >= 2 && b->na >= 2)
+    if (nb >= 2 && na >= 2)
         return "Welch's t over the runs' values, Benjamini-Hochberg over the functions";
     switch (kind) {
     case NS_DIFF_SAMPLED:
@@ -385,7 +393,7 @@ static int summarize(const struct builder *b, struct ns_diff *d, double *v)
         if (r < runs)
             continue; /* not on every run */
         struct ns_diff_event_total *t = &d->summary[d->nsummary];
-        t->kind = event_kind(first, e);
+        t->kind = ns_diff_event_kind(first, e);
         t->v = judge_total(b, v, t->kind);
         t->event = strdup(name);
         t->unit = strdup(b->o->normalize == NS_DIFF_SHARE ? "%" : first->events[e].unit);
@@ -394,7 +402,7 @@ static int summarize(const struct builder *b, struct ns_diff *d, double *v)
         d->nsummary++;
     }
     for (size_t r = 0; r < runs; r++)
-        v[r] = run_seconds(b->runs[r]);
+        v[r] = ns_diff_run_seconds(b->runs[r]);
     d->duration = judge_total(b, v, NS_DIFF_MEASURED);
     return 0;
 }
@@ -476,11 +484,11 @@ int ns_diff_build(const struct ns_model *const *before, size_t nb,
     d->unit = strdup(opt.normalize == NS_DIFF_SHARE ? "%" : all[0]->events[e0].unit);
     if (!d->event || !d->unit)
         goto oom;
-    d->kind = event_kind(all[0], e0);
+    d->kind = ns_diff_event_kind(all[0], e0);
     d->normalize = opt.normalize;
     d->runs_before = nb, d->runs_after = na;
     d->fdr = opt.fdr, d->run_noise = opt.run_noise;
-    d->method = method_sentence(&b, d->kind);
+    d->method = ns_diff_method_sentence(nb, na, d->kind);
     d->total = judge_total(&b, v, d->kind);
     if (finish_rows(&b, d) < 0 || judge_rows(&b, d, d->kind, &count_before, &count_after) < 0 ||
         summarize(&b, d, v) < 0)

@@ -112,6 +112,18 @@ struct ns_diff_gate {
 int ns_diff_gate_check(const struct ns_diff *d, const struct ns_diff_gate *g, int *total_fails,
                        size_t **rows, size_t *nrows);
 
+/* The matching identity of function f of m (see the top of this file) as a string: equal
+ * strings are one function. A process root is keyed by its role: a run's first process is
+ * the program, whatever it is called; other processes by name. malloc'd; NULL: no memory. */
+char *ns_diff_func_key(const struct ns_model *m, const struct ns_func *f);
+/* How event e of m varies between identical runs. */
+enum ns_diff_kind ns_diff_event_kind(const struct ns_model *m, uint32_t e);
+/* How noise is judged with nb runs before and na after on an event of this kind: one
+ * sentence (static), as the text and the page print it. */
+const char *ns_diff_method_sentence(size_t nb, size_t na, enum ns_diff_kind kind);
+/* Seconds run m lasted: its longest process. */
+double ns_diff_run_seconds(const struct ns_model *m);
+
 const char *ns_diff_normalize_name(enum ns_diff_normalize n); /* "runs", "duration", "share" */
 const char *ns_diff_kind_name(enum ns_diff_kind k);           /* "sampled", "exact", "measured" */
 

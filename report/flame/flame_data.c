@@ -32,32 +32,6 @@ enum ns_flame_kind ns_flame_func_kind(const struct ns_model *m, uint32_t f)
     return (flags & NSP_MAP_MAIN) ? NS_FLAME_USER : NS_FLAME_LIBRARY;
 }
 
-/* The `strings` table: each distinct name, module and file once, "" first. */
-struct strtab {
-    struct ns_itab tab;
-    const char **v;
-    size_t n, cap;
-};
-
-static int str_eq(const void *ctx, uint32_t value, const void *key)
-{
-    return strcmp(((const struct strtab *)ctx)->v[value], key) == 0;
-}
-
-static uint32_t str_id(struct strtab *t, const char *s)
-{
-    s = s ? s : "";
-    uint64_t h = ns_hash_bytes(s, strlen(s));
-    uint32_t id = ns_itab_get(&t->tab, h, str_eq, t, s);
-    if (id != NS_NONE)
-        return id;
-    if (ns_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)) < 0 ||
-        ns_itab_put(&t->tab, h, (uint32_t)t->n) < 0)
-        return NS_NONE;
-    t->v[t->n] = s;
-    return (uint32_t)t->n++;
-}
-
 /* Per function, the line with the most samples of it as a leaf (any event), 0 if none. */
 static uint32_t *hottest_lines(const struct ns_model *m)
 {
@@ -83,65 +57,46 @@ static uint32_t *hottest_lines(const struct ns_model *m)
     return line;
 }
 
-static void write_column_u32(struct ns_buf *b, const char *key, const uint32_t *v, size_t n)
-{
-    ns_jw_key(b, key);
-    ns_buf_put(b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            ns_buf_put(b, ",", 1);
-        ns_jw_u64(b, v[i]);
-    }
-    ns_buf_put(b, "]", 1);
-}
-
 /* `"strings":[...],"frames":{...}`: the columns are gathered first because the strings
  * they point into must be complete before the frames are written. */
 static int write_strings_and_frames(struct fd_ctx *c)
 {
     const struct ns_model *m = c->m;
     size_t nf = m->nfuncs ? m->nfuncs : 1;
-    struct strtab st = {0};
+    struct ns_jw_strtab st = {0};
     uint32_t *cols = malloc(4 * nf * sizeof(*cols));
     uint32_t *line = hottest_lines(m);
     int rc = -1;
     c->line_file = malloc((m->nlines ? m->nlines : 1) * sizeof(*c->line_file));
-    if (!cols || !line || !c->line_file || str_id(&st, "") != 0)
+    if (!cols || !line || !c->line_file || ns_jw_str_id(&st, "") != 0)
         goto out;
     for (size_t i = 0; i < m->nlines; i++)
-        if ((c->line_file[i] = str_id(&st, m->lines[i].file)) == NS_NONE)
+        if ((c->line_file[i] = ns_jw_str_id(&st, m->lines[i].file)) == NS_NONE)
             goto out;
     for (uint32_t f = 0; f < m->nfuncs; f++) {
-        cols[f] = str_id(&st, m->funcs[f].name);
-        cols[nf + f] = str_id(&st, m->funcs[f].module);
-        cols[2 * nf + f] = str_id(&st, m->funcs[f].file);
+        cols[f] = ns_jw_str_id(&st, m->funcs[f].name);
+        cols[nf + f] = ns_jw_str_id(&st, m->funcs[f].module);
+        cols[2 * nf + f] = ns_jw_str_id(&st, m->funcs[f].file);
         cols[3 * nf + f] = (uint32_t)ns_flame_func_kind(m, f);
         if (cols[f] == NS_NONE || cols[nf + f] == NS_NONE || cols[2 * nf + f] == NS_NONE)
             goto out;
     }
     struct ns_buf *b = c->out;
-    ns_jw_key(b, "strings");
-    ns_buf_put(b, "[", 1);
-    for (size_t i = 0; i < st.n; i++) {
-        if (i)
-            ns_buf_put(b, ",", 1);
-        ns_jw_str(b, st.v[i]);
-    }
-    ns_buf_puts(b, "],\"frames\":{");
-    write_column_u32(b, "name", cols, m->nfuncs);
+    ns_jw_strtab_write(b, &st);
+    ns_buf_puts(b, ",\"frames\":{");
+    ns_jw_column_u32(b, "name", cols, m->nfuncs);
     ns_buf_put(b, ",", 1);
-    write_column_u32(b, "module", cols + nf, m->nfuncs);
+    ns_jw_column_u32(b, "module", cols + nf, m->nfuncs);
     ns_buf_put(b, ",", 1);
-    write_column_u32(b, "file", cols + 2 * nf, m->nfuncs);
+    ns_jw_column_u32(b, "file", cols + 2 * nf, m->nfuncs);
     ns_buf_put(b, ",", 1);
-    write_column_u32(b, "line", line, m->nfuncs);
+    ns_jw_column_u32(b, "line", line, m->nfuncs);
     ns_buf_put(b, ",", 1);
-    write_column_u32(b, "kind", cols + 3 * nf, m->nfuncs);
+    ns_jw_column_u32(b, "kind", cols + 3 * nf, m->nfuncs);
     ns_buf_puts(b, "},");
     rc = 0;
 out:
-    ns_itab_free(&st.tab);
-    free(st.v);
+    ns_jw_strtab_free(&st);
     free(cols);
     free(line);
     return rc;
@@ -275,13 +230,9 @@ static void write_notes(struct fd_ctx *c)
     ns_buf_put(b, "]", 1);
 }
 
-static void write_header(struct fd_ctx *c, const struct ns_flame_data_options *o)
+void ns_flame_write_command(struct ns_buf *b, const struct ns_model *m)
 {
-    struct ns_buf *b = c->out;
-    const struct ns_process *p = c->m->nprocesses ? &c->m->processes[0] : NULL;
-    ns_buf_puts(b, "{\"version\":1,\"title\":");
-    ns_jw_str(b, p ? p->name : "");
-    ns_buf_puts(b, ",\"command\":");
+    const struct ns_process *p = m->nprocesses ? &m->processes[0] : NULL;
     struct ns_buf cmd = {0};
     for (size_t i = 0; p && i < p->argc; i++) {
         ns_buf_puts(&cmd, i ? " " : "");
@@ -291,6 +242,16 @@ static void write_header(struct fd_ctx *c, const struct ns_flame_data_options *o
     if (cmd.oom)
         b->oom = 1;
     ns_buf_free(&cmd);
+}
+
+static void write_header(struct fd_ctx *c, const struct ns_flame_data_options *o)
+{
+    struct ns_buf *b = c->out;
+    const struct ns_process *p = c->m->nprocesses ? &c->m->processes[0] : NULL;
+    ns_buf_puts(b, "{\"version\":1,\"title\":");
+    ns_jw_str(b, p ? p->name : "");
+    ns_buf_puts(b, ",\"command\":");
+    ns_flame_write_command(b, c->m);
     ns_buf_puts(b, ",\"producer\":");
     ns_jw_str(b, o && o->producer ? o->producer : "nsprof");
     ns_buf_puts(b, ",\"initial_event\":");

@@ -41,6 +41,9 @@ struct ns_flame_data_options {
 /* The kind of model function f. */
 enum ns_flame_kind ns_flame_func_kind(const struct ns_model *m, uint32_t f);
 
+/* The first process's command line as a JSON string (the document's `command`). */
+void ns_flame_write_command(struct ns_buf *b, const struct ns_model *m);
+
 /* Appends the document to out; 0, or -1 when out of memory. */
 int ns_flame_data_json(const struct ns_model *m, const struct ns_flame_data_options *o,
                        struct ns_buf *out);

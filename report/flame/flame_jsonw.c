@@ -1,5 +1,8 @@
 #include "flame_jsonw.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ns_jw_u64(struct ns_buf *b, uint64_t v)
@@ -94,4 +97,69 @@ void ns_jw_sep(struct ns_buf *b, int *first)
     if (!*first)
         ns_buf_put(b, ",", 1);
     *first = 0;
+}
+
+void ns_jw_double(struct ns_buf *b, double v)
+{
+    if (!isfinite(v)) {
+        ns_buf_put(b, "0", 1);
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        ns_jw_i64(b, (int64_t)v);
+        return;
+    }
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%.9g", v);
+    ns_buf_put(b, tmp, n > 0 ? (size_t)n : 0);
+}
+
+void ns_jw_column_u32(struct ns_buf *b, const char *key, const uint32_t *v, size_t n)
+{
+    ns_jw_key(b, key);
+    ns_buf_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ns_buf_put(b, ",", 1);
+        ns_jw_u64(b, v[i]);
+    }
+    ns_buf_put(b, "]", 1);
+}
+
+static int str_eq(const void *ctx, uint32_t value, const void *key)
+{
+    return strcmp(((const struct ns_jw_strtab *)ctx)->v[value], key) == 0;
+}
+
+uint32_t ns_jw_str_id(struct ns_jw_strtab *t, const char *s)
+{
+    s = s ? s : "";
+    uint64_t h = ns_hash_bytes(s, strlen(s));
+    uint32_t id = ns_itab_get(&t->tab, h, str_eq, t, s);
+    if (id != NS_NONE)
+        return id;
+    if (ns_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)) < 0 ||
+        ns_itab_put(&t->tab, h, (uint32_t)t->n) < 0)
+        return NS_NONE;
+    t->v[t->n] = s;
+    return (uint32_t)t->n++;
+}
+
+void ns_jw_strtab_write(struct ns_buf *b, const struct ns_jw_strtab *t)
+{
+    ns_jw_key(b, "strings");
+    ns_buf_put(b, "[", 1);
+    for (size_t i = 0; i < t->n; i++) {
+        if (i)
+            ns_buf_put(b, ",", 1);
+        ns_jw_str(b, t->v[i]);
+    }
+    ns_buf_put(b, "]", 1);
+}
+
+void ns_jw_strtab_free(struct ns_jw_strtab *t)
+{
+    ns_itab_free(&t->tab);
+    free(t->v);
+    memset(t, 0, sizeof(*t));
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "intern.h"
 #include "textfmt.h"
 
 void ns_jw_u64(struct ns_buf *b, uint64_t v);
@@ -26,5 +27,24 @@ void ns_jw_str(struct ns_buf *b, const char *s);
 void ns_jw_key(struct ns_buf *b, const char *key);
 /* A `,` before every element but the first: *first is set to 0 once used. */
 void ns_jw_sep(struct ns_buf *b, int *first);
+
+/* A finite number: an integer as such, else 9 significant digits (the page's weights after
+ * normalisation, e.g. a mean of runs). Not finite: 0. */
+void ns_jw_double(struct ns_buf *b, double v);
+/* `"key":[v0,v1,...]` */
+void ns_jw_column_u32(struct ns_buf *b, const char *key, const uint32_t *v, size_t n);
+
+/* The `strings` table of a document: each distinct string once, "" first once asked for.
+ * The strings are not copied: they must outlive the table. */
+struct ns_jw_strtab {
+    struct ns_itab tab;
+    const char **v;
+    size_t n, cap;
+};
+/* The index of s (NULL: ""), added if new; NS_NONE when out of memory. */
+uint32_t ns_jw_str_id(struct ns_jw_strtab *t, const char *s);
+/* `"strings":[...]` */
+void ns_jw_strtab_write(struct ns_buf *b, const struct ns_jw_strtab *t);
+void ns_jw_strtab_free(struct ns_jw_strtab *t);
 
 #endif

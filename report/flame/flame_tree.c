@@ -9,27 +9,17 @@
 #include "nsp_format.h"
 
 /* The pre-order walk of the tree under root, following the model's sibling order (heaviest
- * first) without a stack: down to the first child, else to the next sibling of the nearest
- * ancestor that has one. */
+ * first). */
 static void number_tree(struct fd_ctx *c, uint32_t root, uint32_t *pos)
 {
     const struct ns_node *nodes = c->m->nodes;
-    uint32_t id = 0, n = root, proc = NS_NONE;
-    for (;;) {
+    uint32_t id = 0, proc = NS_NONE;
+    for (uint32_t n = root; n != NS_NONE; n = ns_model_next_preorder(c->m, root, n)) {
         if (nodes[n].depth == 1)
             proc = c->m->funcs[nodes[n].func].process;
         c->flame_id[n] = id++;
         c->process[n] = nodes[n].depth ? proc : NS_NONE;
         c->order[(*pos)++] = n;
-        if (nodes[n].first_child != NS_NONE) {
-            n = nodes[n].first_child;
-            continue;
-        }
-        while (n != root && nodes[n].next_sibling == NS_NONE)
-            n = nodes[n].parent;
-        if (n == root)
-            return;
-        n = nodes[n].next_sibling;
     }
 }
 

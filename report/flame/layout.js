@@ -77,6 +77,7 @@
   // A weight in its unit, short: 1.5 s, 230 ms, 12 MiB, 3.4M.
   function formatValue(v, unit) {
     const a = Math.abs(v);
+    if (unit === '%') return trim(v, a >= 10 ? 1 : a >= 0.1 ? 2 : 3) + '%'; // a diff's shares
     if (unit === 'ns') {
       // Thresholds just under 1000 of the smaller unit, so 999.9 ms reads 1 s, not 1000 ms.
       if (a >= 999.5e6) return trim(v / 1e9, a >= 99.95e9 ? 0 : 2) + ' s';
@@ -94,6 +95,14 @@
     if (a >= 1e6) return trim(v / 1e6, 2) + 'M';
     if (a >= 1e4) return trim(v / 1e3, 1) + 'k';
     return trim(v, 0);
+  }
+
+  // A change before -> after: "+12 ms (+4.1%)", "(new)" for something from nothing.
+  function formatChange(before, after, unit) {
+    const d = after - before;
+    if (d === 0) return '0';
+    const pct = before > 0 ? (100 * d) / before : null;
+    return (d > 0 ? '+' : '') + formatValue(d, unit) + (pct === null ? ' (new)' : ' (' + (pct > 0 ? '+' : '') + pct.toFixed(1) + '%)');
   }
 
   function formatShare(part, whole) {
@@ -125,5 +134,5 @@
     return 'hsl(' + hue + ', ' + sat + '%, ' + (58 + jitter) + '%)';
   }
 
-  return { MIN_WIDTH_PX, layoutTree, hitTest, fitLabel, formatValue, formatShare, hashString, frameColor };
+  return { MIN_WIDTH_PX, layoutTree, hitTest, fitLabel, formatValue, formatChange, formatShare, hashString, frameColor };
 });

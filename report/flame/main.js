@@ -40,6 +40,8 @@
       sandwichBox: 'sandwich-box', sandwichName: 'sandwich-name', sandwichClose: 'sandwich-close',
       timeline: 'timeline', timelineCaption: 'timeline-caption', byFunction: 'by-function', byLine: 'by-line',
       byFunctionNote: 'by-function-note', byLineNote: 'by-line-note', recs: 'recs', recsBox: 'recs-box', legend: 'legend',
+      timelineBox: 'timeline-box', colorBox: 'color-box', shapeBox: 'shape-box', beforeShape: 'before-shape',
+      vanished: 'vanished', vanishedNote: 'vanished-note', vanishedBox: 'vanished-box', diffSummary: 'diff-summary',
     };
     const els = {};
     for (const k in ids) {
@@ -47,6 +49,23 @@
       if (!els[k]) throw new Error('the page template lacks #' + ids[k]);
     }
     return els;
+  }
+
+  // Diff mode's header: both programs, how the sides were made comparable, what the colours
+  // say and how noise was judged.
+  function showDiffHeader(doc) {
+    const d = doc.diff, vi = Math.max(0, doc.views.findIndex((x) => x.name === doc.initialEvent));
+    const title = (d.beforeTitle || 'before') + ' → ' + (doc.title || 'after');
+    document.title = title + ' — nsprof differential flame graph';
+    byId('title').textContent = title;
+    const runs = (n) => n + ' run' + (n === 1 ? '' : 's');
+    const method = doc.views.length ? d.views[vi].method : '';
+    const box = byId('diff-summary');
+    box.textContent = 'Differential flame graph: the after profile (' + runs(d.na) + ') against the before profile (' +
+      runs(d.nb) + '), normalized ' + d.normalizeText + '. Each frame is drawn in the after profile\'s shape and coloured by the ' +
+      'change of its total: red hotter, blue cooler, grey within noise. Frames only the before profile has are listed under ' +
+      '"Vanished"; "Draw the before profile\'s shape" shows them.' + (method ? ' Noise (' + doc.views[vi].name + '): ' + method + '.' : '');
+    box.hidden = false;
   }
 
   function showHeader(doc) {
@@ -62,6 +81,7 @@
       notes.appendChild(li);
     }
     notes.hidden = doc.notes.length === 0;
+    if (doc.diff) showDiffHeader(doc);
   }
 
   function reportError(api, msg) {
@@ -89,15 +109,15 @@
         const app = requireApp(getApp());
         return app.setView(app.doc.views.findIndex((v) => v.name === name));
       },
-      root: () => requireApp(getApp()).nodeInfo(main().tree, main().zoom),
-      node: (id) => requireApp(getApp()).nodeInfo(main().tree, id),
+      root: () => requireApp(getApp()).nodeInfo(main().tree, main().zoom, main()),
+      node: (id) => requireApp(getApp()).nodeInfo(main().tree, id, main()),
       find: (name) => M.findNodes(requireApp(getApp()).doc, main().tree, String(name)),
       zoom: (id) => requireApp(getApp()).zoomPane(getApp().panes.length - 1, id),
       reset: () => requireApp(getApp()).zoomPane(getApp().panes.length - 1, 0),
       rect: (id) => requireApp(getApp()).rectOf(getApp().panes.length - 1, id),
       frameAt: (x, y) => {
         const app = requireApp(getApp()), hit = app.hitAt(x, y);
-        return hit ? app.nodeInfo(app.panes[hit.pane].tree, hit.id) : null;
+        return hit ? app.nodeInfo(app.panes[hit.pane].tree, hit.id, app.panes[hit.pane]) : null;
       },
       canvas: () => byId('flame'),
       drawnFrames: () => requireApp(getApp()).drawn,
@@ -144,8 +164,25 @@
       },
       clearRange: () => requireApp(getApp()).setRange(null),
       range: () => requireApp(getApp()).state.range,
-      hotspots: (by) => requireApp(getApp()).tableRows(by === 'line' ? 'line' : 'function')
-        .map((r) => ({ name: r.name, module: r.module, file: r.file, line: r.line, self: r.self, total: r.total, calls: r.calls })),
+      hotspots: (by) => {
+        const app = requireApp(getApp());
+        const table = by === 'line' || (by === 'vanished' && app.diff) ? by : 'function';
+        return app.tableRows(table).map((r) => {
+          const out = { name: r.name, module: r.module, file: r.file, line: r.line, self: r.self, total: r.total, calls: r.calls };
+          for (const k of ['before', 'after', 'delta', 'deltaPct', 'noise', 'p', 'verdict', 'totalBefore', 'totalAfter',
+            'totalDeltaPct', 'totalNoise', 'totalVerdict', 'caller', 'node'])
+            if (r[k] !== undefined) out[k] = r[k];
+          return out;
+        });
+      },
+      // Diff mode (docs/FLAME_PAGE.md): null for a flame graph of one profile.
+      diff: () => {
+        const d = requireApp(getApp()).diff;
+        return d ? { normalize: d.normalize, runsBefore: d.nb, runsAfter: d.na, fdr: d.fdr, runNoise: d.runNoise } : null;
+      },
+      shape: () => requireApp(getApp()).state.shape,
+      setShape: (shape) => requireApp(getApp()).setShape(String(shape)),
+      openVanished: (node) => requireApp(getApp()).openVanished(Number(node)),
       sortHotspots: (by, column, descending) => requireApp(getApp()).sortTable(by, column, descending),
       recommendations: () => requireApp(getApp()).doc.recommendations,
       openFinding: (i) => requireApp(getApp()).openFinding(i),
@@ -160,10 +197,12 @@
     const json = JSON.parse(text);
     const t2 = performance.now();
     const doc = M.decodeDocument(json);
+    doc.diff = NS.diff.decodeDiff(json, doc);
     const t3 = performance.now();
     showHeader(doc);
     const app = new NS.App(doc, els);
-    app.sort = { function: ['self', true], line: ['self', true] };
+    app.sort = doc.diff ? { function: ['change', true], line: ['change', true], vanished: ['before', true] }
+                        : { function: ['self', true], line: ['self', true] };
     const first = doc.views.findIndex((v) => v.name === doc.initialEvent);
     app.state.view = first >= 0 ? first : 0;
     app.bindToolbar();

@@ -44,7 +44,8 @@
   }
 
   // Parent and subtree end from depths; checks the columns really are a pre-order.
-  function finishTree(frame, depth, self, total) {
+  // origin (optional): for each node, the node of the tree it was built from.
+  function finishTree(frame, depth, self, total, origin) {
     const n = frame.length;
     const parent = new Int32Array(n), end = new Int32Array(n);
     const stack = [];
@@ -56,7 +57,7 @@
       stack.push(i);
     }
     while (stack.length) end[stack.pop()] = n;
-    return { n, frame, depth, parent, end, self, total };
+    return { n, frame, depth, parent, end, self, total, origin: origin || null };
   }
 
   function treeFromColumns(nodes, nframes, where) {
@@ -145,25 +146,32 @@
 
   // A tree from parent links (parent[i] < i, root 0) and self weights: totals summed,
   // zero-weight branches dropped, children ordered heaviest first (ties: by frame, so the
-  // order does not depend on insertion).
-  function buildTree(parent, frame, self, count) {
+  // order does not depend on insertion). keep (optional): other weights per node; a branch
+  // with only those is kept (zero-wide: the diff's other side), ordered by them after the
+  // others. The tree's origin column names each node's index in the input.
+  function buildTree(parent, frame, self, count, keep) {
     const n = count === undefined ? parent.length : count;
-    const total = new Float64Array(n);
+    const total = new Float64Array(n), other = new Float64Array(n);
     for (let i = 0; i < n; i++) total[i] = self[i];
-    for (let i = n - 1; i > 0; i--) total[parent[i]] += total[i];
+    if (keep) for (let i = 0; i < n; i++) other[i] = keep[i];
+    for (let i = n - 1; i > 0; i--) {
+      total[parent[i]] += total[i];
+      other[parent[i]] += other[i];
+    }
+    const kept = (i) => total[i] > 0 || other[i] > 0;
     const nchild = new Int32Array(n + 1);
-    for (let i = 1; i < n; i++) if (total[i] > 0) nchild[parent[i] + 1]++;
+    for (let i = 1; i < n; i++) if (kept(i)) nchild[parent[i] + 1]++;
     for (let i = 0; i < n; i++) nchild[i + 1] += nchild[i];
     const kids = new Int32Array(Math.max(nchild[n], 1)), fill = nchild.slice(0, n);
-    for (let i = 1; i < n; i++) if (total[i] > 0) kids[fill[parent[i]]++] = i;
-    const byWeight = (a, b) => total[b] - total[a] || frame[a] - frame[b];
-    const outFrame = new Int32Array(n), outDepth = new Int32Array(n);
+    for (let i = 1; i < n; i++) if (kept(i)) kids[fill[parent[i]]++] = i;
+    const byWeight = (a, b) => total[b] - total[a] || other[b] - other[a] || frame[a] - frame[b];
+    const outFrame = new Int32Array(n), outDepth = new Int32Array(n), outOrigin = new Int32Array(n);
     const outSelf = new Float64Array(n), outTotal = new Float64Array(n);
     const stack = new Int32Array(n + 1), stackDepth = new Int32Array(n + 1);
     let m = 0, top = 1; // stack[0] = the root, at depth 0
     while (top > 0) {
       const i = stack[--top], d = stackDepth[top];
-      outFrame[m] = frame[i]; outDepth[m] = d; outSelf[m] = self[i]; outTotal[m] = total[i]; m++;
+      outFrame[m] = frame[i]; outDepth[m] = d; outSelf[m] = self[i]; outTotal[m] = total[i]; outOrigin[m] = i; m++;
       const k0 = nchild[i], k1 = nchild[i + 1];
       if (k1 - k0 > 1) kids.subarray(k0, k1).sort(byWeight);
       for (let k = k1 - 1; k >= k0; k--) {
@@ -171,7 +179,7 @@
         stackDepth[top++] = d + 1;
       }
     }
-    return finishTree(outFrame.slice(0, m), outDepth.slice(0, m), outSelf.slice(0, m), outTotal.slice(0, m));
+    return finishTree(outFrame.slice(0, m), outDepth.slice(0, m), outSelf.slice(0, m), outTotal.slice(0, m), outOrigin.slice(0, m));
   }
 
   // A prefix tree of frames built by walking paths; the root is node 0 (frame -1). Its
@@ -228,6 +236,19 @@
     return buildTree(this.parent, this.frame, this.self, this.n);
   };
 
+  // The paths of inverted tree of t: a trie of each node's stack reversed, for the nodes
+  // where has(i), and per node of t its trie node (-1: none).
+  function invertedPaths(t, has) {
+    const trie = new Trie(), map = new Int32Array(t.n).fill(-1);
+    for (let i = 1; i < t.n; i++) {
+      if (!has(i)) continue;
+      let at = 0;
+      for (let j = i; j > 0; j = t.parent[j]) at = trie.child(at, t.frame[j]);
+      map[i] = at;
+    }
+    return { trie, map };
+  }
+
   // The tree of the time buckets [b0, b1): the view's nodes with the self weight of their
   // cells in range, as FLAME_DATA.md describes.
   function rangeTree(view, b0, b1) {
@@ -242,13 +263,8 @@
   // Callers-first: each stack reversed, so the functions where the weight is spent are
   // the first level and their callers above them.
   function invertedTree(t) {
-    const trie = new Trie();
-    for (let i = 1; i < t.n; i++) {
-      if (!(t.self[i] > 0)) continue;
-      let at = 0;
-      for (let j = i; j > 0; j = t.parent[j]) at = trie.child(at, t.frame[j]);
-      trie.self[at] += t.self[i];
-    }
+    const { trie, map } = invertedPaths(t, (i) => t.self[i] > 0);
+    for (let i = 1; i < t.n; i++) if (map[i] >= 0) trie.self[map[i]] += t.self[i];
     return trie.tree();
   }
 
@@ -264,23 +280,31 @@
     return out;
   }
 
-  // A function's sandwich: its callers (merged from every place it appears, f at the root
-  // and callers above) and its callees (every subtree of f merged under one f).
-  function sandwichTrees(t, f) {
+  // The paths of a function's sandwich: tries of its callers (merged from every place it
+  // appears, f at the root and callers above) and its callees (every subtree of f merged
+  // under one f), and per node of t the node of each its self weight goes to (-1: none).
+  function sandwichPaths(t, f) {
     const callers = new Trie(f), callees = new Trie(f);
-    const map = new Int32Array(t.n);
+    const callerMap = new Int32Array(t.n).fill(-1), calleeMap = new Int32Array(t.n).fill(-1);
     for (const i of outermost(t, f)) {
       let at = 0;
       for (let j = t.parent[i]; j > 0; j = t.parent[j]) at = callers.child(at, t.frame[j]);
-      callers.self[at] += t.total[i];
-      map[i] = 0;
-      callees.self[0] += t.self[i];
-      for (let j = i + 1; j < t.end[i]; j++) {
-        map[j] = callees.child(map[t.parent[j]], t.frame[j]);
-        callees.self[map[j]] += t.self[j];
+      calleeMap[i] = 0;
+      for (let j = i; j < t.end[i]; j++) {
+        callerMap[j] = at;
+        if (j > i) calleeMap[j] = callees.child(calleeMap[t.parent[j]], t.frame[j]);
       }
     }
-    return { callers: callers.tree(), callees: callees.tree() };
+    return { callers, callees, callerMap, calleeMap };
+  }
+
+  function sandwichTrees(t, f) {
+    const s = sandwichPaths(t, f);
+    for (let j = 0; j < t.n; j++) {
+      if (s.callerMap[j] >= 0) s.callers.self[s.callerMap[j]] += t.self[j];
+      if (s.calleeMap[j] >= 0) s.callees.self[s.calleeMap[j]] += t.self[j];
+    }
+    return { callers: s.callers.tree(), callees: s.callees.tree() };
   }
 
   // The frames a search pattern matches: `/re/flags` is a regular expression, anything
@@ -319,15 +343,17 @@
     return { matches, weight, total, share: total > 0 ? weight / total : 0 };
   }
 
-  // Per frame: self summed over its nodes, total over its outermost nodes.
-  function frameTotals(t, nframes) {
+  // Per frame: self summed over its nodes, total over its outermost nodes; of the tree's own
+  // weights, or of other weights per node of t (nodeSelf, nodeTotal).
+  function frameTotals(t, nframes, nodeSelf, nodeTotal) {
+    const ns = nodeSelf || t.self, nt = nodeTotal || t.total;
     const self = new Float64Array(nframes), total = new Float64Array(nframes);
     const open = new Int32Array(nframes), stack = [];
     for (let i = 1; i < t.n; i++) {
       while (stack.length >= t.depth[i]) open[t.frame[stack.pop()]]--;
       const f = t.frame[i];
-      self[f] += t.self[i];
-      if (open[f] === 0) total[f] += t.total[i];
+      self[f] += ns[i];
+      if (open[f] === 0) total[f] += nt[i];
       open[f]++;
       stack.push(i);
     }
@@ -406,7 +432,7 @@
 
   return {
     KIND_NAMES, CALLS_VIEW, decodeDocument, frameName, frameInfo, buildTree, rangeTree, invertedTree,
-    sandwichTrees, outermost, matcher, searchShare, frameTotals, functionRows, lineRows, sortRows,
+    invertedPaths, sandwichTrees, sandwichPaths, outermost, matcher, searchShare, frameTotals, functionRows, lineRows, sortRows,
     findNodes, frameByName, bucketsOf, finishTree,
   };
 });

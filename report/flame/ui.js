@@ -6,14 +6,15 @@
 // Names from the profile reach the screen only through fillText and textContent.
 (function (NS) {
   'use strict';
-  const M = NS.model, L = NS.layout;
+  const M = NS.model, L = NS.layout, D = NS.diff;
   const ROW = 18, TITLE = 20, CHAR_W = 7.2;
   const FONT = '12px ui-monospace, Menlo, Consolas, monospace';
 
   function App(doc, els) {
     this.doc = doc;
     this.els = els;
-    this.state = { view: 0, range: null, inverted: false, sandwich: -1, colorMode: 'kind', search: null };
+    this.state = { view: 0, range: null, inverted: false, sandwich: -1, colorMode: 'kind', search: null, shape: 'after' };
+    this.diff = doc.diff || null; // diff mode (diff.js): frames coloured by their change
     this.cache = new Map(); // the trees derived from a view, by what derived them
     this.panes = [];
     this.drawn = 0;
@@ -37,6 +38,7 @@
   // The view's tree for the selected range (the whole run without one, or for a view
   // that has no time line).
   App.prototype.baseTree = function () {
+    if (this.diff) return this.diffBase().tree;
     const v = this.view(), r = this.state.range;
     if (!r || !v.timeline) return v.tree;
     const [b0, b1] = M.bucketsOf(v.timeline, r.t0, r.t1);
@@ -53,6 +55,7 @@
   // sandwich (callers above the function, callees below). The last pane is the main one,
   // which the API's node ids refer to.
   App.prototype.computePanes = function () {
+    if (this.diff) return this.computeDiffPanes();
     const base = this.baseTree(), key = this.state.view + '|' + this.rangeKey();
     const s = this.state, name = s.sandwich >= 0 ? M.frameName(this.doc, s.sandwich) : '';
     let panes;
@@ -66,6 +69,50 @@
       panes = [{ tree: base, up: true, title: '' }];
     }
     for (const p of panes) p.zoom = 0;
+    this.panes = panes;
+  };
+
+  // Diff mode: each side's weights over the view's union tree (diff.js columns).
+  App.prototype.diffColumns = function () {
+    const vi = this.state.view;
+    return this.cached(vi + '|dcols', () => D.columns(this.diff, vi, this.view().tree.n, 'nodes'));
+  };
+
+  // Diff mode: the weights of the drawn shape's side and of the other side.
+  App.prototype.diffSides = function () {
+    const c = this.diffColumns();
+    return this.state.shape === 'before' ? [c.bSelf, c.aSelf] : [c.aSelf, c.bSelf];
+  };
+
+  // Diff mode: the tree in the chosen side's shape ({ tree, umap }): the union tree itself
+  // for the after side (its weights are the after side's), rebuilt for the before side.
+  App.prototype.diffBase = function () {
+    const u = this.view().tree, [self, other] = this.diffSides();
+    return this.cached(this.state.view + '|' + this.state.shape, () =>
+      this.state.shape === 'before' ? D.reshape(u, self, other) : { tree: u, umap: D.identity(u.n) });
+  };
+
+  // Diff mode's panes: as computePanes, every tree derived from the union tree with both
+  // sides' weights, each pane judged (pane.diff).
+  App.prototype.computeDiffPanes = function () {
+    const s = this.state, u = this.view().tree, [self, other] = this.diffSides();
+    const key = s.view + '|' + s.shape, name = s.sandwich >= 0 ? M.frameName(this.doc, s.sandwich) : '';
+    let panes;
+    if (s.sandwich >= 0) {
+      const sw = this.cached(key + '|s' + s.sandwich, () => D.sandwich(u, s.sandwich, self, other));
+      panes = [{ src: sw.callers, up: true, title: 'Callers of ' + name }, { src: sw.callees, up: false, title: 'Callees of ' + name }];
+    } else if (s.inverted) {
+      panes = [{ src: this.cached(key + '|inv', () => D.inverted(u, self, other)), up: false, title: '' }];
+    } else {
+      panes = [{ src: this.diffBase(), up: true, title: '' }];
+    }
+    const cols = this.diffColumns();
+    for (const p of panes) {
+      p.tree = p.src.tree;
+      p.umap = p.src.umap;
+      p.diff = p.src.judged || (p.src.judged = D.judgeTree(this.diff, s.view, cols, p.tree, p.umap));
+      p.zoom = 0;
+    }
     this.panes = panes;
   };
 
@@ -121,7 +168,8 @@
       const yy = this.rowY(p, lay.level[k]);
       const info = M.frameInfo(doc, f);
       const matched = searching && f >= 0 && hit[f] === 1;
-      ctx.fillStyle = L.frameColor(s.colorMode, info.kind, info.module, info.name, matched, searching);
+      ctx.fillStyle = p.diff && !searching ? D.color(p.diff.bTotal[id], p.diff.aTotal[id], p.diff.noise[id], info.name)
+                                           : L.frameColor(s.colorMode, info.kind, info.module, info.name, matched, searching);
       // Ancestors of the zoom root are drawn paler: they are context, not scaled.
       ctx.globalAlpha = t.depth[id] < zoomDepth ? 0.55 : 1;
       ctx.fillRect(x, yy, Math.max(w - 0.5, 0.5), ROW - 1);
@@ -156,21 +204,39 @@
     return { x: p.layout.x[k], y: this.rowY(p, p.layout.level[k]), w: p.layout.w[k], h: ROW - 1 };
   };
 
-  // The API's description of node id of tree t.
-  App.prototype.nodeInfo = function (t, id) {
+  // The API's description of node id of tree t (of pane p: in diff mode, with its change).
+  App.prototype.nodeInfo = function (t, id, p) {
     if (!(id >= 0 && id < t.n)) return null;
     const info = M.frameInfo(this.doc, t.frame[id]);
-    return { id, name: info.name, module: info.module, file: info.file, line: info.line, kind: info.kind,
-             self: t.self[id], total: t.total[id], depth: t.depth[id], parent: t.parent[id] };
+    const n = { id, name: info.name, module: info.module, file: info.file, line: info.line, kind: info.kind,
+                self: t.self[id], total: t.total[id], depth: t.depth[id], parent: t.parent[id] };
+    const d = p && p.tree === t ? p.diff : null;
+    if (d) {
+      const b = d.bTotal[id], a = d.aTotal[id];
+      Object.assign(n, {
+        before: b, after: a, beforeSelf: d.bSelf[id], afterSelf: d.aSelf[id], delta: a - b, deltaPct: D.deltaPct(b, a),
+        noise: !!d.noise[id], p: Number.isNaN(d.p[id]) ? null : d.p[id], verdict: D.verdict(b, a, d.noise[id]),
+        presence: b > 0 && a > 0 ? 'both' : a > 0 ? 'appeared' : b > 0 ? 'vanished' : 'none',
+        color: D.color(b, a, d.noise[id], info.name),
+      });
+    }
+    return n;
   };
 
-  App.prototype.tooltipLines = function (t, id) {
-    const n = this.nodeInfo(t, id), unit = this.view().unit, all = t.total[0];
+  App.prototype.tooltipLines = function (p, id) {
+    const t = p.tree, n = this.nodeInfo(t, id, p), unit = this.view().unit, all = t.total[0];
     const lines = [n.name];
     const where = [n.module, n.file ? n.file + (n.line ? ':' + n.line : '') : ''].filter(Boolean).join('  ');
     if (where) lines.push(where);
-    lines.push('total ' + L.formatValue(n.total, unit) + ' (' + L.formatShare(n.total, all) + ')' +
-               '   self ' + L.formatValue(n.self, unit) + ' (' + L.formatShare(n.self, all) + ')');
+    if (n.verdict) {
+      lines.push('total  before ' + L.formatValue(n.before, unit) + ' → after ' + L.formatValue(n.after, unit) + '  ' + L.formatChange(n.before, n.after, unit));
+      lines.push('self   before ' + L.formatValue(n.beforeSelf, unit) + ' → after ' + L.formatValue(n.afterSelf, unit) + '  ' + L.formatChange(n.beforeSelf, n.afterSelf, unit));
+      const presence = n.presence === 'appeared' ? ' · appeared (after only)' : n.presence === 'vanished' ? ' · vanished (before only)' : '';
+      lines.push((n.noise ? 'within noise' : n.verdict + ', beyond noise') + (n.p === null ? '' : ' (p = ' + n.p.toPrecision(2) + ')') + presence);
+    } else {
+      lines.push('total ' + L.formatValue(n.total, unit) + ' (' + L.formatShare(n.total, all) + ')' +
+                 '   self ' + L.formatValue(n.self, unit) + ' (' + L.formatShare(n.self, all) + ')');
+    }
     lines.push(n.kind + ' · click: zoom · shift+click: sandwich');
     return lines;
   };
@@ -181,7 +247,7 @@
       tip.hidden = true;
       return;
     }
-    const lines = this.tooltipLines(this.panes[hit.pane].tree, hit.id);
+    const lines = this.tooltipLines(this.panes[hit.pane], hit.id);
     tip.textContent = '';
     lines.forEach((text, i) => {
       const div = document.createElement('div');

@@ -3,7 +3,7 @@
 // the App of ui.js. Every profile string is set with textContent.
 (function (NS) {
   'use strict';
-  const M = NS.model, L = NS.layout, App = NS.App;
+  const M = NS.model, L = NS.layout, D = NS.diff, App = NS.App;
   const TABLE_ROWS = 200;
 
   function el(tag, className, text) {
@@ -22,6 +22,15 @@
     // second, so they come in the next task, after the flame graph is on screen.
     clearTimeout(this.tablesPending);
     this.tablesPending = setTimeout(() => this.renderTables(), 0);
+  };
+
+  // Diff mode: draw the before side's shape (frames that vanished become visible) or the
+  // after side's.
+  App.prototype.setShape = function (shape) {
+    if (!this.diff || (shape !== 'before' && shape !== 'after')) return false;
+    this.state.shape = shape;
+    this.refresh(true);
+    return true;
   };
 
   App.prototype.renderTabs = function () {
@@ -52,6 +61,10 @@
     e.inverted.disabled = s.sandwich >= 0;
     e.colorMode.value = s.colorMode;
     e.clearRange.disabled = !s.range;
+    // Diff mode: colour is the change, there is no time line (two runs have two clocks).
+    e.colorBox.hidden = e.clearRange.hidden = e.timelineBox.hidden = !!this.diff;
+    e.shapeBox.hidden = !this.diff;
+    e.beforeShape.checked = s.shape === 'before';
     e.sandwichBox.hidden = s.sandwich < 0;
     e.sandwichName.textContent = s.sandwich >= 0 ? M.frameName(this.doc, s.sandwich) : '';
     this.renderSearchShare();
@@ -83,6 +96,7 @@
       this.state.inverted = e.inverted.checked;
       this.refresh();
     });
+    e.beforeShape.addEventListener('change', () => this.setShape(e.beforeShape.checked ? 'before' : 'after'));
     e.colorMode.addEventListener('change', () => {
       this.state.colorMode = e.colorMode.value;
       this.drawFlame();
@@ -211,9 +225,36 @@
     function: [['name', 'Function'], ['self', 'Self'], ['total', 'Total'], ['calls', 'Calls']],
     line: [['name', 'Function'], ['file', 'Line'], ['self', 'Self']],
   };
+  // Diff mode: each side, the change and its verdict; `vanished` lists what the after
+  // shape cannot draw.
+  const DIFF_COLUMNS = {
+    function: [['name', 'Function'], ['before', 'Self before'], ['after', 'Self after'], ['delta', 'Δ self'],
+               ['totalDelta', 'Δ total'], ['verdict', 'Verdict']],
+    line: [['name', 'Function'], ['file', 'Line'], ['before', 'Before'], ['after', 'After'], ['delta', 'Δ'], ['verdict', 'Verdict']],
+    vanished: [['name', 'Function'], ['caller', 'Called from'], ['before', 'Before']],
+  };
+
+  App.prototype.columnsOf = function (by) {
+    return (this.diff ? DIFF_COLUMNS : COLUMNS)[by];
+  };
+
+  App.prototype.diffTableRows = function (by) {
+    const vi = this.state.view, v = this.view();
+    if (by === 'vanished') return this.cached(vi + '|vanished', () => D.vanished(this.doc, v.tree, this.diffColumns())).slice();
+    if (by === 'line')
+      return this.cached(vi + '|dlines', () => D.lineRows(this.doc, this.diff, vi, v).map((r) => Object.assign(r, { change: Math.abs(r.delta) }))).slice();
+    const base = this.diffBase();
+    return this.cached(vi + '|' + this.state.shape + '|dfunc', () =>
+      D.functionRows(this.doc, this.diff, vi, this.diffColumns(), base.tree, base.umap).map((r) =>
+        Object.assign(r, { change: Math.abs(r.delta), totalDelta: r.totalAfter - r.totalBefore }))).slice();
+  };
 
   App.prototype.tableRows = function (by) {
     const v = this.view();
+    if (this.diff) {
+      const [column, desc] = this.sort[by];
+      return M.sortRows(this.diffTableRows(by), column, desc);
+    }
     // The tables follow the range, not the zoom, inversion or sandwich: they rank the
     // whole (range's) tree.
     const rows = by === 'line' ? M.lineRows(this.doc, v) : M.functionRows(this.doc, v, this.baseTree());
@@ -223,19 +264,35 @@
 
   App.prototype.renderTables = function () {
     for (const by of ['function', 'line']) this.renderTable(by);
+    this.els.vanishedBox.hidden = !this.diff;
+    if (this.diff) this.renderTable('vanished');
+  };
+
+  App.prototype.cellText = function (key, r, unit, all) {
+    // An inlined copy is a frame of its own: say so, or it reads as a duplicate row.
+    if (key === 'name') return r.kind === 'inlined' ? r.name + ' (inlined)' : r.name;
+    if (key === 'file') return (r.file || '?') + ':' + r.line;
+    if (key === 'calls') return r.calls === null ? '' : L.formatValue(r.calls, 'count');
+    if (key === 'caller') return r.caller;
+    if (key === 'before' || key === 'after') return L.formatValue(r[key], unit);
+    if (key === 'delta') return L.formatChange(r.before, r.after, unit);
+    if (key === 'totalDelta') return L.formatChange(r.totalBefore, r.totalAfter, unit);
+    if (key === 'verdict')
+      return r.totalVerdict && r.totalVerdict !== r.verdict ? r.verdict + ' · total ' + r.totalVerdict : r.verdict;
+    return L.formatValue(r[key], unit) + '  ' + L.formatShare(r[key], all);
   };
 
   App.prototype.renderTable = function (by) {
-    const table = by === 'line' ? this.els.byLine : this.els.byFunction;
-    const note = by === 'line' ? this.els.byLineNote : this.els.byFunctionNote;
+    const table = { line: this.els.byLine, vanished: this.els.vanished }[by] || this.els.byFunction;
+    const note = { line: this.els.byLineNote, vanished: this.els.vanishedNote }[by] || this.els.byFunctionNote;
     const v = this.view(), all = this.baseTree().total[0], rows = this.tableRows(by);
-    const cols = COLUMNS[by].filter(([key]) => key !== 'calls' || rows.some((r) => r.calls !== null));
+    const cols = this.columnsOf(by).filter(([key]) => key !== 'calls' || rows.some((r) => r.calls !== null));
     table.textContent = '';
     const head = el('tr');
     for (const [key, label] of cols) {
       const th = el('th', key === 'name' || key === 'file' ? 'name' : '', label);
       if (this.sort[by][0] === key) th.className += ' sorted' + (this.sort[by][1] ? '' : ' asc');
-      th.addEventListener('click', () => this.sortTable(by, key, this.sort[by][0] === key ? !this.sort[by][1] : key !== 'name' && key !== 'file'));
+      th.addEventListener('click', () => this.sortTable(by, key, this.sort[by][0] === key ? !this.sort[by][1] : !['name', 'file', 'caller', 'verdict'].includes(key)));
       head.appendChild(th);
     }
     table.appendChild(el('thead')).appendChild(head);
@@ -243,25 +300,35 @@
     for (const r of rows.slice(0, TABLE_ROWS)) {
       const tr = el('tr');
       for (const [key] of cols) {
-        let text;
-        // An inlined copy is a frame of its own: say so, or it reads as a duplicate row.
-        if (key === 'name') text = r.kind === 'inlined' ? r.name + ' (inlined)' : r.name;
-        else if (key === 'file') text = (r.file || '?') + ':' + r.line;
-        else if (key === 'calls') text = r.calls === null ? '' : L.formatValue(r.calls, 'count');
-        else text = L.formatValue(r[key], v.unit) + '  ' + L.formatShare(r[key], all);
-        tr.appendChild(el('td', key === 'name' || key === 'file' ? 'name' : '', text));
+        const cls = key === 'name' || key === 'file' || key === 'caller' ? 'name' : key === 'verdict' ? 'v-' + r.verdict : '';
+        tr.appendChild(el('td', cls, this.cellText(key, r, v.unit, all)));
       }
       tr.title = [r.module, r.file && r.line ? r.file + ':' + r.line : r.file].filter(Boolean).join('  ');
-      tr.addEventListener('click', () => this.zoomToFunction(r.name));
+      tr.addEventListener('click', () => (by === 'vanished' ? this.openVanished(r.node) : this.zoomToFunction(r.name)));
       body.appendChild(tr);
     }
     note.textContent = (rows.length > TABLE_ROWS ? 'the first ' + TABLE_ROWS + ' of ' + rows.length + ' rows' : rows.length + ' rows') +
       (by === 'line' ? ' · weight where the line was the leaf, over the whole run' : '') +
-      (by === 'function' && !rows.some((r) => r.calls !== null) ? ' · calls: not known for ' + v.name : '');
+      (by === 'vanished' ? ' · click one to draw the before shape at it' : '') +
+      (by === 'function' && !this.diff && !rows.some((r) => r.calls !== null) ? ' · calls: not known for ' + v.name : '');
+  };
+
+  // Diff mode: a vanished frame (a node of the union tree) shown where the before shape has it.
+  App.prototype.openVanished = function (node) {
+    if (!this.diff || !(node > 0 && node < this.view().tree.n)) return null;
+    this.state.sandwich = -1;
+    this.state.inverted = false;
+    this.state.shape = 'before';
+    this.refresh();
+    const id = this.mainPane().umap[node];
+    if (id >= 0) this.zoomPane(this.panes.length - 1, id);
+    this.els.flame.scrollIntoView({ block: 'nearest' });
+    return id;
   };
 
   App.prototype.sortTable = function (by, column, descending) {
-    if (!COLUMNS[by] || !COLUMNS[by].some(([key]) => key === column)) return false;
+    const cols = this.columnsOf(by);
+    if (!cols || !cols.some(([key]) => key === column)) return false;
     this.sort[by] = [column, !!descending];
     this.renderTable(by);
     return true;
@@ -325,6 +392,16 @@
   App.prototype.renderLegend = function () {
     const lg = this.els.legend;
     lg.textContent = '';
+    if (this.diff) {
+      lg.appendChild(document.createTextNode('colour: change of each frame\'s total'));
+      for (const [label, b, a, noise] of [['regressed (hotter)', 1, 2, 0], ['improved (cooler)', 2, 1, 0], ['within noise', 1, 1, 1]]) {
+        const sw = lg.appendChild(el('span', 'swatch'));
+        sw.style.background = D.color(b, a, noise, '');
+        lg.appendChild(document.createTextNode(label));
+      }
+      lg.appendChild(document.createTextNode(' · the stronger, the larger the change'));
+      return;
+    }
     if (this.state.colorMode === 'module') {
       lg.textContent = 'colour: one hue per module (hover a frame for its module)';
       return;

@@ -348,6 +348,9 @@ void ns_model_free(struct ns_model *m);
 
 /* Lookups. */
 uint32_t ns_model_event_index(const struct ns_model *m, const char *name); /* or NS_NONE */
+/* The node after n in the pre-order walk of root's tree (children in sibling order, heaviest
+ * first), without a stack; NS_NONE after the last. Start with n = root. */
+uint32_t ns_model_next_preorder(const struct ns_model *m, uint32_t root, uint32_t n);
 const char *ns_model_setting(const struct ns_process *p, const char *key); /* or NULL */
 uint64_t ns_model_counter(const struct ns_process *p, const char *name);   /* 0 if absent */
 

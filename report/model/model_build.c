@@ -45,6 +45,16 @@ uint32_t ns_model_event_index(const struct ns_model *m, const char *name)
     return NS_NONE;
 }
 
+uint32_t ns_model_next_preorder(const struct ns_model *m, uint32_t root, uint32_t n)
+{
+    const struct ns_node *nodes = m->nodes;
+    if (nodes[n].first_child != NS_NONE)
+        return nodes[n].first_child;
+    while (n != root && nodes[n].next_sibling == NS_NONE)
+        n = nodes[n].parent;
+    return n == root ? NS_NONE : nodes[n].next_sibling;
+}
+
 const char *ns_model_setting(const struct ns_process *p, const char *key)
 {
     for (size_t i = p->nsettings; i-- > 0;)

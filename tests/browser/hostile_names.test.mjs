@@ -15,8 +15,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { api, describeWatch, launchChromium, nsprof, openPage, outputDir, pageData, report, reportEvent, run, tempDir,
-  writePage } from './harness.mjs';
+import { WORKLOADS, api, describeWatch, launchChromium, nsprof, openPage, outputDir, pageData, report, reportEvent, run,
+  tempDir, writePage } from './harness.mjs';
 
 const DIR_NAME = '<img src=x onerror=window.__pwned=1;alert(1)>';
 const SOURCE_NAME = '"><script>window.__pwned=2;alert(2)<!--&amp;.cpp';
@@ -115,7 +115,7 @@ function countElements(page) {
 }
 
 describe('the flame page of a program with hostile names', () => {
-  let browser, work, hostileDir, html, rep, withLabel, names;
+  let browser, work, hostileDir, html, rep, withLabel, names, nsp, exe;
 
   before(async () => {
     browser = await launchChromium();
@@ -124,7 +124,8 @@ describe('the flame page of a program with hostile names', () => {
     mkdirSync(hostileDir);
     const built = buildHostile(hostileDir);
     withLabel = built.label;
-    const nsp = path.join(work, 'hostile.nsp');
+    exe = built.exe;
+    nsp = path.join(work, 'hostile.nsp');
     nsprof(['record', '-o', nsp, '--', built.exe, '0.6'], { cwd: work });
     rep = report(nsp);
     html = writePage(nsp, path.join(outputDir(), 'hostile.html'));
@@ -159,6 +160,67 @@ describe('the flame page of a program with hostile names', () => {
       }
     });
   }
+
+  // The differential flame graph (`nsprof diff -o`) shows the same names in its own places:
+  // the tooltip with before and after, the diff tables, the vanished table (the hostile run
+  // against a run of another program, where every hostile frame vanished) and the before
+  // shape it opens.
+  it('shows the names verbatim in the diff page and runs none of them', async (t) => {
+    const again = path.join(work, 'hostile2.nsp'), other = path.join(work, 'other.nsp');
+    nsprof(['record', '-o', again, '--', exe, '0.3'], { cwd: work });
+    nsprof(['record', '-o', other, '--', path.join(WORKLOADS, 'diff_after'), '1'], { cwd: work });
+    const same = path.join(outputDir(), 'hostile-diff.html'), gone = path.join(outputDir(), 'hostile-diff-vanished.html');
+    nsprof(['diff', '--force', '-o', same, nsp, again], { cwd: work });
+    nsprof(['diff', '--force', '-o', gone, nsp, other], { cwd: work });
+    for (const file of [same, gone]) {
+      const { page, watch, context } = await openPage(browser, file);
+      try {
+        const call = (method, ...args) => api(page, method, ...args);
+        const before = await countElements(page);
+        const seen = [];
+        const box = await page.locator('#flame').boundingBox();
+        if (file === gone) {
+          await page.locator('#vanished tbody tr').first().waitFor();
+          const cells = await page.locator('#vanished td.name').allTextContents();
+          for (const name of names) assert.ok(cells.includes(name), `${name} is not a cell of the vanished table: ${cells}`);
+          for (const row of (await call('hotspots', 'vanished')).filter((r) => names.includes(r.name))) {
+            await call('openVanished', row.node);
+            seen.push([row.name, (await call('root')).name]);
+          }
+        }
+        for (const name of names) {
+          const ids = await call('find', name);
+          assert.ok(ids.length, `find(${JSON.stringify(name)}) found nothing in ${path.basename(file)}`);
+          await call('zoom', ids[0]);
+          const r = await call('rect', ids[0]);
+          await page.mouse.move(box.x + r.x + r.w / 2, box.y + r.y + r.h / 2);
+          seen.push([name, await page.locator('#tooltip .tt-name').textContent()]);
+          assert.match(await page.locator('#tooltip').innerText(), /before .* → after /);
+          await call('search', name);
+          if (await call('sandwich', name)) seen.push([name, await page.textContent('#sandwich-name')]);
+          await call('sandwich', null);
+          await call('search', '');
+        }
+        await call('setShape', 'after');
+        await page.locator('#by-function tbody tr').first().waitFor();
+        const cells = await page.locator('#by-function td.name').allTextContents();
+        if (file === same) for (const name of names) assert.ok(cells.includes(name), `${name} is not in the diff's function table`);
+        for (const [name, shown] of seen) assert.equal(shown, name, 'shown verbatim');
+        assert.deepEqual(watch.dialogs, [], 'a dialog opened: ' + describeWatch(watch));
+        assert.equal(await page.evaluate(() => window.__pwned), undefined, 'a payload from a name ran');
+        assert.deepEqual(await countElements(page), before, 'elements appeared while names were shown');
+        assert.ok((await page.textContent('#title')).includes(EXE_NAME), 'the title names the program verbatim');
+        assert.deepEqual(watch.foreignRequests, [], describeWatch(watch));
+        assert.deepEqual(watch.consoleErrors, [], describeWatch(watch));
+        assert.deepEqual(watch.pageErrors, [], describeWatch(watch));
+        const shot = path.join(outputDir(), path.basename(file, '.html') + '.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        t.diagnostic(`screenshot: ${shot}`);
+      } finally {
+        await context.close();
+      }
+    }
+  });
 
   // First everything that puts a name on screen (hovering each frame, searching, sandwiches,
   // tables, findings, module colours, inverted), noting what was shown; then whether any of

@@ -2,14 +2,34 @@
 diff_work.c): a quadratic function made linear beside an untouched one, a leak fixed, a
 rebuilt binary with every address moved, and the same binary run twice (no difference at
 all). The gate's exit status is what CI sees."""
+import base64
 import json
 import os
+import re
 import subprocess
 import unittest
+import zlib
 
 from nsptest import NsprofTest, NSPROF, workload
 
 SCALE = "2"
+
+
+class _Any:
+    def __eq__(self, other):
+        return True
+
+
+ANY = _Any()
+
+
+def page_data(html):
+    """The document embedded in a flame page (docs/FLAME_DATA.md)."""
+    m = re.search(r'id="nsprof-data" data-encoding="([a-z0-9-]+)">([^<]*)</script>', html)
+    text = m.group(2)
+    if m.group(1) == "deflate-base64":
+        text = zlib.decompress(base64.b64decode(text), -15).decode()
+    return json.loads(text)
 
 
 class Diff(NsprofTest):
@@ -118,11 +138,48 @@ class Diff(NsprofTest):
                      ["--normalize", "weekly", before, before],
                      ["--max-regression", "x", before, before],
                      [before, os.path.join(self.dir, "missing.nsp")],
-                     ["-e", "no_such_event", before, before]):
+                     ["-e", "no_such_event", before, before],
+                     ["-o", "-", before, before]):
             proc = subprocess.run([NSPROF, "diff", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
             self.assertEqual(proc.returncode, 2, (args, proc.stderr))
             self.assertIn("nsprof: error:", proc.stderr)
+
+    def test_page_is_written_safely_and_the_gate_still_decides(self):
+        before = self.run_build("diff_before", "before.nsp")
+        after = self.run_build("diff_after", "after.nsp")
+        page = os.path.join(self.dir, "diff.html")
+        # after -> before is a regression: exit 1, and the page is there to look at.
+        proc = subprocess.run([NSPROF, "diff", "--max-regression", "10", "-o", page, after,
+                               before], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("count_pairs", proc.stdout)
+        self.assertEqual(os.stat(page).st_mode & 0o777, 0o600)
+        with open(page, encoding="utf-8") as f:
+            html = f.read()
+        data = page_data(html)
+        self.assertEqual(data["diff"]["runs"], [{"side": "before", "seconds": ANY},
+                                                {"side": "after", "seconds": ANY}])
+        self.assertEqual(data["diff"]["before_title"], "diff_after")
+        # An existing page is not overwritten without --force (nothing else is lost).
+        proc = subprocess.run([NSPROF, "diff", "-o", page, before, after],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("--force", proc.stderr)
+        with open(page, encoding="utf-8") as f:
+            self.assertEqual(f.read(), html)
+        # A symlink planted at the name is not followed, even with --force.
+        target = os.path.join(self.dir, "target")
+        with open(target, "w") as f:
+            f.write("keep")
+        link = os.path.join(self.dir, "link.html")
+        os.symlink(target, link)
+        proc = subprocess.run([NSPROF, "diff", "-o", link, before, after],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        with open(target) as f:
+            self.assertEqual(f.read(), "keep")
 
 
 if __name__ == "__main__":

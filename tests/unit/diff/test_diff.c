@@ -7,7 +7,10 @@
 #include <math.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "diff.h"
+#include "diff_flame.h"
 #include "helpers.h"
 
 /* Functions at fixed addresses of each build; the after build moved everything by 0x1000. */
@@ -196,4 +199,133 @@ Test(diff, an_event_a_run_lacks_is_an_error)
                                sizeof(err)),
                  -1);
     cr_assert(strstr(err, "has no wall event"), "%s", err);
+}
+
+/* The differential flame graph's data (diff_flame.h) of b and a, parsed. */
+static json_t *flame_doc(struct ns_model *b, struct ns_model *a, const struct ns_diff_options *o,
+                         struct ns_buf *out)
+{
+    char err[256] = "";
+    const struct ns_model *bv[] = {b}, *av[] = {a};
+    struct ns_flame_data_options fo = {.producer = "test"};
+    cr_assert_eq(ns_diff_flame_json(bv, 1, av, 1, o, &fo, out, err, sizeof(err)), 0, "%s", err);
+    json_error_t jerr;
+    json_t *doc = json_loadb(out->s, out->len, 0, &jerr);
+    cr_assert_not_null(doc, "not JSON: %s", jerr.text);
+    return doc;
+}
+
+/* The union node reached by the frames named in path (from the process down), or -1. */
+static long union_node(json_t *doc, const char *const *path, size_t n)
+{
+    json_t *ev = json_array_get(json_object_get(doc, "events"), 0);
+    json_t *nodes = json_object_get(ev, "nodes"), *strings = json_object_get(doc, "strings");
+    json_t *depth = json_object_get(nodes, "depth"), *frame = json_object_get(nodes, "frame");
+    json_t *names = json_object_get(json_object_get(doc, "frames"), "name");
+    size_t at = 1; /* path[at - 1] is looked for at depth at (the process is at depth 1) */
+    for (size_t i = 1; i < json_array_size(depth); i++) {
+        long d = (long)json_integer_value(json_array_get(depth, i));
+        if (d < (long)at - 1 && at > 1)
+            return -1; /* left the subtree of the last match */
+        if (d != (long)at)
+            continue;
+        long f = (long)json_integer_value(json_array_get(frame, i));
+        const char *name = json_string_value(
+            json_array_get(strings, json_integer_value(json_array_get(names, f))));
+        if ((size_t)d == at && strcmp(name, path[at - 1]) == 0) {
+            if (at == n)
+                return (long)i;
+            at++;
+        }
+    }
+    return -1;
+}
+
+static double column_at(json_t *doc, const char *column, long node)
+{
+    json_t *ev = json_array_get(json_object_get(doc, "events"), 0);
+    return json_number_value(
+        json_array_get(json_object_get(json_object_get(ev, "nodes"), column), (size_t)node));
+}
+
+/* A run's self weight at a node, from its delta-coded entries. */
+static double run_weight(json_t *doc, size_t run, long node)
+{
+    json_t *ev = json_array_get(json_object_get(doc, "events"), 0);
+    json_t *r = json_array_get(json_object_get(json_object_get(ev, "diff"), "runs"), run);
+    json_t *ids = json_object_get(json_object_get(r, "nodes"), "node");
+    json_t *w = json_object_get(json_object_get(r, "nodes"), "weight");
+    long id = 0;
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        id += (long)json_integer_value(json_array_get(ids, i));
+        if (id == node)
+            return json_number_value(json_array_get(w, i));
+    }
+    return 0.0;
+}
+
+Test(diff, flame_data_is_the_union_of_both_trees_matched_by_name)
+{
+    struct ns_model *b = run(0, 100, 100, 400, 100, 10, "ns", 0);
+    struct ns_model *a = run(1, 100, 100, 100, 100, 0, "ns", 0);
+    struct ns_buf out = {0};
+    json_t *doc = flame_doc(b, a, &(struct ns_diff_options){0}, &out);
+    /* The renamed executable (app-1 -> app-2), libfoo.so.1 -> .so.2: one path each. */
+    const char *slow[] = {"app", "main", "slow"}, *foo[] = {"app", "main", "foo"};
+    long s = union_node(doc, slow, 3), f = union_node(doc, foo, 3);
+    cr_assert_geq(s, 0, "no union node main;slow");
+    cr_assert_geq(f, 0, "no union node main;foo (libfoo.so.1 and .2 are one module)");
+    cr_assert_float_eq(column_at(doc, "self", s), 100e6, 1, "after side's weight");
+    cr_assert_float_eq(run_weight(doc, 0, s), 400e6, 1, "the before run's own weight");
+    cr_assert_float_eq(run_weight(doc, 1, s), 100e6, 1);
+    /* The unnamed frame is before only: in the union, weightless after. */
+    json_t *ev = json_array_get(json_object_get(doc, "events"), 0);
+    cr_assert_float_eq(json_number_value(json_object_get(ev, "total")), 400e6, 1);
+    json_t *d = json_object_get(ev, "diff");
+    cr_assert_float_eq(json_number_value(json_object_get(d, "before_total")), 710e6, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(d, "kind")), "sampled");
+    json_t *top = json_object_get(doc, "diff");
+    cr_assert_str_eq(json_string_value(json_object_get(top, "normalize")), "runs");
+    cr_assert_str_eq(json_string_value(json_object_get(top, "before_command")), "/usr/bin/app-1");
+    cr_assert_str_eq(json_string_value(json_object_get(doc, "command")), "/usr/bin/app-2");
+    /* Equal runs, equal bytes. */
+    struct ns_buf again = {0};
+    json_decref(flame_doc(b, a, &(struct ns_diff_options){0}, &again));
+    cr_assert_eq(again.len, out.len);
+    cr_assert_eq(memcmp(again.s, out.s, out.len), 0, "the document is not deterministic");
+    ns_buf_free(&again);
+    ns_buf_free(&out);
+    json_decref(doc);
+}
+
+Test(diff, flame_data_normalizes_each_run_by_its_factor)
+{
+    struct ns_model *b = run(0, 100, 100, 200, 100, 0, "ns", 0);
+    struct ns_model *a = run(1, 200, 200, 400, 200, 0, "ns", 0);
+    struct ns_buf out = {0};
+    json_t *doc = flame_doc(b, a, &(struct ns_diff_options){.normalize = NS_DIFF_SHARE}, &out);
+    json_t *ev = json_array_get(json_object_get(doc, "events"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(ev, "unit")), "%");
+    cr_assert_float_eq(json_number_value(json_object_get(ev, "total")), 100.0, 1e-6);
+    json_t *runs = json_object_get(json_object_get(ev, "diff"), "runs");
+    cr_assert_float_eq(json_number_value(json_object_get(json_array_get(runs, 0), "factor")),
+                       100.0 / 500e6, 1e-18);
+    const char *slow[] = {"app", "main", "slow"};
+    cr_assert_float_eq(column_at(doc, "self", union_node(doc, slow, 3)), 40.0, 1e-6);
+    ns_buf_free(&out);
+    json_decref(doc);
+}
+
+Test(diff, flame_data_needs_an_event_of_every_run)
+{
+    struct ns_model *b = run(0, 1, 1, 1, 1, 0, "ns", 0);
+    struct ns_model *a = run(1, 1, 1, 1, 1, 0, "count", 1); /* alloc_count only */
+    const struct ns_model *bv[] = {b}, *av[] = {a};
+    struct ns_buf out = {0};
+    char err[256] = "";
+    cr_assert_eq(ns_diff_flame_json(bv, 1, av, 1, &(struct ns_diff_options){0}, NULL, &out, err,
+                                    sizeof(err)),
+                 -1);
+    cr_assert(strstr(err, "no event in common"), "%s", err);
+    ns_buf_free(&out);
 }

@@ -1,0 +1,205 @@
+// diff_page.test.mjs — the differential flame graph (`nsprof diff -o page.html`) in headless
+// Chromium, on the builds of tests/workloads/diff_work.c whose difference is known by
+// construction: count_pairs made linear (it all but vanishes), untouched the same in both,
+// keep_blocks' leak fixed. The page is the flame page in its diff mode; what it shows is
+// checked against `nsprof diff --json` of the same runs (the analyzer's own numbers and
+// verdicts), and its colours are read back from the canvas pixels.
+//
+//   cd tests/browser && NSPROF=build/nsprof NSPROF_WORKLOADS=build/tests/workloads node --test diff_page.test.mjs
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { WORKLOADS, api, describeWatch, launchChromium, nsprof, openPage, outputDir, pageData, tempDir } from './harness.mjs';
+
+const SCALE = '2';
+
+function record(work, build, name) {
+  const nsp = path.join(work, name);
+  nsprof(['record', '-o', nsp, '--', path.join(WORKLOADS, build), SCALE]);
+  return nsp;
+}
+
+// `nsprof diff --json` and the page of the same runs.
+function diffOf(args, html) {
+  const json = JSON.parse(nsprof(['diff', '--json', '--top', '0', ...args]));
+  nsprof(['diff', '--force', '-o', html, ...args]);
+  return json;
+}
+
+function row(json, name) {
+  const r = json.functions.find((f) => f.function === name && !f.inlined);
+  assert.ok(r, `nsprof diff has no row for ${name}`);
+  return r;
+}
+
+function close(actual, expected, what) {
+  assert.ok(Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${what}: ${actual}, expected ${expected}`);
+}
+
+// The colour drawn at the top-left inside a frame's rectangle: 'red', 'blue' or 'grey'.
+async function drawnColour(page, rect) {
+  const [r, g, b] = await page.evaluate(({ x, y }) => {
+    const c = document.getElementById('flame'), dpr = window.devicePixelRatio || 1;
+    return [...c.getContext('2d').getImageData(Math.round((x + 2) * dpr), Math.round((y + 2) * dpr), 1, 1).data];
+  }, rect);
+  if (Math.abs(r - g) < 10 && Math.abs(g - b) < 10) return 'grey';
+  return r > b ? 'red' : 'blue';
+}
+
+// The colour a verdict must have: grey within noise, red when it grew, blue when it shrank.
+function expectedColour(before, after, noise) {
+  return noise || before === after ? 'grey' : after > before ? 'red' : 'blue';
+}
+
+describe('the differential flame graph', () => {
+  let browser, work, single, multi;
+
+  before(async () => {
+    browser = await launchChromium();
+    work = tempDir('nsprof-browser-diff-');
+    const b = [0, 1, 2].map((i) => record(work, 'diff_before', `b${i}.nsp`));
+    const a = [0, 1, 2].map((i) => record(work, 'diff_after', `a${i}.nsp`));
+    const out = outputDir();
+    single = { html: path.join(out, 'diff-single.html') };
+    single.json = diffOf([b[0], a[0]], single.html);
+    multi = { html: path.join(out, 'diff-runs.html') };
+    multi.json = diffOf(['--before', ...b, '--after', ...a], multi.html);
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  async function open(which, fn) {
+    const { page, watch, context } = await openPage(browser, which.html);
+    try {
+      await fn(page, (method, ...args) => api(page, method, ...args), watch);
+      assert.deepEqual(watch.foreignRequests, [], describeWatch(watch));
+      assert.deepEqual(watch.consoleErrors, [], describeWatch(watch));
+      assert.deepEqual(watch.pageErrors, [], describeWatch(watch));
+      assert.deepEqual(await page.evaluate(() => window.nsprofPage.errors), []);
+    } finally {
+      await context.close();
+    }
+  }
+
+  it('draws the after profile, says what it compares, and makes no request', async (t) => {
+    const { doc } = pageData(single.html);
+    assert.ok(doc.diff, 'the page data has no diff part');
+    await open(single, async (page, call) => {
+      assert.deepEqual(await call('diff'), { normalize: 'runs', runsBefore: 1, runsAfter: 1, fdr: 0.05, runNoise: 0.05 });
+      assert.ok((await call('drawnFrames')) > 5, 'the flame graph is empty');
+      assert.equal(await call('shape'), 'after');
+      const root = await call('root');
+      close(root.before, single.json.summary.find((s) => s.event === 'cpu').before, 'total before');
+      close(root.after, single.json.summary.find((s) => s.event === 'cpu').after, 'total after');
+      assert.equal(await page.textContent('#title'), 'diff_before → diff_after');
+      const summary = await page.textContent('#diff-summary');
+      assert.match(summary, /1 run\).*normalized per run.*red hotter, blue cooler, grey within noise/s);
+      assert.ok(summary.includes(single.json.method), `the summary does not give the method: ${summary}`);
+      assert.ok(await page.isHidden('#timeline-box'), 'a diff has no time line');
+      const shot = path.join(outputDir(), 'diff-single.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      t.diagnostic(`screenshot: ${shot}`);
+    });
+  });
+
+  for (const which of ['single', 'multi']) {
+    it(`rows and colours match nsprof diff --json (${which === 'single' ? 'one run' : 'three runs'} a side)`, async () => {
+      const d = which === 'single' ? single : multi;
+      await open(d, async (page, call) => {
+        const rows = await call('hotspots', 'function');
+        const checked = [];
+        for (const name of ['count_pairs', 'untouched', 'main']) {
+          const j = row(d.json, name), r = rows.find((x) => x.name === name);
+          assert.ok(r, `the page's function table has no ${name}`);
+          close(r.before, j.before, `${name} self before`);
+          close(r.after, j.after, `${name} self after`);
+          close(r.totalBefore, j.before_total, `${name} total before`);
+          close(r.totalAfter, j.after_total, `${name} total after`);
+          assert.equal(r.noise, j.noise, `${name}: self verdict`);
+          assert.equal(r.totalNoise, j.total_noise, `${name}: total verdict`);
+          checked.push(name);
+        }
+        // By construction: count_pairs all but vanished (beyond noise), untouched did not move.
+        assert.equal(row(d.json, 'count_pairs').noise, false);
+        assert.equal(row(d.json, 'untouched').noise, true);
+        // Frames reached by one path only: the node is the function; its colour on the canvas
+        // is its verdict. count_pairs is drawn in the before shape (the after one lost it).
+        for (const [name, shape] of [['untouched', 'after'], ['main', 'after'], ['count_pairs', 'before']]) {
+          await call('setShape', shape);
+          const ids = await call('find', name);
+          assert.equal(ids.length, 1, `${name} is on one path`);
+          const n = await call('node', ids[0]), j = row(d.json, name);
+          close(n.before, j.before_total, `${name} node before`);
+          close(n.after, j.after_total, `${name} node after`);
+          assert.equal(n.noise, j.total_noise, `${name}: the frame's verdict`);
+          const rect = await call('rect', ids[0]);
+          assert.ok(rect && rect.w > 4, `${name} is not drawn in the ${shape} shape`);
+          assert.equal(await drawnColour(page, rect), expectedColour(j.before_total, j.after_total, j.total_noise),
+            `${name}: colour on the canvas (${n.color})`);
+        }
+      });
+    });
+  }
+
+  it('lists what vanished and draws it in the before shape', async () => {
+    await open(single, async (page, call) => {
+      const vanished = await call('hotspots', 'vanished');
+      const cp = vanished.find((v) => v.name === 'count_pairs');
+      assert.ok(cp, `count_pairs is not in the vanished table: ${vanished.map((v) => v.name)}`);
+      assert.equal(cp.caller, 'main');
+      close(cp.before, row(single.json, 'count_pairs').before_total, 'vanished count_pairs before');
+      for (const nid of await call('find', 'count_pairs'))
+        assert.equal(await call('rect', nid), null, 'the after shape does not draw count_pairs');
+      const id = await call('openVanished', cp.node);
+      assert.equal(await call('shape'), 'before');
+      assert.equal((await call('root')).name, 'count_pairs', 'opening it zooms to it');
+      assert.ok(await page.isChecked('#before-shape'));
+      assert.ok(id >= 0);
+      await page.click('#before-shape');
+      assert.equal(await call('shape'), 'after');
+      assert.equal(await page.locator('#vanished tbody tr', { hasText: 'count_pairs' }).count(), 1);
+    });
+  });
+
+  it('the inverted view and a sandwich carry both sides', async () => {
+    await open(single, async (page, call) => {
+      await call('setInverted', true);
+      const ids = await call('find', 'untouched');
+      const top = [];
+      for (const id of ids) {
+        const n = await call('node', id);
+        if (n.depth === 1) top.push(n);
+      }
+      assert.equal(top.length, 1, 'untouched heads one inverted stack');
+      const j = row(single.json, 'untouched');
+      close(top[0].before, j.before, 'inverted untouched before = its self');
+      close(top[0].after, j.after, 'inverted untouched after = its self');
+      await call('setInverted', false);
+      assert.ok(await call('sandwich', 'main'));
+      const callee = await call('root');
+      assert.equal(callee.name, 'main');
+      close(callee.before, row(single.json, 'main').before_total, 'sandwich main before');
+      close(callee.after, row(single.json, 'main').after_total, 'sandwich main after');
+      assert.ok((await call('drawnFrames')) > 2);
+    });
+  });
+
+  it('the tooltip gives before, after, change and verdict', async () => {
+    await open(single, async (page, call) => {
+      const ids = await call('find', 'untouched');
+      const rect = await call('rect', ids[0]);
+      const box = await page.locator('#flame').boundingBox();
+      await page.mouse.move(box.x + rect.x + rect.w / 2, box.y + rect.y + rect.h / 2);
+      const text = await page.locator('#tooltip').innerText();
+      assert.match(text, /^untouched/);
+      assert.match(text, /total\s+before .* → after /);
+      assert.match(text, /self\s+before .* → after /);
+      assert.match(text, /within noise/);
+    });
+  });
+});
