@@ -122,6 +122,7 @@ static bool resolve_dwarf(struct ns_sym_objfile *o, uint64_t addr, struct ns_sym
         if (k > 0)
             call_site(o->cfg, &chain[k - 1], &f.file, &f.line);
         f.function = ns_sym_display_name(o->cfg, die_raw_name(&chain[k]));
+        f.decl_file = ns_sym_intern(&o->cfg->strings, dwarf_decl_file(&chain[k]));
         if (f.function == NULL && k == n - 1)
             f.function = symbol_name(o, addr);
         f.inlined = k < n - 1;

@@ -45,7 +45,7 @@ struct ns_sym {
     struct ns_sym_frame_buf scratch;
 };
 
-static const struct ns_sym_frame unknown_frame = {NULL, NULL, 0, 0};
+static const struct ns_sym_frame unknown_frame = {NULL, NULL, 0, 0, NULL};
 
 static bool copy_debug_dirs(struct ns_sym_config *cfg, const char *const *dirs)
 {

@@ -71,10 +71,12 @@ enum ns_sym_status {
 };
 
 struct ns_sym_frame {
-    const char *function; /* demangled; NULL if unknown */
-    const char *file;     /* source file, NULL if unknown */
-    uint32_t line;        /* 0 if unknown */
-    int inlined;          /* 1: this frame was inlined into the next (outer) one */
+    const char *function;  /* demangled; NULL if unknown */
+    const char *file;      /* source file, NULL if unknown */
+    uint32_t line;         /* 0 if unknown */
+    int inlined;           /* 1: this frame was inlined into the next (outer) one */
+    const char *decl_file; /* the function's own source file (DWARF DW_AT_decl_file): tells
+                              two static functions of one name apart; NULL if unknown */
 };
 
 /* opt may be NULL (defaults). Returns NULL only when memory runs out. */

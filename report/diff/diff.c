@@ -18,6 +18,7 @@
 struct acc {
     char *key; /* the matching identity */
     const char *function, *module, *file;
+    const char *declared_in; /* see ns_diff_row */
     int symbolized, inlined;
     double *self, *total; /* [nb + na]: per run, normalized */
     uint64_t *count;      /* [nb + na]: self samples */
@@ -28,6 +29,7 @@ struct builder {
     const struct ns_model *const *runs; /* before runs, then after runs */
     size_t nb, na;
     const struct ns_diff_options *o;
+    char ***keys; /* ns_diff_func_keys of the runs */
     struct acc *acc;
     size_t nacc, cap;
     uint32_t *slots; /* open addressing over acc, 0 = empty, else index + 1 */
@@ -72,10 +74,9 @@ static int is_executable(const struct ns_model *m, const char *module)
     return 0;
 }
 
-/* Not the source file: the model keys a function by name and module and keeps the file of
- * the first line it saw, which two runs may see in another order. A process root is keyed by
- * its role: a run's first process is the program whatever it is called (app-v1, app-v2). */
-char *ns_diff_func_key(const struct ns_model *m, const struct ns_func *f)
+/* The key without the source file. A process root is keyed by its role: a run's first
+ * process is the program whatever it is called (app-v1, app-v2). */
+static char *base_key(const struct ns_model *m, const struct ns_func *f)
 {
     if (f->kind == NS_FUNC_PROCESS) {
         int first = m->nprocesses && f->process == 0;
@@ -92,6 +93,95 @@ char *ns_diff_func_key(const struct ns_model *m, const struct ns_func *f)
     if (k)
         snprintf(k, len, "%s\x1f%.*s\x1f%d", f->name, (int)mlen, module, f->inlined);
     return k;
+}
+
+/* A function of one of the runs, while the keys are decided. */
+struct keyed {
+    char *key;
+    const char *decl; /* declaring file's base name, "" when unknown */
+    uint32_t run, func;
+};
+
+static int by_key_and_file(const void *x, const void *y)
+{
+    const struct keyed *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    if (!c)
+        c = strcmp(a->decl, b->decl);
+    if (!c)
+        c = (a->run > b->run) - (a->run < b->run);
+    return c ? c : (a->func > b->func) - (a->func < b->func);
+}
+
+/* A declaring file's name without its directories (a rebuild may move the tree), "" when
+ * unknown. */
+static const char *decl_base(const struct ns_func *f)
+{
+    return f->decl_file ? basename_of(f->decl_file) : "";
+}
+
+char ***ns_diff_func_keys(const struct ns_model *const *runs, size_t nruns)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < nruns; r++)
+        n += runs[r]->nfuncs;
+    char ***keys = calloc(nruns ? nruns : 1, sizeof(*keys));
+    struct keyed *v = malloc((n ? n : 1) * sizeof(*v));
+    if (!keys || !v)
+        goto fail;
+    size_t k = 0;
+    for (size_t r = 0; r < nruns; r++) {
+        const struct ns_model *m = runs[r];
+        if (!(keys[r] = calloc(m->nfuncs ? m->nfuncs : 1, sizeof(char *))))
+            goto fail;
+        for (uint32_t f = 0; f < m->nfuncs; f++) {
+            v[k] =
+                (struct keyed){base_key(m, &m->funcs[f]), decl_base(&m->funcs[f]), (uint32_t)r, f};
+            if (!v[k++].key)
+                goto fail_v;
+        }
+    }
+    qsort(v, n, sizeof(*v), by_key_and_file);
+    /* Functions of one name and module that DWARF declares in different files, in any run
+     * (two static functions of one name: maybe only one of them ran on each side), are
+     * told apart by the file; the others keep the plain key, so that a build without DWARF
+     * still matches one with it. */
+    for (size_t i = 0, j; i < n; i = j) {
+        int split = 0;
+        for (j = i + 1; j < n && strcmp(v[j].key, v[i].key) == 0; j++)
+            split |= v[j].decl[0] && v[j - 1].decl[0] && strcmp(v[j].decl, v[j - 1].decl) != 0;
+        for (size_t t = i; t < j; t++) {
+            char *key = v[t].key;
+            if (split) {
+                size_t len = strlen(key) + strlen(v[t].decl) + 2;
+                if (!(key = malloc(len)))
+                    goto fail_v;
+                snprintf(key, len, "%s\x1f%s", v[t].key, v[t].decl);
+                free(v[t].key);
+            }
+            v[t].key = NULL;
+            keys[v[t].run][v[t].func] = key;
+        }
+    }
+    free(v);
+    return keys;
+fail_v:
+    for (size_t t = 0; t < k; t++)
+        free(v[t].key);
+fail:
+    free(v);
+    ns_diff_keys_free(keys, runs, nruns);
+    return NULL;
+}
+
+void ns_diff_keys_free(char ***keys, const struct ns_model *const *runs, size_t nruns)
+{
+    for (size_t r = 0; keys && r < nruns; r++) {
+        for (size_t f = 0; keys[r] && f < runs[r]->nfuncs; f++)
+            free(keys[r][f]);
+        free(keys[r]);
+    }
+    free(keys);
 }
 
 static int grow_slots(struct builder *b)
@@ -113,9 +203,9 @@ static int grow_slots(struct builder *b)
 }
 
 /* The row of f, created on first sight; NULL when memory runs out. */
-static struct acc *row_of(struct builder *b, const struct ns_model *m, const struct ns_func *f)
+static struct acc *row_of(struct builder *b, const char *row_key, const struct ns_func *f)
 {
-    char *key = ns_diff_func_key(m, f);
+    char *key = strdup(row_key);
     if (!key || ((b->nacc + 1) * 2 > b->nslots && grow_slots(b) < 0)) {
         free(key);
         return NULL;
@@ -142,12 +232,19 @@ static struct acc *row_of(struct builder *b, const struct ns_model *m, const str
                       .function = f->name,
                       .module = f->module,
                       .file = f->file,
+                      .declared_in = "",
                       .symbolized = f->symbolized,
                       .inlined = f->inlined};
     a->self = calloc(runs, sizeof(double));
     a->total = calloc(runs, sizeof(double));
     a->count = calloc(runs, sizeof(uint64_t));
     a->tcount = calloc(runs, sizeof(uint64_t));
+    /* A key told apart by its file (ns_diff_func_keys) has a fourth field. */
+    size_t fields = 0;
+    for (const char *c = key; *c; c++)
+        fields += *c == '\x1f';
+    if (fields == 3)
+        a->declared_in = decl_base(f);
     if (!a->self || !a->total || !a->count || !a->tcount) {
         free(a->self), free(a->total), free(a->count), free(a->tcount), free(key);
         return NULL;
@@ -196,10 +293,11 @@ static int read_run(struct builder *b, size_t r)
     double run_total = (double)m->events[e].weight;
     struct ns_func_stat *st;
     size_t n;
+    char **keys = b->keys[r];
     if (ns_rank_functions(m, e, &st, &n) < 0)
         goto oom;
     for (size_t i = 0; i < n; i++) {
-        struct acc *a = row_of(b, m, &m->funcs[st[i].func]);
+        struct acc *a = row_of(b, keys[st[i].func], &m->funcs[st[i].func]);
         if (!a) {
             free(st);
             goto oom;
@@ -418,7 +516,8 @@ static int finish_rows(struct builder *b, struct ns_diff *d)
         row->function = dup_or_empty(a->function);
         row->module = dup_or_empty(a->module);
         row->file = dup_or_empty(a->file);
-        if (!row->function || !row->module || !row->file)
+        row->declared_in = dup_or_empty(a->declared_in);
+        if (!row->function || !row->module || !row->file || !row->declared_in)
             return -1;
         row->symbolized = a->symbolized, row->inlined = a->inlined;
         row->self.before = mean(a->self, b->nb), row->self.after = mean(a->self + b->nb, b->na);
@@ -469,6 +568,8 @@ int ns_diff_build(const struct ns_model *const *before, size_t nb,
         goto oom;
     memcpy(all, before, nb * sizeof(*all));
     memcpy(all + nb, after, na * sizeof(*all));
+    if (!(b.keys = ns_diff_func_keys(all, runs)))
+        goto oom;
     for (size_t r = 0; r < runs; r++)
         if (read_run(&b, r) < 0)
             goto out;
@@ -506,6 +607,7 @@ out:
     }
     free(b.acc);
     free(b.slots);
+    ns_diff_keys_free(b.keys, all, runs);
     free(all);
     free(v);
     ns_diff_free(d);
@@ -517,7 +619,8 @@ void ns_diff_free(struct ns_diff *d)
     if (!d)
         return;
     for (size_t i = 0; i < d->nrows; i++)
-        free(d->rows[i].function), free(d->rows[i].module), free(d->rows[i].file);
+        free(d->rows[i].function), free(d->rows[i].module), free(d->rows[i].file),
+            free(d->rows[i].declared_in);
     for (size_t i = 0; i < d->nsummary; i++)
         free(d->summary[i].event), free(d->summary[i].unit);
     free(d->rows);

@@ -9,9 +9,9 @@
  *
  * Matching: a function is its symbolized name, its module's basename without the soname
  * version (libfoo.so.1 and libfoo.so.2 match; the program's executable is one module
- * whatever its file is called) and whether it was inlined. Never an address: a rebuilt
- * binary matches. (The model keys a function by name and module, so two static functions
- * of one name in one module are one function there, and here.) An unnamed frame
+ * whatever its file is called) and whether it was inlined; two static functions of one name
+ * in one module are told apart by the base name of the file DWARF declares them in. Never
+ * an address: a rebuilt binary matches. An unnamed frame
  * (module+0xADDR) matches only the same address; the weight of those found on one side only
  * is reported as unmatched.
  *
@@ -59,6 +59,8 @@ struct ns_diff_value {
 
 struct ns_diff_row {
     char *function, *module, *file; /* module: basename as the after side (else before) had it */
+    char *declared_in; /* the declaring file's base name when that tells it from another
+                          function of its name and module (two static functions), else "" */
     int symbolized, inlined;
     enum ns_diff_presence presence;
     struct ns_diff_value self, total;
@@ -112,10 +114,14 @@ struct ns_diff_gate {
 int ns_diff_gate_check(const struct ns_diff *d, const struct ns_diff_gate *g, int *total_fails,
                        size_t **rows, size_t *nrows);
 
-/* The matching identity of function f of m (see the top of this file) as a string: equal
- * strings are one function. A process root is keyed by its role: a run's first process is
- * the program, whatever it is called; other processes by name. malloc'd; NULL: no memory. */
-char *ns_diff_func_key(const struct ns_model *m, const struct ns_func *f);
+/* The matching identity of every function of every run (see the top of this file) as
+ * strings, keys[run][function]: equal strings are one function. A process root is keyed by
+ * its role: a run's first process is the program, whatever it is called; other processes
+ * by name. Functions of one name and module that DWARF declares in different files, in any
+ * of the runs (two static functions of one name), add the file's base name. NULL when
+ * memory runs out. */
+char ***ns_diff_func_keys(const struct ns_model *const *runs, size_t nruns);
+void ns_diff_keys_free(char ***keys, const struct ns_model *const *runs, size_t nruns);
 /* How event e of m varies between identical runs. */
 enum ns_diff_kind ns_diff_event_kind(const struct ns_model *m, uint32_t e);
 /* How noise is judged with nb runs before and na after on an event of this kind: one

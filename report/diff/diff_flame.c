@@ -59,6 +59,7 @@ struct builder {
     size_t nframes, fcap;
     struct ns_itab ftab;
     uint32_t **func_frame; /* per run: per model function, its union frame */
+    char ***keys;          /* ns_diff_func_keys of the runs */
     uint32_t *map;         /* scratch: per model node, its union node */
     size_t map_cap;
     struct ns_buf *out;
@@ -73,7 +74,7 @@ static int frame_eq(const void *ctx, uint32_t v, const void *key)
 static uint32_t frame_of(struct builder *b, size_t r, uint32_t f)
 {
     const struct ns_model *m = b->runs[r];
-    char *key = ns_diff_func_key(m, &m->funcs[f]);
+    char *key = strdup(b->keys[r][f]);
     if (!key)
         return NS_NONE;
     uint64_t h = ns_hash_bytes(key, strlen(key));
@@ -102,7 +103,8 @@ static uint32_t frame_of(struct builder *b, size_t r, uint32_t f)
 static int map_functions(struct builder *b)
 {
     b->func_frame = calloc(b->nruns, sizeof(*b->func_frame));
-    if (!b->func_frame)
+    b->keys = ns_diff_func_keys(b->runs, b->nruns);
+    if (!b->func_frame || !b->keys)
         return -1;
     /* After runs first, so that the frames are numbered (and named) by the after side. */
     for (size_t k = 0; k < b->nruns; k++) {
@@ -730,6 +732,7 @@ out:
     for (size_t r = 0; b.func_frame && r < b.nruns; r++)
         free(b.func_frame[r]);
     free(b.func_frame);
+    ns_diff_keys_free(b.keys, b.runs, b.nruns);
     free(b.map);
     ns_jw_strtab_free(&b.st);
     free(events);

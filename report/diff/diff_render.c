@@ -87,7 +87,9 @@ static size_t *select_rows(const struct ns_diff *d, int p, int total, size_t *n)
 static void put_function(struct ns_table *t, const struct ns_diff_row *r)
 {
     char name[4200];
-    snprintf(name, sizeof(name), "%s%s", r->function, r->inlined ? " [inlined]" : "");
+    /* Two static functions of one name: which file each is. */
+    snprintf(name, sizeof(name), "%s%s%s%s%s", r->function, r->inlined ? " [inlined]" : "",
+             r->declared_in[0] ? " (" : "", r->declared_in, r->declared_in[0] ? ")" : "");
     ns_table_cell_text(t, name, 60);
     ns_table_cell_text(t, r->module, 32);
 }
@@ -273,7 +275,7 @@ static json_t *jrow(const struct ns_diff_row *r)
 {
     return json_pack(
         "{s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:I, s:I, s:o, "
-        "s:o}",
+        "s:o, s:o}",
         "function", jstr(r->function), "module", jstr(r->module), "file", jstr(r->file),
         "symbolized", r->symbolized, "inlined", r->inlined, "presence", presence_name(r->presence),
         "before", jnum(r->self.before), "after", jnum(r->self.after), "before_total",
@@ -281,7 +283,8 @@ static json_t *jrow(const struct ns_diff_row *r)
         jnum(r->self.delta_pct), "noise", r->self.noise, "total_delta_pct",
         jnum(r->total.delta_pct), "total_noise", r->total.noise, "before_samples",
         (json_int_t)r->before_count, "after_samples", (json_int_t)r->after_count, "share",
-        jnum(r->share), "total_share", jnum(r->total_share));
+        jnum(r->share), "total_share", jnum(r->total_share), "declared_in",
+        r->declared_in[0] ? jstr(r->declared_in) : json_null());
 }
 
 int ns_diff_render_json(FILE *f, const struct ns_diff *d, const struct ns_diff_render_options *o)

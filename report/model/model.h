@@ -12,7 +12,8 @@
  *  - processes[]: one per file, with the facts the file recorded (settings, counters,
  *    notes, end, truncation) copied in.
  *  - funcs[]: "function nodes", the interned identity of a frame: function name, module
- *    basename and inline flag, with the function's source file. Unknown addresses are
+ *    basename, inline flag and the file DWARF declares the function in (when known), with
+ *    the function's source file. Unknown addresses are
  *    named `module+0xADDR`
  *    (`[unknown]+0xADDR` outside every mapping). Each process also has a pseudo function
  *    (kind NS_FUNC_PROCESS, named after the executable's basename).
@@ -40,7 +41,9 @@
  * of each address's *line*, which for code #included into a function (glibc builds
  * vfprintf from several .c files) differs from line to line; keying functions by it would
  * split one function into several rows. A function's file is the file of the first line
- * seen for it; lines[] keep each line's own file.
+ * seen for it; lines[] keep each line's own file. The declaring file (DW_AT_decl_file) is
+ * one per function, so it is part of the identity: two static functions of one name in one
+ * module are two functions, and vfprintf stays one.
  *
  * Filters are applied while building; filter_stats says how many samples each one kept, so
  * that "no samples" can name the filter that removed them.
@@ -119,6 +122,8 @@ struct ns_func {
     const char *name;      /* function, or module+0xADDR when unknown */
     const char *module;    /* basename of the mapping's path; "" outside every mapping */
     const char *file;      /* its source file (of the first line seen); "" when unknown */
+    const char *decl_file; /* where DWARF declares it, NULL when unknown: part of the key, so
+                              two static functions of one name in one module are two */
     uint32_t module_index; /* into modules[], or NS_NONE */
     uint32_t process;      /* NS_FUNC_PROCESS: into processes[]; else NS_NONE */
     uint8_t kind;          /* enum ns_func_kind */

@@ -135,8 +135,9 @@ static int func_eq(const void *ctx, uint32_t value, const void *key)
 {
     const struct ns_func *a = &((const struct ns_model *)ctx)->funcs[value];
     const struct ns_func *k = key;
-    return a->name == k->name && a->module == k->module && a->kind == k->kind &&
-           a->inlined == k->inlined && a->process == k->process && a->named == k->named;
+    return a->name == k->name && a->module == k->module && a->decl_file == k->decl_file &&
+           a->kind == k->kind && a->inlined == k->inlined && a->process == k->process &&
+           a->named == k->named;
 }
 
 uint32_t nsb_func(struct ns_build *b, const struct ns_func *f)
@@ -144,6 +145,7 @@ uint32_t nsb_func(struct ns_build *b, const struct ns_func *f)
     struct ns_model *m = b->m;
     uint64_t h = ns_mix64((uintptr_t)f->name);
     h = ns_mix64(h ^ (uintptr_t)f->module);
+    h = ns_mix64(h ^ (uintptr_t)f->decl_file);
     h = ns_mix64(h ^ ((uint64_t)f->process << 24 | (uint64_t)f->named << 16 |
                       (uint64_t)f->kind << 8 | f->inlined));
     uint32_t idx = ns_itab_get(&b->func_tab, h, func_eq, m, f);
@@ -241,13 +243,14 @@ static int push_symbolized(struct ns_build *b, uint32_t module, const struct ns_
         .name = ns_pool_str(&m->pool, sf->function),
         .module = m->modules[module].base,
         .file = ns_pool_str(&m->pool, sf->file ? sf->file : ""),
+        .decl_file = sf->decl_file ? ns_pool_str(&m->pool, sf->decl_file) : NULL,
         .module_index = module,
         .process = NS_NONE,
         .kind = NS_FUNC_FRAME,
         .inlined = (uint8_t)(keep_inline && sf->inlined),
         .symbolized = 1,
     };
-    if (!f.name || !f.file)
+    if (!f.name || !f.file || (sf->decl_file && !f.decl_file))
         return -1;
     return push_rframe(b, nsb_func(b, &f), sf->line, f.file);
 }

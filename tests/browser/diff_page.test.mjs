@@ -146,23 +146,44 @@ describe('the differential flame graph', () => {
     });
   }
 
-  it('lists what vanished and draws it in the before shape', async () => {
-    await open(single, async (page, call) => {
+  // same_name runs A rounds of same_name_a.c's static step (through run_a) and B of
+  // same_name_b.c's (through run_b): all of a's before, all of b's after, so run_a and a's
+  // step vanish whatever the machine does.
+  it('lists what vanished, draws it in the before shape, and tells two steps apart', async () => {
+    const prog = path.join(WORKLOADS, 'same_name');
+    const b = path.join(work, 'sa.nsp'), a = path.join(work, 'sb.nsp');
+    nsprof(['record', '-o', b, '--', prog, '200000', '0']);
+    nsprof(['record', '-o', a, '--', prog, '0', '200000']);
+    const moved = { html: path.join(outputDir(), 'diff-vanished.html') };
+    moved.json = diffOf([b, a], moved.html);
+    await open(moved, async (page, call) => {
       const vanished = await call('hotspots', 'vanished');
-      const cp = vanished.find((v) => v.name === 'count_pairs');
-      assert.ok(cp, `count_pairs is not in the vanished table: ${vanished.map((v) => v.name)}`);
-      assert.equal(cp.caller, 'main');
-      close(cp.before, row(single.json, 'count_pairs').before_total, 'vanished count_pairs before');
-      for (const nid of await call('find', 'count_pairs'))
-        assert.equal(await call('rect', nid), null, 'the after shape does not draw count_pairs');
-      const id = await call('openVanished', cp.node);
-      assert.equal(await call('shape'), 'before');
-      assert.equal((await call('root')).name, 'count_pairs', 'opening it zooms to it');
-      assert.ok(await page.isChecked('#before-shape'));
+      const ra = vanished.find((v) => v.name === 'run_a');
+      assert.ok(ra, `run_a is not in the vanished table: ${vanished.map((v) => v.name)}`);
+      assert.equal(ra.caller, 'main');
+      close(ra.before, row(moved.json, 'run_a').before_total, 'vanished run_a before');
+      for (const nid of await call('find', 'run_a'))
+        assert.equal(await call('rect', nid), null, 'the after shape does not draw run_a');
+      const id = await call('openVanished', ra.node);
       assert.ok(id >= 0);
+      assert.equal(await call('shape'), 'before');
+      assert.equal((await call('root')).name, 'run_a', 'opening it zooms to it');
+      assert.ok(await page.isChecked('#before-shape'));
+      const rect = await call('rect', id);
+      assert.equal(await drawnColour(page, rect), 'blue', 'a vanished frame is cooler');
       await page.click('#before-shape');
       assert.equal(await call('shape'), 'after');
-      assert.equal(await page.locator('#vanished tbody tr', { hasText: 'count_pairs' }).count(), 1);
+      assert.equal(await page.locator('#vanished tbody tr', { hasText: 'run_a' }).count(), 1);
+      // Two static functions named step: two rows, each with the JSON's numbers for its file.
+      const steps = (await call('hotspots', 'function')).filter((r) => r.name === 'step');
+      assert.equal(steps.length, 2, 'one row per step');
+      for (const r of steps) {
+        const j = moved.json.functions.find((f) => f.function === 'step' && r.file.endsWith(f.declared_in));
+        assert.ok(j, `no JSON row for the step of ${r.file}`);
+        close(r.before, j.before, `step of ${j.declared_in} before`);
+        close(r.after, j.after, `step of ${j.declared_in} after`);
+        assert.equal(r.verdict, j.after < j.before ? 'improved' : 'regressed');
+      }
     });
   });
 

@@ -132,6 +132,31 @@ class Diff(NsprofTest):
         peak = next(s for s in doc["summary"] if s["event"] == "peak_bytes")
         self.assertGreaterEqual(peak["before"] - peak["after"], 999 * 8192 - 65536)
 
+    def test_two_static_functions_of_one_name_are_told_apart_by_file(self):
+        # same_name A B runs A rounds of same_name_a.c's static step and B of
+        # same_name_b.c's: 3:1 before, 1:3 after. Merged, the two would not have moved.
+        def run(a, b, name):
+            argv = [workload("same_name"), a, b]
+            rec = self.record(argv, name=name)
+            self.assertEqual(rec.stdout, subprocess.run(argv, stdout=subprocess.PIPE,
+                                                        text=True, check=True).stdout)
+            return rec.files()[0]
+        before = run("300000", "100000", "before.nsp")
+        after = run("100000", "300000", "after.nsp")
+        doc, _ = self.diff(before, after)
+        steps = {r["declared_in"]: r for r in doc["functions"] if r["function"] == "step"}
+        self.assertEqual(sorted(steps), ["same_name_a.c", "same_name_b.c"], doc["functions"][:4])
+        a, b = steps["same_name_a.c"], steps["same_name_b.c"]
+        self.assertFalse(a["noise"])
+        self.assertFalse(b["noise"])
+        self.assertAlmostEqual(a["delta_pct"], -100.0 * 2 / 3, delta=10)
+        self.assertAlmostEqual(b["delta_pct"], 200.0, delta=40)
+        self.assertTrue(a["file"].endswith("same_name_a.c"), a["file"])
+        text = subprocess.run([NSPROF, "diff", before, after], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout
+        self.assertIn("step (same_name_a.c)", text)
+        self.assertIn("step (same_name_b.c)", text)
+
     def test_usage_errors_exit_2(self):
         before = self.run_build("diff_before", "before.nsp")
         for args in ([before], [before, before, before], ["--before", before],

@@ -13,18 +13,19 @@
 #include "diff_flame.h"
 #include "helpers.h"
 
-/* Functions at fixed addresses of each build; the after build moved everything by 0x1000. */
+/* Functions at fixed addresses of each build; the after build moved everything by 0x1000 and
+ * was built in another directory. helper is two static functions, of a.c and of b.c. */
 static const struct fake_sym syms[] = {
-    {"/usr/bin/app-1", 0x100, 1, {{"main", "/src/app.c", 10, 0}}},
-    {"/usr/bin/app-1", 0x200, 1, {{"helper", "/src/a.c", 5, 0}}},
-    {"/usr/bin/app-1", 0x300, 1, {{"helper", "/src/b.c", 5, 0}}},
-    {"/usr/bin/app-1", 0x400, 1, {{"slow", "/src/app.c", 40, 0}}},
-    {"/lib/libfoo.so.1", 0x50, 1, {{"foo", "foo.c", 1, 0}}},
-    {"/usr/bin/app-2", 0x1100, 1, {{"main", "/build2/src/app.c", 10, 0}}},
-    {"/usr/bin/app-2", 0x1200, 1, {{"helper", "/build2/src/a.c", 5, 0}}},
-    {"/usr/bin/app-2", 0x1300, 1, {{"helper", "/build2/src/b.c", 5, 0}}},
-    {"/usr/bin/app-2", 0x1400, 1, {{"slow", "/build2/src/app.c", 40, 0}}},
-    {"/lib/libfoo.so.2", 0x70, 1, {{"foo", "foo.c", 1, 0}}},
+    {"/usr/bin/app-1", 0x100, 1, {{"main", "/src/app.c", 10, 0, NULL}}},
+    {"/usr/bin/app-1", 0x200, 1, {{"helper", "/src/a.c", 5, 0, "/src/a.c"}}},
+    {"/usr/bin/app-1", 0x300, 1, {{"helper", "/src/b.c", 5, 0, "/src/b.c"}}},
+    {"/usr/bin/app-1", 0x400, 1, {{"slow", "/src/app.c", 40, 0, NULL}}},
+    {"/lib/libfoo.so.1", 0x50, 1, {{"foo", "foo.c", 1, 0, NULL}}},
+    {"/usr/bin/app-2", 0x1100, 1, {{"main", "/build2/src/app.c", 10, 0, NULL}}},
+    {"/usr/bin/app-2", 0x1200, 1, {{"helper", "/build2/src/a.c", 5, 0, "/build2/src/a.c"}}},
+    {"/usr/bin/app-2", 0x1300, 1, {{"helper", "/build2/src/b.c", 5, 0, "/build2/src/b.c"}}},
+    {"/usr/bin/app-2", 0x1400, 1, {{"slow", "/build2/src/app.c", 40, 0, NULL}}},
+    {"/lib/libfoo.so.2", 0x70, 1, {{"foo", "foo.c", 1, 0, NULL}}},
 };
 
 static struct fake_resolver fake;
@@ -107,12 +108,14 @@ Test(diff, matches_across_a_rebuild_by_name_module_and_file)
     struct ns_model *b = run(0, 100, 100, 400, 100, 10, "ns", 0);
     struct ns_model *a = run(1, 100, 100, 100, 100, 0, "ns", 0);
     build_diff(b, a, &(struct ns_diff_options){0});
-    /* helper of a.c and helper of b.c are one function of the model (it keys functions by
-     * name and module, as the report shows them): matched, with its file from the build
-     * directory that moved. */
-    const struct ns_diff_row *ha = row("helper", NULL);
+    /* helper of a.c and helper of b.c are two functions (DWARF declares them in two files),
+     * each matched with its own across the build directory that moved. */
+    const struct ns_diff_row *ha = row("helper", "/a.c"), *hb = row("helper", "/b.c");
     cr_assert_not_null(ha);
+    cr_assert_not_null(hb);
+    cr_assert_neq(ha, hb);
     cr_assert_eq(ha->presence, NS_DIFF_BOTH);
+    cr_assert_eq(hb->presence, NS_DIFF_BOTH);
     /* The executable was renamed (app-1 -> app-2), libfoo.so.1 became .so.2: matched. */
     cr_assert_eq(row("main", NULL)->presence, NS_DIFF_BOTH);
     cr_assert_eq(row("foo", NULL)->presence, NS_DIFF_BOTH);
@@ -328,4 +331,51 @@ Test(diff, flame_data_needs_an_event_of_every_run)
                  -1);
     cr_assert(strstr(err, "no event in common"), "%s", err);
     ns_buf_free(&out);
+}
+
+Test(diff, two_static_functions_of_one_name_are_told_apart)
+{
+    /* helper of a.c got 3 times cheaper, helper of b.c 3 times dearer: together they did not
+     * move, and a diff that merged them would say nothing changed. */
+    struct ns_model *b = run(0, 300, 100, 100, 100, 0, "ns", 0);
+    struct ns_model *a = run(1, 100, 300, 100, 100, 0, "ns", 0);
+    build_diff(b, a, &(struct ns_diff_options){0});
+    const struct ns_diff_row *ha = row("helper", "/a.c"), *hb = row("helper", "/b.c");
+    cr_assert_float_eq(ha->self.before, 300e6, 1);
+    cr_assert_float_eq(ha->self.after, 100e6, 1);
+    cr_assert_float_eq(hb->self.before, 100e6, 1);
+    cr_assert_float_eq(hb->self.after, 300e6, 1);
+    cr_assert_eq(ha->self.noise, 0);
+    cr_assert_eq(hb->self.noise, 0);
+    /* The page's frames too: two helpers under main, each with its own before and after. */
+    struct ns_buf out = {0};
+    json_t *doc = flame_doc(b, a, &(struct ns_diff_options){0}, &out);
+    json_t *files = json_object_get(json_object_get(doc, "frames"), "file");
+    json_t *names = json_object_get(json_object_get(doc, "frames"), "name");
+    json_t *strings = json_object_get(doc, "strings");
+    int helpers = 0;
+    for (size_t f = 0; f < json_array_size(names); f++)
+        helpers += strcmp(json_string_value(json_array_get(
+                              strings, json_integer_value(json_array_get(names, f)))),
+                          "helper") == 0;
+    cr_assert_eq(helpers, 2, "%zu frames", json_array_size(files));
+    ns_buf_free(&out);
+    json_decref(doc);
+}
+
+Test(diff, static_functions_are_told_apart_when_each_side_ran_only_one)
+{
+    /* Before ran only helper of a.c, after only helper of b.c: neither model alone has two
+     * helpers, but the runs together do, so one vanished and the other appeared. */
+    struct ns_model *b = run(0, 300, 0, 100, 100, 0, "ns", 0);
+    struct ns_model *a = run(1, 0, 300, 100, 100, 0, "ns", 0);
+    build_diff(b, a, &(struct ns_diff_options){0});
+    const struct ns_diff_row *ha = row("helper", "/a.c"), *hb = row("helper", "/b.c");
+    cr_assert_not_null(ha);
+    cr_assert_not_null(hb);
+    cr_assert_eq(ha->presence, NS_DIFF_VANISHED);
+    cr_assert_eq(hb->presence, NS_DIFF_APPEARED);
+    cr_assert_str_eq(ha->declared_in, "a.c");
+    cr_assert_str_eq(hb->declared_in, "b.c");
+    cr_assert_str_eq(row("main", NULL)->declared_in, "", "a unique name keeps the plain key");
 }

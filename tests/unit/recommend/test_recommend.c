@@ -28,14 +28,14 @@ enum {
 };
 
 static const struct fake_sym syms[] = {
-    {"/usr/bin/app", 0x100, 1, {{"main", "/src/main.c", 10, 0}}},
-    {"/usr/bin/app", 0x200, 1, {{"hot", "/src/hot.c", 20, 0}}},
-    {"/usr/bin/app", 0x210, 1, {{"hot", "/src/hot.c", 21, 0}}},
-    {"/usr/bin/app", 0x300, 1, {{"cool", "/src/cool.c", 30, 0}}},
-    {"/usr/bin/app", 0x400, 1, {{"churn", "/src/churn.c", 40, 0}}},
-    {"/usr/bin/app", 0x500, 1, {{"waiter", "/src/wait.c", 50, 0}}},
-    {"/usr/bin/app", 0x600, 1, {{"evil\x1b[31m", "/src/evil\xff.c", 60, 0}}},
-    {"/lib/x86_64-linux-gnu/libc.so.6", 0x50, 1, {{"_int_malloc", "malloc.c", 5, 0}}},
+    {"/usr/bin/app", 0x100, 1, {{"main", "/src/main.c", 10, 0, NULL}}},
+    {"/usr/bin/app", 0x200, 1, {{"hot", "/src/hot.c", 20, 0, NULL}}},
+    {"/usr/bin/app", 0x210, 1, {{"hot", "/src/hot.c", 21, 0, NULL}}},
+    {"/usr/bin/app", 0x300, 1, {{"cool", "/src/cool.c", 30, 0, NULL}}},
+    {"/usr/bin/app", 0x400, 1, {{"churn", "/src/churn.c", 40, 0, NULL}}},
+    {"/usr/bin/app", 0x500, 1, {{"waiter", "/src/wait.c", 50, 0, NULL}}},
+    {"/usr/bin/app", 0x600, 1, {{"evil\x1b[31m", "/src/evil\xff.c", 60, 0, NULL}}},
+    {"/lib/x86_64-linux-gnu/libc.so.6", 0x50, 1, {{"_int_malloc", "malloc.c", 5, 0, NULL}}},
 };
 static struct fake_resolver fake;
 static uint32_t app, libc, named;

@@ -346,12 +346,15 @@ size_t child_count(const struct ns_model *m, uint32_t node)
 }
 
 static const struct fake_sym std_syms[] = {
-    {"/usr/bin/app", 0x100, 1, {{"main", "/src/app.c", 10, 0}}},
-    {"/usr/bin/app", 0x200, 1, {{"run", "/src/app.c", 20, 0}}},
-    {"/usr/bin/app", 0x300, 1, {{"compute", "/src/app.c", 30, 0}}},
-    {"/usr/bin/app", 0x310, 1, {{"compute", "/src/app.c", 31, 0}}},
-    {"/usr/bin/app", 0x400, 2, {{"helper", "/src/util.h", 5, 1}, {"compute", "/src/app.c", 33, 0}}},
-    {"/lib/libc.so.6", 0x50, 1, {{"memcpy", "memcpy.S", 100, 0}}},
+    {"/usr/bin/app", 0x100, 1, {{"main", "/src/app.c", 10, 0, NULL}}},
+    {"/usr/bin/app", 0x200, 1, {{"run", "/src/app.c", 20, 0, NULL}}},
+    {"/usr/bin/app", 0x300, 1, {{"compute", "/src/app.c", 30, 0, NULL}}},
+    {"/usr/bin/app", 0x310, 1, {{"compute", "/src/app.c", 31, 0, NULL}}},
+    {"/usr/bin/app",
+     0x400,
+     2,
+     {{"helper", "/src/util.h", 5, 1, NULL}, {"compute", "/src/app.c", 33, 0, NULL}}},
+    {"/lib/libc.so.6", 0x50, 1, {{"memcpy", "memcpy.S", 100, 0, NULL}}},
 };
 
 static const struct fake_status std_statuses[] = {

@@ -66,12 +66,12 @@ Test(folded, escaping_and_merging)
     tp_samples(p, 1, 1, 1, s3, 7);
     tp_samples(p, 1, 1, 1, s4, 7);
     static const struct fake_sym syms[] = {
-        {"/bin/my;prog", 0, 1, {{"main", "m.c", 1, 0}}},
+        {"/bin/my;prog", 0, 1, {{"main", "m.c", 1, 0, NULL}}},
         /* "a;b" and "a:b" become the same frame after escaping: one line, counts summed. */
-        {"/bin/my;prog", 1, 1, {{"a;b", "m.c", 2, 0}}},
-        {"/bin/my;prog", 2, 1, {{"a:b", "m.c", 3, 0}}},
-        {"/bin/my;prog", 3, 1, {{"evil\nname\t\x1b[31m\x7f", "m.c", 4, 0}}},
-        {"/bin/my;prog", 4, 1, {{"operator<< (std::ostream&, int)", "m.c", 5, 0}}},
+        {"/bin/my;prog", 1, 1, {{"a;b", "m.c", 2, 0, NULL}}},
+        {"/bin/my;prog", 2, 1, {{"a:b", "m.c", 3, 0, NULL}}},
+        {"/bin/my;prog", 3, 1, {{"evil\nname\t\x1b[31m\x7f", "m.c", 4, 0, NULL}}},
+        {"/bin/my;prog", 4, 1, {{"operator<< (std::ostream&, int)", "m.c", 5, 0, NULL}}},
     };
     struct fake_resolver fr = {.syms = syms, .nsyms = 5};
     struct ns_resolver r = fake_resolver(&fr);
@@ -95,7 +95,7 @@ Test(folded, lines_are_sorted_bytewise_like_c_sort)
     struct fake_sym syms[6];
     memset(syms, 0, sizeof(syms));
     for (int i = 0; i < 6; i++) {
-        syms[i] = (struct fake_sym){"/bin/x", (uint64_t)i + 1, 1, {{names[i], "x.c", 1, 0}}};
+        syms[i] = (struct fake_sym){"/bin/x", (uint64_t)i + 1, 1, {{names[i], "x.c", 1, 0, NULL}}};
         uint32_t s = tp_stack(p, 0, 1, (uint64_t[]){mp, (uint64_t)i + 1});
         tp_samples(p, 9, 1, 1, s, 1);
     }

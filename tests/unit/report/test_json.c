@@ -189,10 +189,10 @@ Test(json_hostile, strings_are_escaped_and_made_valid_utf8)
     tp_setting(p, "bad\xffkey", "va\xc3lue");
     tp_note(p, 1, "x", "note with \"quotes\" and </script>");
     static const struct fake_sym syms[] = {
-        {"/bin/\"quoted\"", 1, 1, {{"he said \"hi\"", "a.c", 1, 0}}},
-        {"/bin/\"quoted\"", 2, 1, {{"<script>alert(1)</script>", "a.c", 2, 0}}},
-        {"/bin/\"quoted\"", 3, 1, {{"line\nbreak", "a.c", 3, 0}}},
-        {"/bin/\"quoted\"", 4, 1, {{"bad\xff\xfe name \xe2\x82", "a.c", 4, 0}}},
+        {"/bin/\"quoted\"", 1, 1, {{"he said \"hi\"", "a.c", 1, 0, NULL}}},
+        {"/bin/\"quoted\"", 2, 1, {{"<script>alert(1)</script>", "a.c", 2, 0, NULL}}},
+        {"/bin/\"quoted\"", 3, 1, {{"line\nbreak", "a.c", 3, 0, NULL}}},
+        {"/bin/\"quoted\"", 4, 1, {{"bad\xff\xfe name \xe2\x82", "a.c", 4, 0, NULL}}},
     };
     struct fake_resolver fr = {.syms = syms, .nsyms = 4};
     struct ns_resolver r = fake_resolver(&fr);

@@ -286,8 +286,8 @@ Test(model_names, lines_from_included_files_stay_one_function)
     tp_samples(p, 2, 1, 1, s1, 1);
     tp_samples(p, 3, 1, 1, s2, 1);
     static const struct fake_sym syms[] = {
-        {"/bin/v", 1, 1, {{"vfprintf", "vfprintf-internal.c", 10, 0}}},
-        {"/bin/v", 2, 1, {{"vfprintf", "vfprintf-process-arg.c", 20, 0}}},
+        {"/bin/v", 1, 1, {{"vfprintf", "vfprintf-internal.c", 10, 0, NULL}}},
+        {"/bin/v", 2, 1, {{"vfprintf", "vfprintf-process-arg.c", 20, 0, NULL}}},
     };
     struct fake_resolver fr = {.syms = syms, .nsyms = 2};
     struct ns_resolver r = fake_resolver(&fr);

@@ -15,23 +15,24 @@
  * trampoline, 0x40 the constructor (nsprof's own work). libc exports
  * malloc at 0x60, whose DWARF name is __libc_malloc. */
 static const struct fake_sym syms[] = {
-    {"/usr/bin/app", 0x100, 1, {{"main", "/src/app.c", 10, 0}}},
-    {"/usr/bin/app", 0x200, 1, {{"run", "/src/app.c", 20, 0}}},
-    {"/lib/libc.so.6", 0x50, 1, {{"memcpy", "memcpy.S", 100, 0}}},
-    {"/lib/libc.so.6", 0x60, 1, {{"__libc_malloc", "malloc.c", 3287, 0}}},
+    {"/usr/bin/app", 0x100, 1, {{"main", "/src/app.c", 10, 0, NULL}}},
+    {"/usr/bin/app", 0x200, 1, {{"run", "/src/app.c", 20, 0, NULL}}},
+    {"/lib/libc.so.6", 0x50, 1, {{"memcpy", "memcpy.S", 100, 0, NULL}}},
+    {"/lib/libc.so.6", 0x60, 1, {{"__libc_malloc", "malloc.c", 3287, 0, NULL}}},
     {"/lib/libc.so.6",
      0x64,
      2,
-     {{"tcache_get", "malloc.c", 3100, 1}, {"__libc_malloc", "malloc.c", 3300, 0}}},
-    {"/lib/libc.so.6", 0x70, 1, {{"start_thread", "pthread_create.c", 442, 0}}},
-    {"/opt/x/libnsprof.so", 0x10, 1, {{"ns_hook_malloc", "hooks_alloc.c", 40, 0}}},
+     {{"tcache_get", "malloc.c", 3100, 1, NULL}, {"__libc_malloc", "malloc.c", 3300, 0, NULL}}},
+    {"/lib/libc.so.6", 0x70, 1, {{"start_thread", "pthread_create.c", 442, 0, NULL}}},
+    {"/opt/x/libnsprof.so", 0x10, 1, {{"ns_hook_malloc", "hooks_alloc.c", 40, 0, NULL}}},
     {"/opt/x/libnsprof.so",
      0x14,
      2,
-     {{"ns_alloc_passes", "alloc.h", 97, 1}, {"ns_hook_malloc", "hooks_alloc.c", 41, 0}}},
-    {"/opt/x/libnsprof.so", 0x20, 1, {{"ns_site_get", "sites.c", 70, 0}}},
-    {"/opt/x/libnsprof.so", 0x30, 1, {{"ns_thread_start", "hooks_thread.c", 12, 0}}},
-    {"/opt/x/libnsprof.so", 0x40, 1, {{"ns_preload_init", "preload.c", 180, 0}}},
+     {{"ns_alloc_passes", "alloc.h", 97, 1, NULL},
+      {"ns_hook_malloc", "hooks_alloc.c", 41, 0, NULL}}},
+    {"/opt/x/libnsprof.so", 0x20, 1, {{"ns_site_get", "sites.c", 70, 0, NULL}}},
+    {"/opt/x/libnsprof.so", 0x30, 1, {{"ns_thread_start", "hooks_thread.c", 12, 0, NULL}}},
+    {"/opt/x/libnsprof.so", 0x40, 1, {{"ns_preload_init", "preload.c", 180, 0, NULL}}},
 };
 
 static struct fake_resolver fake;

@@ -82,9 +82,9 @@ Test(rank_recursion, total_counts_a_function_once_per_stack)
     tp_samples(p, 3, 1, 5, deep, 10);
     tp_samples(p, 1, 1, 5, flat, 10);
     static const struct fake_sym syms[] = {
-        {"/bin/rec", 0, 1, {{"main", "r.c", 1, 0}}},
-        {"/bin/rec", 1, 1, {{"f", "r.c", 2, 0}}},
-        {"/bin/rec", 2, 1, {{"g", "r.c", 3, 0}}},
+        {"/bin/rec", 0, 1, {{"main", "r.c", 1, 0, NULL}}},
+        {"/bin/rec", 1, 1, {{"f", "r.c", 2, 0, NULL}}},
+        {"/bin/rec", 2, 1, {{"g", "r.c", 3, 0, NULL}}},
     };
     struct fake_resolver fr = {.syms = syms, .nsyms = 3};
     struct ns_resolver r = fake_resolver(&fr);

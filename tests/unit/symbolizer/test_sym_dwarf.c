@@ -43,6 +43,9 @@ static void assert_frame(const struct ns_sym_frame *f, const char *function,
     cr_assert(f->line >= (uint32_t)lines.first && f->line <= (uint32_t)lines.last,
               "%s: line %u not in [%d, %d]", function, f->line, lines.first, lines.last);
     cr_assert_eq(f->inlined, inlined);
+    /* Where DWARF declares the function (inlined ones through their abstract origin). */
+    cr_assert(tu_ends_with(f->decl_file, TARGET_SRC), "%s declared in %s", function,
+              f->decl_file ? f->decl_file : "(null)");
 }
 
 /* Symbolizes sym_known_leaf (start and middle) of the given build of target_c. */
@@ -126,6 +129,7 @@ Test(sym_dwarf, symbol_table_only_gives_names_without_lines)
     cr_assert_eq(n, 1);
     cr_assert_str_eq(f[0].function, "sym_known_leaf");
     cr_assert_null(f[0].file);
+    cr_assert_null(f[0].decl_file);
     cr_assert_eq(f[0].line, 0);
     tu_sym_done(&t);
     free(path);
