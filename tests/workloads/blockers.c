@@ -31,6 +31,13 @@ static int released;
 static uint32_t futex_word;
 static volatile uint64_t sink;
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t ns(void)
 {
     struct timespec ts;
@@ -123,8 +130,11 @@ __attribute__((noinline)) static void *futex_main(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "futex");
-    uint64_t acc = 0, end = ns() + 30000000ull; /* a stack for the profile to know */
-    while (ns() < end)
+    /* A stack for the profile to know: 30 ms of this thread's own CPU time, not of the
+     * clock on the wall, which a loaded machine can fill with other threads' time (a CI run
+     * once gave it no sample at all). */
+    uint64_t acc = 0, end = thread_cpu_ns() + 30000000ull;
+    while (thread_cpu_ns() < end)
         acc += spin(5000);
     sink = acc;
     uint64_t t0 = ns();
