@@ -142,14 +142,18 @@ char ***ns_diff_func_keys(const struct ns_model *const *runs, size_t nruns)
         }
     }
     qsort(v, n, sizeof(*v), by_key_and_file);
-    /* Functions of one name and module that DWARF declares in different files, in any run
-     * (two static functions of one name: maybe only one of them ran on each side), are
-     * told apart by the file; the others keep the plain key, so that a build without DWARF
-     * still matches one with it. */
+    /* Functions of one name and module that one run holds declared in different files (two
+     * static functions of one name) are told apart by the file, in every run; the others keep
+     * the plain key, so that a build without DWARF still matches one with it, and a function
+     * whose file changed between builds (or two programs' mains) still match. */
     for (size_t i = 0, j; i < n; i = j) {
-        int split = 0;
         for (j = i + 1; j < n && strcmp(v[j].key, v[i].key) == 0; j++)
-            split |= v[j].decl[0] && v[j - 1].decl[0] && strcmp(v[j].decl, v[j - 1].decl) != 0;
+            ;
+        int split = 0;
+        for (size_t x = i; x < j && !split; x++)
+            for (size_t y = x + 1; y < j && !split; y++)
+                split = v[x].run == v[y].run && v[x].decl[0] && v[y].decl[0] &&
+                        strcmp(v[x].decl, v[y].decl) != 0;
         for (size_t t = i; t < j; t++) {
             char *key = v[t].key;
             if (split) {

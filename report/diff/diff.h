@@ -117,8 +117,8 @@ int ns_diff_gate_check(const struct ns_diff *d, const struct ns_diff_gate *g, in
 /* The matching identity of every function of every run (see the top of this file) as
  * strings, keys[run][function]: equal strings are one function. A process root is keyed by
  * its role: a run's first process is the program, whatever it is called; other processes
- * by name. Functions of one name and module that DWARF declares in different files, in any
- * of the runs (two static functions of one name), add the file's base name. NULL when
+ * by name. Functions of one name and module that one run holds declared in different files
+ * (two static functions of one name) add the file's base name, in every run. NULL when
  * memory runs out. */
 char ***ns_diff_func_keys(const struct ns_model *const *runs, size_t nruns);
 void ns_diff_keys_free(char ***keys, const struct ns_model *const *runs, size_t nruns);

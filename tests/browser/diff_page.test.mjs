@@ -147,12 +147,13 @@ describe('the differential flame graph', () => {
   }
 
   // same_name runs A rounds of same_name_a.c's static step (through run_a) and B of
-  // same_name_b.c's (through run_b): all of a's before, all of b's after, so run_a and a's
-  // step vanish whatever the machine does.
+  // same_name_b.c's (through run_b): before mostly a's (and some of b's, so that the before
+  // run holds both steps), after only b's, so run_a and a's step vanish whatever the machine
+  // does.
   it('lists what vanished, draws it in the before shape, and tells two steps apart', async () => {
     const prog = path.join(WORKLOADS, 'same_name');
     const b = path.join(work, 'sa.nsp'), a = path.join(work, 'sb.nsp');
-    nsprof(['record', '-o', b, '--', prog, '200000', '0']);
+    nsprof(['record', '-o', b, '--', prog, '200000', '30000']);
     nsprof(['record', '-o', a, '--', prog, '0', '200000']);
     const moved = { html: path.join(outputDir(), 'diff-vanished.html') };
     moved.json = diffOf([b, a], moved.html);

@@ -363,19 +363,30 @@ Test(diff, two_static_functions_of_one_name_are_told_apart)
     json_decref(doc);
 }
 
-Test(diff, static_functions_are_told_apart_when_each_side_ran_only_one)
+Test(diff, static_functions_are_told_apart_when_one_run_holds_both)
 {
-    /* Before ran only helper of a.c, after only helper of b.c: neither model alone has two
-     * helpers, but the runs together do, so one vanished and the other appeared. */
-    struct ns_model *b = run(0, 300, 0, 100, 100, 0, "ns", 0);
+    /* Before ran both helpers, after only helper of b.c: the before run shows there are
+     * two, so helper of a.c vanished and helper of b.c is matched with itself. */
+    struct ns_model *b = run(0, 300, 50, 100, 100, 0, "ns", 0);
     struct ns_model *a = run(1, 0, 300, 100, 100, 0, "ns", 0);
     build_diff(b, a, &(struct ns_diff_options){0});
     const struct ns_diff_row *ha = row("helper", "/a.c"), *hb = row("helper", "/b.c");
     cr_assert_not_null(ha);
     cr_assert_not_null(hb);
     cr_assert_eq(ha->presence, NS_DIFF_VANISHED);
-    cr_assert_eq(hb->presence, NS_DIFF_APPEARED);
+    cr_assert_eq(hb->presence, NS_DIFF_BOTH);
+    cr_assert_float_eq(hb->self.before, 50e6, 1);
     cr_assert_str_eq(ha->declared_in, "a.c");
     cr_assert_str_eq(hb->declared_in, "b.c");
     cr_assert_str_eq(row("main", NULL)->declared_in, "", "a unique name keeps the plain key");
+    ns_diff_free(diff);
+    diff = NULL;
+    /* No run holds both: one function whose file changed (a move between builds looks the
+     * same), matched by name. */
+    struct ns_model *b1 = run(0, 300, 0, 100, 100, 0, "ns", 0);
+    struct ns_model *a1 = run(1, 0, 300, 100, 100, 0, "ns", 0);
+    build_diff(b1, a1, &(struct ns_diff_options){0});
+    const struct ns_diff_row *h = row("helper", NULL);
+    cr_assert_eq(h->presence, NS_DIFF_BOTH);
+    cr_assert_str_eq(h->declared_in, "");
 }
