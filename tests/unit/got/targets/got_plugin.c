@@ -1,0 +1,9 @@
+/* A plugin dlopen'ed RTLD_LOCAL after the patch, bound to the second copy of the library
+ * (libgot_target2: got_add adds 1000). */
+int got_add(int a, int b);
+int got_plugin_add(int a, int b);
+
+int got_plugin_add(int a, int b)
+{
+    return got_add(a, b);
+}
