@@ -35,11 +35,13 @@ struct slot {
 };
 
 /* What ns_got_original reads: built whole, published once, never changed or freed (a hook
- * on another thread may be reading an older one). */
+ * on another thread may be reading an older one). Each keeps the one before it, so that
+ * they all stay reachable (a leak checker sees them as kept, which they are). */
 struct snapshot {
     size_t nmodules, nhooks;
     struct module *modules;
     void **first; /* per hook: the first previous target recorded */
+    struct snapshot *older;
 };
 
 /* A module as dl_iterate_phdr listed it. */
@@ -324,6 +326,7 @@ static int publish(void)
             s->modules[s->nmodules++].name = NULL; /* not the snapshot's: freed on unpatch */
         }
     memcpy(s->first, g.first, g.nhooks * sizeof(void *));
+    s->older = atomic_load_explicit(&g.published, memory_order_relaxed);
     atomic_store_explicit(&g.published, s, memory_order_release);
     return 0;
 }
@@ -440,7 +443,8 @@ int ns_got_unpatch(void)
     g.nmodules = 0;
     g.hooks = NULL;
     g.nhooks = 0;
-    g.first = NULL; /* referenced by the snapshot too */
+    free(g.first); /* the snapshot has its own copy */
+    g.first = NULL;
     pthread_mutex_unlock(&g.lock);
     return rc;
 }
