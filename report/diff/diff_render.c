@@ -226,8 +226,9 @@ int ns_diff_render_text(FILE *f, const struct ns_diff *d, const struct ns_diff_r
     if (d->unmatched_before > 0.05 || d->unmatched_after > 0.05)
         ns_buf_printf(&b,
                       "  unmatched: %.1f%% of before and %.1f%% of after are unnamed frames "
-                      "(module+0xADDR) found on one side only: they cannot match across "
-                      "builds\n",
+                      "(module+0xADDR) found on one side only: an unnamed frame matches only "
+                      "its own address, in another build never; symbols for those modules "
+                      "(their -dbgsym packages, --debug-dir) name them\n",
                       d->unmatched_before, d->unmatched_after);
     ns_buf_puts(&b, "\n");
     put_summary(&b, d, o->color);
