@@ -96,15 +96,21 @@ class Diff(NsprofTest):
                 self.assertTrue(self.row(doc, name)["noise"], (i, self.row(doc, name)))
 
     def test_several_runs_per_side(self):
-        before = [self.run_build("diff_before", "b%d.nsp" % i) for i in range(3)]
-        after = [self.run_build("diff_after", "a%d.nsp" % i) for i in range(3)]
+        # Interleaved, so that a drift of the machine's speed falls on both sides alike.
+        before, after = [], []
+        for i in range(3):
+            before.append(self.run_build("diff_before", "b%d.nsp" % i))
+            after.append(self.run_build("diff_after", "a%d.nsp" % i))
         doc, status = self.diff("--before", *before, "--after", *after, gate=10)
         self.assertEqual(status, 0)
         self.assertEqual(doc["runs"], {"before": 3, "after": 3})
         self.assertIn("Welch", doc["method"])
         pairs = self.row(doc, "count_pairs")
         self.assertFalse(pairs["noise"], pairs)
-        self.assertTrue(self.row(doc, "untouched")["noise"])
+        # Welch's t has no floor: a steady shift of a few % between runs can be real to it
+        # (a CI run once judged untouched so). What construction promises is a small change.
+        untouched = self.row(doc, "untouched")
+        self.assertLess(abs(untouched["delta_pct"]), 10, untouched)
 
     def test_a_rebuilt_binary_matches_function_for_function(self):
         before = self.run_build("diff_before", "before.nsp")
