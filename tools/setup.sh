@@ -31,8 +31,9 @@ packages=(build-essential cmake pkg-config zlib1g-dev libdw-dev libelf-dev libun
           libbpf-dev bpftool clang libjansson-dev libcriterion-dev)
 # What the tests need: python3 drives the integration tests; binutils and elfutils make and
 # check stripped binaries; libc6-dbg gives libc line numbers; gzip, sqlite3, xz and python3 are
-# real Debian programs to profile; chromium runs the flame page's browser tests.
-[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 xz-utils chromium libpython3.11-testsuite)
+# real Debian programs to profile; chromium runs the flame page's browser tests; libsqlite3-dev
+# lets a test check the SQL statement splitter against sqlite3_complete.
+[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 libsqlite3-dev xz-utils chromium libpython3.11-testsuite)
 # What the benchmarks compare against.
 [ "$want_bench" = 1 ] && packages+=(linux-perf google-perftools libgoogle-perftools-dev
                                      heaptrack hyperfine python3)

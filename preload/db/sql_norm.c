@@ -618,19 +618,19 @@ size_t ns_sql_statement_len(const char *sql, size_t len, enum ns_sql_dialect dia
 {
     struct lexer l = {.s = sql ? sql : "", .len = sql ? strnlen(sql, len) : 0, .dialect = dialect};
     struct token t;
-    /* CREATE TRIGGER ... BEGIN ...; ...; END: the semicolons inside are the trigger's. */
-    int create = 0, trigger = 0, body = 0, first = 1;
+    /* CREATE TRIGGER ... BEGIN ...; ...; END; the semicolons inside are the trigger's, and
+     * it ends at an END right before a semicolon (as sqlite3_complete reads it: a CASE's END
+     * followed by more of its statement does not end it). */
+    int create = 0, trigger = 0, body = 0, first = 1, after_end = 0;
     for (next(&l, &t); t.kind != T_END; next(&l, &t)) {
         if (first)
             create = word_is(&t, "CREATE");
         first = 0;
         trigger |= create && word_is(&t, "TRIGGER");
-        if (trigger && word_is(&t, "BEGIN"))
-            body = 1;
-        else if (trigger && body && word_is(&t, "END"))
-            body = 0;
-        if (t.kind == T_SEMI && !body)
+        body |= trigger && word_is(&t, "BEGIN");
+        if (t.kind == T_SEMI && (!body || after_end))
             return l.pos;
+        after_end = body && word_is(&t, "END");
     }
     return l.len;
 }
