@@ -36,12 +36,22 @@ struct entries {
     size_t *start; /* [nruns + 1]: each run's entries begin here */
 };
 
+/* A node of the union tree: its parent and its frame (the root: NS_NONE, NS_NONE). */
+struct node_key {
+    uint32_t parent, frame;
+};
+
+/* A line of the union: its frame, its file (a string id) and its number. */
+struct line_key {
+    uint32_t frame, file, line;
+};
+
 /* One event: the union tree (node 0 the root) and the union of its lines. */
 struct utree {
-    uint32_t *parent, *frame;
+    struct node_key *node;
     size_t n, cap;
     struct ns_itab tab;
-    uint32_t *lframe, *lfile, *lline;
+    struct line_key *line;
     size_t nl, lcap;
     struct ns_itab ltab;
     struct entries nodes, lines;
@@ -143,15 +153,11 @@ static void hottest_lines(struct builder *b)
     }
 }
 
-struct node_key {
-    uint32_t parent, frame;
-};
-
 static int node_eq(const void *ctx, uint32_t v, const void *key)
 {
     const struct utree *t = ctx;
     const struct node_key *k = key;
-    return t->parent[v] == k->parent && t->frame[v] == k->frame;
+    return t->node[v].parent == k->parent && t->node[v].frame == k->frame;
 }
 
 static uint32_t node_of(struct utree *t, uint32_t parent, uint32_t frame)
@@ -161,29 +167,19 @@ static uint32_t node_of(struct utree *t, uint32_t parent, uint32_t frame)
     uint32_t id = ns_itab_get(&t->tab, h, node_eq, t, &k);
     if (id != NS_NONE)
         return id;
-    size_t cap = t->cap;
-    if (ns_grow((void **)&t->parent, &cap, t->n + 1, sizeof(uint32_t)) < 0)
+    if (ns_grow((void **)&t->node, &t->cap, t->n + 1, sizeof(*t->node)) < 0 ||
+        ns_itab_put(&t->tab, h, (uint32_t)t->n) < 0)
         return NS_NONE;
-    cap = t->cap;
-    if (ns_grow((void **)&t->frame, &cap, t->n + 1, sizeof(uint32_t)) < 0)
-        return NS_NONE;
-    t->cap = cap;
-    if (ns_itab_put(&t->tab, h, (uint32_t)t->n) < 0)
-        return NS_NONE;
-    t->parent[t->n] = parent;
-    t->frame[t->n] = frame;
+    t->node[t->n] = k;
     return (uint32_t)t->n++;
 }
-
-struct line_key {
-    uint32_t frame, file, line;
-};
 
 static int line_eq(const void *ctx, uint32_t v, const void *key)
 {
     const struct utree *t = ctx;
     const struct line_key *k = key;
-    return t->lframe[v] == k->frame && t->lfile[v] == k->file && t->lline[v] == k->line;
+    const struct line_key *l = &t->line[v];
+    return l->frame == k->frame && l->file == k->file && l->line == k->line;
 }
 
 static uint32_t line_of(struct utree *t, const struct line_key *k)
@@ -192,21 +188,10 @@ static uint32_t line_of(struct utree *t, const struct line_key *k)
     uint32_t id = ns_itab_get(&t->ltab, h, line_eq, t, k);
     if (id != NS_NONE)
         return id;
-    size_t cap = t->lcap;
-    if (ns_grow((void **)&t->lframe, &cap, t->nl + 1, sizeof(uint32_t)) < 0)
+    if (ns_grow((void **)&t->line, &t->lcap, t->nl + 1, sizeof(*t->line)) < 0 ||
+        ns_itab_put(&t->ltab, h, (uint32_t)t->nl) < 0)
         return NS_NONE;
-    cap = t->lcap;
-    if (ns_grow((void **)&t->lfile, &cap, t->nl + 1, sizeof(uint32_t)) < 0)
-        return NS_NONE;
-    cap = t->lcap;
-    if (ns_grow((void **)&t->lline, &cap, t->nl + 1, sizeof(uint32_t)) < 0)
-        return NS_NONE;
-    t->lcap = cap;
-    if (ns_itab_put(&t->ltab, h, (uint32_t)t->nl) < 0)
-        return NS_NONE;
-    t->lframe[t->nl] = k->frame;
-    t->lfile[t->nl] = k->file;
-    t->lline[t->nl] = k->line;
+    t->line[t->nl] = *k;
     return (uint32_t)t->nl++;
 }
 
@@ -299,8 +284,8 @@ static int side_means(const struct builder *b, struct utree *t, const char *even
     memcpy(t->btotal, t->bself, t->n * sizeof(double));
     /* A node is made after its parent: children have the higher indices. */
     for (size_t u = t->n; u-- > 1;) {
-        t->atotal[t->parent[u]] += t->atotal[u];
-        t->btotal[t->parent[u]] += t->btotal[u];
+        t->atotal[t->node[u].parent] += t->atotal[u];
+        t->btotal[t->node[u].parent] += t->btotal[u];
     }
     return 0;
 }
@@ -314,7 +299,7 @@ static int by_weight(const void *x, const void *y, void *ctx)
         return t->atotal[a] > t->atotal[c] ? -1 : 1;
     if (t->btotal[a] != t->btotal[c])
         return t->btotal[a] > t->btotal[c] ? -1 : 1;
-    return t->frame[a] < t->frame[c] ? -1 : t->frame[a] > t->frame[c];
+    return t->node[a].frame < t->node[c].frame ? -1 : t->node[a].frame > t->node[c].frame;
 }
 
 static int pre_order(struct utree *t)
@@ -328,12 +313,12 @@ static int pre_order(struct utree *t)
     if (!first || !kids || !fill || !stack || !t->order || !t->newid)
         goto out;
     for (size_t u = 1; u < n; u++)
-        first[t->parent[u] + 1]++;
+        first[t->node[u].parent + 1]++;
     for (size_t u = 0; u < n; u++)
         first[u + 1] += first[u];
     memcpy(fill, first, n * sizeof(uint32_t));
     for (size_t u = 1; u < n; u++)
-        kids[fill[t->parent[u]]++] = (uint32_t)u;
+        kids[fill[t->node[u].parent]++] = (uint32_t)u;
     for (size_t u = 0; u < n; u++)
         qsort_r(kids + first[u], first[u + 1] - first[u], sizeof(uint32_t), by_weight, t);
     size_t top = 0, k = 0;
@@ -403,7 +388,7 @@ static void write_nodes(struct builder *b, const struct utree *t)
     }
     for (size_t k = 0; k < t->n; k++) {
         uint32_t u = t->order[k];
-        depth[k] = u ? depth[t->newid[t->parent[u]]] + 1 : 0;
+        depth[k] = u ? depth[t->newid[t->node[u].parent]] + 1 : 0;
     }
     ns_buf_puts(o, "\"nodes\":{");
     ns_jw_column_u32(o, "depth", depth, t->n);
@@ -412,7 +397,7 @@ static void write_nodes(struct builder *b, const struct utree *t)
         ns_buf_puts(o, k ? "," : "");
         uint32_t u = t->order[k];
         if (u)
-            ns_jw_u64(o, t->frame[u]);
+            ns_jw_u64(o, t->node[u].frame);
         else
             ns_buf_puts(o, "-1");
     }
@@ -433,13 +418,19 @@ static void write_nodes(struct builder *b, const struct utree *t)
 static void write_lines(struct builder *b, const struct utree *t)
 {
     struct ns_buf *o = b->out;
+    static const char *const keys[] = {"frame", "file", "line"};
     ns_buf_puts(o, ",\"lines\":{");
-    ns_jw_column_u32(o, "frame", t->lframe, t->nl);
-    ns_buf_put(o, ",", 1);
-    ns_jw_column_u32(o, "file", t->lfile, t->nl);
-    ns_buf_put(o, ",", 1);
-    ns_jw_column_u32(o, "line", t->lline, t->nl);
-    ns_buf_puts(o, ",\"self\":[");
+    for (size_t c = 0; c < 3; c++) {
+        ns_jw_key(o, keys[c]);
+        ns_buf_put(o, "[", 1);
+        for (size_t i = 0; i < t->nl; i++) {
+            const struct line_key *l = &t->line[i];
+            ns_buf_puts(o, i ? "," : "");
+            ns_jw_u64(o, c == 0 ? l->frame : c == 1 ? l->file : l->line);
+        }
+        ns_buf_puts(o, "],");
+    }
+    ns_buf_puts(o, "\"self\":[");
     for (size_t i = 0; i < t->nl; i++) {
         ns_buf_puts(o, i ? "," : "");
         ns_jw_double(o, t->aline[i]);
@@ -482,7 +473,7 @@ static void write_event_diff(struct builder *b, struct utree *t, const char *eve
 
 static void utree_free(struct utree *t)
 {
-    free(t->parent), free(t->frame), free(t->lframe), free(t->lfile), free(t->lline);
+    free(t->node), free(t->line);
     ns_itab_free(&t->tab);
     ns_itab_free(&t->ltab);
     free(t->nodes.v), free(t->nodes.start), free(t->lines.v), free(t->lines.start);
