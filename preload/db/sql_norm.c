@@ -282,8 +282,12 @@ static void next(struct lexer *l, struct token *t)
         set(t, T_SEMI, l, a, p + 1);
     } else if (op_char(c)) {
         size_t q = p + 1;
+        /* An operator ends before a comment, and before the sign of a number (`a>-5`). */
         while (q < l->len && op_char((unsigned char)s[q]) &&
                !(s[q] == '-' && q + 1 < l->len && s[q + 1] == '-') &&
+               !((s[q] == '-' || s[q] == '+') && q + 1 < l->len &&
+                 (digit((unsigned char)s[q + 1]) ||
+                  (s[q + 1] == '.' && q + 2 < l->len && digit((unsigned char)s[q + 2])))) &&
                !(s[q] == '/' && q + 1 < l->len && s[q + 1] == '*'))
             q++;
         set(t, T_OP, l, a, q);
@@ -579,8 +583,17 @@ void ns_sql_normalize(const char *sql, size_t len, enum ns_sql_dialect dialect, 
     memset(r, 0, sizeof(*r));
     r->literal_hash = 1469598103934665603ull;
     int first = 1;
-    struct token t;
+    struct token t, semi = {.kind = T_END};
     for (next(&l, &t); t.kind != T_END; next(&l, &t)) {
+        /* A semicolon is kept only between statements: `SELECT 1;` is `SELECT 1`. */
+        if (t.kind == T_SEMI) {
+            semi = t;
+            continue;
+        }
+        if (semi.kind == T_SEMI) {
+            emit(&e, &semi);
+            semi.kind = T_END;
+        }
         if (first && t.kind == T_WORD)
             r->verb = verb_of(&t);
         first = 0;

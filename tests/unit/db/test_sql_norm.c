@@ -44,6 +44,16 @@ Test(sql_norm, signs_belong_to_numbers_only_where_an_operand_is_expected)
     expect("SELECT a - 1, -2, f(-3), b-4 FROM t WHERE c = -5 AND d > +6", NS_SQL_SQLITE,
            "SELECT a - ?, ?, f(?), b - ? FROM t WHERE c = ? AND d > ?");
     expect("SELECT a-1 FROM t", NS_SQL_SQLITE, "SELECT a - ? FROM t");
+    /* an operator written against the sign: the operator, then the number */
+    expect("SELECT a FROM t WHERE c>-5 AND d<=+.5 AND e<>-1", NS_SQL_SQLITE,
+           "SELECT a FROM t WHERE c > ? AND d <= ? AND e <> ?");
+}
+
+Test(sql_norm, a_final_semicolon_is_not_part_of_the_query)
+{
+    expect("UPDATE t SET a = 1 WHERE id = 2; ", NS_SQL_SQLITE, "UPDATE t SET a = ? WHERE id = ?");
+    expect("SELECT 1; SELECT 2;", NS_SQL_SQLITE, "SELECT ?; SELECT ?");
+    cr_assert_eq(norm("SELECT 1;", NS_SQL_SQLITE).hash, norm("SELECT 1", NS_SQL_SQLITE).hash);
 }
 
 Test(sql_norm, no_literal_survives)
@@ -107,7 +117,7 @@ Test(sql_norm, values_rows_of_one_shape_collapse)
 Test(sql_norm, comments_and_whitespace_fold)
 {
     expect("  SELECT\ta -- the a column\n  FROM /* multi\nline */ t ;  ", NS_SQL_SQLITE,
-           "SELECT a FROM t;");
+           "SELECT a FROM t");
     expect("SELECT a # mysql comment\nFROM t", NS_SQL_MYSQL, "SELECT a FROM t");
     expect("SELECT a # b FROM t", NS_SQL_POSTGRES, "SELECT a # b FROM t");
     expect("SELECT 1 /* unterminated", NS_SQL_SQLITE, "SELECT ?");
