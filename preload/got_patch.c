@@ -204,14 +204,17 @@ static long hooked(const struct dynamic *d, const ElfW(Rela) * r)
     if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || sym == 0)
         return -1;
     const ElfW(Sym) *s = &d->symtab[sym];
-    /* Only imports: a library's calls through its PLT to its own exports are its own. */
-    if (s->st_shndx != SHN_UNDEF || ELF64_ST_TYPE(s->st_info) == STT_OBJECT ||
-        s->st_name >= d->strsz)
+    if (ELF64_ST_TYPE(s->st_info) == STT_OBJECT || s->st_name >= d->strsz)
+        return -1;
+    /* Imports; a library's calls through its PLT to its own exports only where the hook
+     * asks for them (and only calls: a GLOB_DAT of its own is a function's address). */
+    int own = s->st_shndx != SHN_UNDEF;
+    if (own && type != R_X86_64_JUMP_SLOT)
         return -1;
     const char *name = d->strtab + s->st_name;
     for (size_t i = 0; i < g.nhooks; i++)
         if (strcmp(name, g.hooks[i].name) == 0)
-            return (long)i;
+            return own && !(g.hooks[i].flags & NS_GOT_ALSO_OWN) ? -1 : (long)i;
     return -1;
 }
 

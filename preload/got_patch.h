@@ -34,7 +34,13 @@
 struct ns_got_hook {
     const char *name; /* the imported function, e.g. "sqlite3_step" */
     void *hook;       /* what its callers reach instead */
+    unsigned flags;   /* NS_GOT_* */
 };
+
+/* Also the calls the library defining the function makes to it through its own PLT (a
+ * JUMP_SLOT of a defined symbol): sqlite3_exec runs each statement through sqlite3_step.
+ * The hook tells those calls apart by their return address. */
+#define NS_GOT_ALSO_OWN 1u
 
 /* Installs hooks[0..n) (the table must outlive the process; one table per process) and
  * patches the loaded modules. Returns the number of slots patched, or -1 (a second table,

@@ -14,11 +14,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <link.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../sampler/clock.h"
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
+#include "db/db_hooks.h"
 #include "preload.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))
@@ -56,11 +59,37 @@ NS_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
     return r;
 }
 
+/* Whether dlopen may run from here rather than from its caller: the file is named by a
+ * path (no search along the caller's RUNPATH, no $ORIGIN) and the caller is in the base
+ * namespace (a dlmopen'ed library's dlopen loads into its own). */
+static int loads_the_same_from_here(const char *file, const void *caller)
+{
+    if (!file || !strchr(file, '/') || strchr(file, '$'))
+        return 0;
+    Dl_info info;
+    struct link_map *map = NULL;
+    Lmid_t ns = LM_ID_BASE;
+    if (!dladdr1(caller, &info, (void **)&map, RTLD_DL_LINKMAP) || !map ||
+        dlinfo(map, RTLD_DI_LMID, &ns) != 0)
+        return 0;
+    return ns == LM_ID_BASE;
+}
+
 __attribute__((optimize("optimize-sibling-calls"))) NS_EXPORT void *dlopen(const char *file,
                                                                            int mode)
 {
     ns_real_init();
     ns_sampler_modules_announced(ns_now_ns());
+    /* The database hooks patch what the new module imports right after it is loaded
+     * (before it runs: language drivers call the library as soon as they are loaded).
+     * A bare name must be searched from the caller: then the patch waits for the next
+     * database connection or dlopen by path. */
+    if (ns_db_hooks_installed() && loads_the_same_from_here(file, __builtin_return_address(0))) {
+        void *h = ns_real.dlopen(file, mode);
+        if (h)
+            ns_db_hooks_refresh();
+        return h;
+    }
     return ns_real.dlopen(file, mode);
 }
 

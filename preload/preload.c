@@ -30,6 +30,7 @@
 #include "../sampler/real.h"
 #include "../sampler/sampler.h"
 #include "../sampler/session/shm.h"
+#include "db/db_hooks.h"
 
 #define NS_EXPORT __attribute__((visibility("default")))
 
@@ -196,6 +197,13 @@ __attribute__((constructor)) static void ns_preload_init(void)
         return;
     }
     ns_install_crash_handlers();
+    if (ns_preload.cfg.value[NS_SET_DB] == NS_ON) {
+        ns_db_on_first_use = ns_sampler_track_threads;
+        if (ns_db_hooks_start(ns_preload.cfg.value[NS_SET_DB_SQL] == NS_DB_SQL_FULL) < 0)
+            ns_shm_note(NSP_NOTE_WARNING, "db_unavailable",
+                        "database calls are not profiled: the loaded modules' import tables "
+                        "could not be read or patched (out of memory)");
+    }
     /* The image that exec'd us blocked SIGPROF for the exec (sampler.c): our handler is in
      * place now, so what waited may come. */
     if (ns_getenv("NSPROF_UNBLOCK_SIGPROF")) {

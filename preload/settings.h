@@ -47,6 +47,16 @@ enum ns_setting_type {
     X(LOCKS, "locks", "NSPROF_LOCKS", 0, "locks", NS_TYPE_ENUM, "off", "off|on", 0, 0,             \
       "time spent waiting for pthread mutexes, rwlocks and spinlocks per call site and per "       \
       "lock, and idle time in condition-variable waits")                                           \
+    X(DB, "db", "NSPROF_DB", 0, "db", NS_TYPE_ENUM, "on", "off|on", 0, 0,                          \
+      "database client calls (sqlite3): statement executions with their normalized SQL, time, "    \
+      "rows and latency percentiles per call site, prepares and connections; only the calls "      \
+      "the program's own modules make into a database library are redirected (a program that "     \
+      "loads none is untouched)")                                                                  \
+    X(DB_SQL, "db_sql", "NSPROF_DB_SQL", 0, "db-sql", NS_TYPE_ENUM, "normalized",                  \
+      "normalized|full", 0, 0,                                                                     \
+      "SQL in the profile: normalized = every literal replaced by ?, so that no value reaches "    \
+      "the file; full = also one statement per query as the program wrote it, literals and all "   \
+      "(they can hold passwords and personal data)")                                               \
     X(FREQ, "freq", "NSPROF_FREQ", 'F', "freq", NS_TYPE_UINT, "auto", NULL, 1, 20000,              \
       "samples per second of CPU time per thread; auto = 999")                                     \
     X(OUTPUT, "output", "NSPROF_OUTPUT", 'o', "output", NS_TYPE_STRING, "nsprof.%s.%p.%e.nsp",     \
@@ -101,6 +111,7 @@ enum ns_if_exists { NS_IF_EXISTS_BACKUP, NS_IF_EXISTS_REFUSE };
 enum ns_mechanism { NS_MECH_AUTO, NS_MECH_PERF, NS_MECH_SIGNAL };
 enum ns_kernel { NS_KERNEL_AUTO, NS_KERNEL_ON, NS_KERNEL_OFF };
 enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
+enum ns_db_sql { NS_DB_SQL_NORMALIZED, NS_DB_SQL_FULL };
 
 /*
  * The events a profile can hold, with the unit of their weights. Later capabilities add
@@ -123,7 +134,14 @@ enum ns_log { NS_LOG_QUIET, NS_LOG_WARN, NS_LOG_INFO };
     X(COND_WAIT, "cond_wait", "ns", 1, "time spent idle in condition-variable waits")              \
     X(LOCK_CALLS, "lock_calls", "count", 1, "lock calls that could wait (multi-threaded)")         \
     X(LOCK_CONTENDED, "lock_contended", "count", 1, "lock calls that found the lock taken")        \
-    X(OFF_CPU, "off_cpu", "ns", 1, "time threads spent off their CPU, under a frame naming why")
+    X(OFF_CPU, "off_cpu", "ns", 1, "time threads spent off their CPU, under a frame naming why")   \
+    X(DB_TIME, "db_time", "ns", 1,                                                                 \
+      "time in database client calls: executions, prepares, connects")                             \
+    X(DB_CALLS, "db_calls", "count", 1, "database statement executions")                           \
+    X(DB_ROWS, "db_rows", "count", 1, "rows returned by database statements")                      \
+    X(DB_PREPARES, "db_prepares", "count", 1, "database statements prepared")                      \
+    X(DB_CONNECTS, "db_connects", "count", 1, "database connections opened")                       \
+    X(DB_CLOSES, "db_closes", "count", 1, "database connections closed")
 
 enum ns_event_id {
     NS_EVID__NONE = 0,

@@ -346,6 +346,8 @@ static void start_hooks(void)
         on |= NS_HOOK_IO;
     if (S.cfg.value[NS_SET_LOCKS] == NS_ON)
         on |= NS_HOOK_LOCKS;
+    if (S.cfg.value[NS_SET_DB] == NS_ON)
+        on |= NS_HOOK_DB; /* only reached through patched slots (preload/db/db_hooks.h) */
     if (S.cfg.value[NS_SET_EVENT] == NS_EVENT_WALL) {
         on |= NS_HOOK_BLOCK;
         /* the agent's switch records measure off-CPU time: the calls only say where */
@@ -394,6 +396,28 @@ static int start_attached(int have_region, char *err, size_t errlen)
         register_existing_threads();
     start_hooks();
     return 0;
+}
+
+void ns_sampler_track_threads(void)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    if (!ns_sampler_in_owner_process() || !S.attached ||
+        __atomic_load_n(&S.track_threads, __ATOMIC_ACQUIRE))
+        return;
+    pthread_mutex_lock(&lock);
+    if (!S.track_threads) {
+        /* interposers that did not capture before need the module registry now */
+        if (!interposers_capture() && ns_modules_init(S.id.exe) < 0) {
+            pthread_mutex_unlock(&lock);
+            return;
+        }
+        if (!S.key_created && pthread_key_create(&S.key, thread_exit_destructor) == 0)
+            S.key_created = 1;
+        /* Set first: a thread starting now registers itself, or is listed by the scan. */
+        __atomic_store_n(&S.track_threads, 1, __ATOMIC_RELEASE);
+        register_existing_threads();
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 /* Whether an agent does this run's work (NSPROF_AGENT=off: the process profiles itself). */

@@ -57,4 +57,8 @@ void ns_sampler_modules_changed(uint64_t valid_from_ns);
 /* dlopen is starting (at t_ns): the writer watches for the new object closely. */
 void ns_sampler_modules_announced(uint64_t t_ns);
 
+/* Gives the program's threads slots for their call sites from now on (attached mode
+ * without interposers gave them none): the database hooks' first use. */
+void ns_sampler_track_threads(void);
+
 #endif

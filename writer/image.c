@@ -412,12 +412,22 @@ static void write_header(struct ns_image *im, const struct ns_image_setup *s)
     uint32_t extra = s->extra_events;
     if (s->wall)
         extra |= 1u << NS_EVID_WALL | 1u << NS_EVID_OFF_CPU;
+    if (s->event_id)
+        im->declared_events |= 1u << s->event_id;
     for (uint32_t ev = 1; ev < NS_EVID__COUNT; ev++) {
         if (extra & (1u << ev))
-            ns_pw_event_flags(&im->pw, ev, ns_event_defs[ev].name, ns_event_defs[ev].unit, 1,
-                              ns_event_defs[ev].flags);
+            ns_image_declare_event(im, ev);
     }
     ns_pw_flush(&im->pw);
+}
+
+void ns_image_declare_event(struct ns_image *im, uint32_t ev)
+{
+    if (ev == 0 || ev >= NS_EVID__COUNT || (im->declared_events & (1u << ev)))
+        return;
+    if (ns_pw_event_flags(&im->pw, ev, ns_event_defs[ev].name, ns_event_defs[ev].unit, 1,
+                          ns_event_defs[ev].flags) == 0)
+        im->declared_events |= 1u << ev;
 }
 
 int ns_image_open(struct ns_image *im, const struct ns_image_setup *s, char *err, size_t errlen)

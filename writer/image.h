@@ -94,8 +94,9 @@ struct ns_image {
     uint32_t event_id;
     unsigned wall; /* NS_WALL_* */
     int ended;
-    uint64_t synthetic_map; /* file id of the "[off-cpu]" mapping, 0 until written */
-    uint64_t end_mono_ns;   /* while the last chunk is written: when the process ended */
+    uint64_t synthetic_map;   /* file id of the "[off-cpu]" mapping, 0 until written */
+    uint32_t declared_events; /* enum ns_event_id bits whose EVENT record is written */
+    uint64_t end_mono_ns;     /* while the last chunk is written: when the process ended */
     struct ns_image_sums *sums;
     struct ns_image_locks *locks;
 
@@ -181,5 +182,8 @@ void ns_image_resume(struct ns_image *im);
 /* The file id of an interned string / stack (0 on failure); for callers that write their
  * own records. */
 uint64_t ns_image_string(struct ns_image *im, const char *text);
+/* Writes event ev's EVENT record unless it was written: events the settings do not name
+ * (the database's, which a program may never use) are declared at their first entry. */
+void ns_image_declare_event(struct ns_image *im, uint32_t ev);
 
 #endif

@@ -21,6 +21,7 @@
 #include "blocking.h"
 #include "capture.h"
 #include "clock.h"
+#include "db_sites.h"
 #include "image_internal.h"
 #include "mem.h"
 #include "nsp_format.h"
@@ -51,6 +52,11 @@ static const struct family_events family_events[NS_SITE__COUNT] = {
      * report's `waits` distributions and the number of waits. */
     [NS_SITE_LOCK] = {0, 0, NS_EVID_LOCK_WAIT, NS_EVID_LOCK_WAIT},
     [NS_SITE_COND] = {0, 0, NS_EVID_COND_WAIT, NS_EVID_COND_WAIT},
+    /* Executions' times are in their DB_STATS records' finer histograms. */
+    [NS_SITE_DB_EXEC] = {NS_EVID_DB_CALLS, NS_EVID_DB_ROWS, NS_EVID_DB_TIME, 0},
+    [NS_SITE_DB_PREPARE] = {NS_EVID_DB_PREPARES, 0, NS_EVID_DB_TIME, 0},
+    [NS_SITE_DB_CONNECT] = {NS_EVID_DB_CONNECTS, 0, NS_EVID_DB_TIME, 0},
+    [NS_SITE_DB_CLOSE] = {NS_EVID_DB_CLOSES, 0, NS_EVID_DB_TIME, 0},
 };
 
 struct ns_image_region {
@@ -60,6 +66,8 @@ struct ns_image_region {
     uint64_t *resource_file_id; /* the process's resource id → file id */
     size_t resource_ids_bytes;
     uint64_t next_resource_id;
+    int in_query; /* describing a query's database */
+    uint64_t db_delta[NS_LLH_BUCKETS];
     struct ns_pw_point live[SERIES_MAX], mapped[SERIES_MAX];
     size_t nseries;
     int64_t last_live, last_mapped;
@@ -209,17 +217,33 @@ uint64_t ns_image_resource_file_id(struct ns_image *im, uint32_t id)
                    NS_RESOURCES_CHUNK * sizeof(struct ns_resource));
     if (!chunk)
         return 0;
-    const struct ns_resource *res = &chunk[(id - 1) % NS_RESOURCES_CHUNK];
+    struct ns_resource res = chunk[(id - 1) % NS_RESOURCES_CHUNK]; /* a copy: not ours */
+    /* A query's database first (RESOURCE ids are defined before they are referred to); a
+     * query is never a database, so this recursion is one level deep. */
+    uint64_t parent = 0;
+    if (res.kind == NSP_RES_QUERY && res.parent && !r->in_query) {
+        r->in_query = 1; /* one level: a damaged region's query of a query stops there */
+        parent = ns_image_resource_file_id(im, res.parent);
+        r->in_query = 0;
+        if (r->resource_file_id[id])
+            return r->resource_file_id[id];
+    }
     char name[4096];
-    if (!ns_view_string(&im->view, res->name, name, sizeof(name)))
+    if (!ns_view_string(&im->view, res.name, name, sizeof(name)))
         return 0;
     uint64_t name_id = ns_image_string(im, name);
-    uint64_t stack = res->stack ? stack_file_id(im, res->stack) : 0;
+    uint64_t stack = res.stack ? stack_file_id(im, res.stack) : 0;
     uint64_t file_id = r->next_resource_id ? r->next_resource_id : 1;
-    if (ns_pw_resource(&im->pw, file_id, res->kind, name_id, stack) < 0)
+    if (ns_pw_resource(&im->pw, file_id, res.kind, name_id, stack) < 0)
         return 0;
     r->next_resource_id = file_id + 1;
     r->resource_file_id[id] = file_id;
+    if (res.kind == NSP_RES_QUERY) {
+        uint64_t example = 0;
+        if (res.example && ns_view_string(&im->view, res.example, name, sizeof(name)))
+            example = ns_image_string(im, name);
+        ns_pw_query(&im->pw, file_id, parent, res.verb, res.flags, example);
+    }
     return file_id;
 }
 
@@ -256,6 +280,7 @@ void ns_image_site_entry(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t s
     struct ns_image_region *r = im->region;
     if (!ev || ev >= NS_EVID__COUNT || !weight)
         return;
+    ns_image_declare_event(im, ev);
     if (r->nbatch[ev] == SITE_BATCH)
         flush_event(im, ev);
     r->batch[ev][r->nbatch[ev]++] =
@@ -316,6 +341,45 @@ static void emit_histogram(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t
         ns_pw_histogram(&im->pw, ev, (uint64_t)tid, stack, resource, delta, n);
 }
 
+/* An execution site's DB_STATS: the increase of its histogram and counters. */
+static void emit_db_stats(struct ns_image *im, pid_t tid, uint64_t stack, uint64_t query,
+                          struct ns_site *s)
+{
+    struct ns_db_site *d =
+        ns_view_at_rw(&im->view, __atomic_load_n(&s->db, __ATOMIC_ACQUIRE), sizeof(*d));
+    if (!d)
+        return;
+    uint64_t *delta = im->region->db_delta;
+    for (size_t i = 0; i < NS_LLH_BUCKETS; i++) {
+        uint64_t now = __atomic_load_n(&d->hist[i], __ATOMIC_RELAXED);
+        delta[i] = now - d->sent_hist[i];
+        d->sent_hist[i] = now;
+    }
+    uint8_t regs[NSP_DB_DISTINCT_REGS];
+    memcpy(regs, d->distinct, sizeof(regs));
+    uint64_t in_loop = __atomic_load_n(&d->in_loop, __ATOMIC_RELAXED);
+    uint64_t autocommit = __atomic_load_n(&d->autocommit, __ATOMIC_RELAXED);
+    uint64_t errors = __atomic_load_n(&d->errors, __ATOMIC_RELAXED);
+    uint32_t outer = __atomic_load_n(&d->outer, __ATOMIC_RELAXED);
+    int regs_changed = memcmp(regs, d->sent_distinct, sizeof(regs)) != 0;
+    struct ns_pw_db_stats st = {
+        .tid = (uint64_t)tid,
+        .stack_id = stack,
+        .query_id = query,
+        .outer_id = outer ? ns_image_resource_file_id(im, outer) : 0,
+        .in_loop = in_loop - d->sent_in_loop,
+        .autocommit = autocommit - d->sent_autocommit,
+        .errors = errors - d->sent_errors,
+        .distinct = d->with_params && regs_changed ? regs : NULL,
+        .hist = delta,
+    };
+    ns_pw_db_stats(&im->pw, &st);
+    d->sent_in_loop = in_loop;
+    d->sent_autocommit = autocommit;
+    d->sent_errors = errors;
+    memcpy(d->sent_distinct, regs, sizeof(regs));
+}
+
 static void emit_site(struct ns_image *im, pid_t tid, struct ns_site *s)
 {
     uint64_t calls = __atomic_load_n(&s->calls, __ATOMIC_RELAXED);
@@ -342,6 +406,8 @@ static void emit_site(struct ns_image *im, pid_t tid, struct ns_site *s)
     s->sent_time = time;
     if (fe->hist)
         emit_histogram(im, fe->hist, tid, stack, resource, s);
+    if (s->family == NS_SITE_DB_EXEC)
+        emit_db_stats(im, tid, stack, resource, s);
 }
 
 void ns_image_emit_thread_sites(struct ns_image *im, const struct ns_thread *remote)

@@ -54,6 +54,8 @@ static struct ns_dbt_entry *find_or_add(struct ns_dbt *t, const void *h)
 /* Removes e, shifting back the entries that probed past it. */
 static void remove_entry(struct ns_dbt *t, struct ns_dbt_entry *e)
 {
+    if (e->opened)
+        t->open--;
     unsigned hole = (unsigned)(e - t->v);
     for (unsigned i = (hole + 1) & MASK; t->v[i].handle; i = (i + 1) & MASK) {
         unsigned home = slot_of(t->v[i].handle);
@@ -71,6 +73,8 @@ static void remove_entry(struct ns_dbt *t, struct ns_dbt_entry *e)
 static uint64_t outer_of(const struct ns_dbt *t, uint32_t tid, const void *self)
 {
     uint64_t best = 0, query = 0;
+    if (!t->open)
+        return 0;
     for (unsigned i = 0; i < NS_DBT_MAX; i++) {
         const struct ns_dbt_entry *e = &t->v[i];
         if (e->handle && e->handle != self && e->tid == tid && e->opened > best) {
@@ -90,10 +94,12 @@ void ns_dbt_init(struct ns_dbt *t, void (*emit)(void *ctx, const struct ns_dbt_e
 }
 
 /* Ends e's execution: what to emit once the lock is released. */
-static struct ns_dbt_exec finish(struct ns_dbt_entry *e, int error)
+static struct ns_dbt_exec finish(struct ns_dbt *t, struct ns_dbt_entry *e, int error)
 {
-    struct ns_dbt_exec x = {e->query, e->outer, e->rows, e->time_ns, error, e->tid};
+    struct ns_dbt_exec x = {e->start, e->query, e->outer, e->rows, e->time_ns, error, e->tid};
     e->running = 0;
+    if (e->opened)
+        t->open--;
     e->opened = 0;
     e->rows = e->time_ns = 0;
     return x;
@@ -106,26 +112,31 @@ static void emit_unlocked(struct ns_dbt *t, const struct ns_dbt_exec *x)
         t->emit(t->ctx, x);
 }
 
-void ns_dbt_prepared(struct ns_dbt *t, const void *stmt, uint64_t query, uint32_t tid)
+void ns_dbt_prepared(struct ns_dbt *t, const void *stmt, uint64_t query, uint32_t tid,
+                     uint64_t literal_hash, int has_literals)
 {
     pthread_mutex_lock(&t->lock);
     struct ns_dbt_entry *e = find_or_add(t, stmt);
     if (e && e->running) { /* the address was reused: the old statement ended unseen */
-        struct ns_dbt_exec x = finish(e, 0);
+        struct ns_dbt_exec x = finish(t, e, 0);
         e->query = query;
         e->tid = tid;
+        e->literal_hash = literal_hash;
+        e->has_literals = (uint8_t)(has_literals != 0);
         emit_unlocked(t, &x);
         return;
     }
     if (e) {
         e->query = query;
         e->tid = tid;
+        e->literal_hash = literal_hash;
+        e->has_literals = (uint8_t)(has_literals != 0);
     }
     pthread_mutex_unlock(&t->lock);
 }
 
 void ns_dbt_step(struct ns_dbt *t, const void *stmt, enum ns_dbt_outcome outcome, uint64_t time_ns,
-                 uint32_t tid)
+                 uint32_t tid, const struct ns_dbt_start *start)
 {
     pthread_mutex_lock(&t->lock);
     struct ns_dbt_entry *e = find_or_add(t, stmt); /* prepared before nsprof looked: query 0 */
@@ -138,16 +149,23 @@ void ns_dbt_step(struct ns_dbt *t, const void *stmt, enum ns_dbt_outcome outcome
         e->tid = tid;
         e->rows = e->time_ns = 0;
         e->outer = outer_of(t, tid, stmt);
+        e->start = start ? *start : (struct ns_dbt_start){0};
+        if (e->has_literals) {
+            e->start.params_hash = (e->start.params_hash ^ e->literal_hash) * 0x9e3779b97f4a7c15ull;
+            e->start.has_params = 1;
+        }
     }
     e->time_ns += time_ns;
     if (outcome == NS_DBT_ROW) {
         e->rows++;
-        if (!e->opened)
+        if (!e->opened) {
             e->opened = ++t->seq;
+            t->open++;
+        }
         pthread_mutex_unlock(&t->lock);
         return;
     }
-    struct ns_dbt_exec x = finish(e, outcome == NS_DBT_ERROR);
+    struct ns_dbt_exec x = finish(t, e, outcome == NS_DBT_ERROR);
     emit_unlocked(t, &x);
 }
 
@@ -156,7 +174,7 @@ void ns_dbt_reset(struct ns_dbt *t, const void *stmt)
     pthread_mutex_lock(&t->lock);
     struct ns_dbt_entry *e = find(t, stmt);
     if (e && e->running) {
-        struct ns_dbt_exec x = finish(e, 0);
+        struct ns_dbt_exec x = finish(t, e, 0);
         emit_unlocked(t, &x);
         return;
     }
@@ -172,7 +190,7 @@ void ns_dbt_finalize(struct ns_dbt *t, const void *stmt)
         return;
     }
     int running = e->running;
-    struct ns_dbt_exec x = running ? finish(e, 0) : (struct ns_dbt_exec){0};
+    struct ns_dbt_exec x = running ? finish(t, e, 0) : (struct ns_dbt_exec){0};
     remove_entry(t, e);
     if (running) {
         emit_unlocked(t, &x);
@@ -182,15 +200,23 @@ void ns_dbt_finalize(struct ns_dbt *t, const void *stmt)
 }
 
 void ns_dbt_executed(struct ns_dbt *t, const void *result, uint64_t query, uint64_t rows,
-                     uint64_t time_ns, int error, uint32_t tid)
+                     uint64_t time_ns, int error, uint32_t tid, const struct ns_dbt_start *start)
 {
     pthread_mutex_lock(&t->lock);
-    struct ns_dbt_exec x = {query, outer_of(t, tid, result), rows, time_ns, error, tid};
+    struct ns_dbt_exec x = {start ? *start : (struct ns_dbt_start){0},
+                            query,
+                            outer_of(t, tid, result),
+                            rows,
+                            time_ns,
+                            error,
+                            tid};
     struct ns_dbt_entry *e = result ? find_or_add(t, result) : NULL;
     if (e) {
         e->query = query;
         e->tid = tid;
         e->result = 1;
+        if (!e->opened)
+            t->open++;
         e->opened = ++t->seq;
     }
     emit_unlocked(t, &x);

@@ -32,7 +32,16 @@
 
 #define NS_DBT_MAX 1024 /* live statements and open results followed at once */
 
+/* What the caller knows of an execution when it starts, handed back when it ends: where
+ * it was made (the hook's captured stack), its parameters and its transaction state. */
+struct ns_dbt_start {
+    const void *origin;
+    uint64_t params_hash;
+    uint8_t has_params, autocommit;
+};
+
 struct ns_dbt_exec {
+    struct ns_dbt_start start;
     uint64_t query;
     uint64_t outer;   /* the query whose result set was open on this thread, or 0 */
     uint64_t rows;    /* rows returned */
@@ -45,6 +54,9 @@ enum ns_dbt_outcome { NS_DBT_ROW, NS_DBT_DONE, NS_DBT_ERROR };
 
 struct ns_dbt_entry {
     const void *handle; /* NULL: free */
+    struct ns_dbt_start start;
+    uint64_t literal_hash; /* of the statement's text */
+    uint8_t has_literals;
     uint64_t query, outer, rows, time_ns;
     uint64_t opened; /* when its result set opened (a sequence number), 0: not open */
     uint32_t tid;
@@ -57,6 +69,7 @@ struct ns_dbt {
     struct ns_dbt_entry v[NS_DBT_MAX];
     uint64_t seq;
     uint32_t live; /* entries in use: at most NS_DBT_MAX - 1, so that a probe always ends */
+    uint32_t open; /* entries whose result set is open: none, no loop to look for */
     uint64_t dropped;
     void (*emit)(void *ctx, const struct ns_dbt_exec *e);
     void *ctx;
@@ -65,16 +78,21 @@ struct ns_dbt {
 void ns_dbt_init(struct ns_dbt *t, void (*emit)(void *ctx, const struct ns_dbt_exec *e), void *ctx);
 
 /* Stepped statements (sqlite3). */
-void ns_dbt_prepared(struct ns_dbt *t, const void *stmt, uint64_t query, uint32_t tid);
+/* literal_hash, has_literals: of the statement's own text, joined to the bound values'
+ * hash of each execution (its parameter set). */
+void ns_dbt_prepared(struct ns_dbt *t, const void *stmt, uint64_t query, uint32_t tid,
+                     uint64_t literal_hash, int has_literals);
+/* start (may be NULL) is read only when the step starts an execution; ns_dbt_starts says
+ * whether it would (so that the caller gathers it only then). */
 void ns_dbt_step(struct ns_dbt *t, const void *stmt, enum ns_dbt_outcome outcome, uint64_t time_ns,
-                 uint32_t tid);
+                 uint32_t tid, const struct ns_dbt_start *start);
 void ns_dbt_reset(struct ns_dbt *t, const void *stmt); /* ends a running execution */
 void ns_dbt_finalize(struct ns_dbt *t, const void *stmt);
 
 /* One-shot executions: done when the call returns; the result set stays open until
  * ns_dbt_cleared (result NULL: nothing is kept open, e.g. a command without rows). */
 void ns_dbt_executed(struct ns_dbt *t, const void *result, uint64_t query, uint64_t rows,
-                     uint64_t time_ns, int error, uint32_t tid);
+                     uint64_t time_ns, int error, uint32_t tid, const struct ns_dbt_start *start);
 void ns_dbt_cleared(struct ns_dbt *t, const void *result);
 
 #endif

@@ -152,6 +152,8 @@ void ns_profile_free(struct ns_profile *p)
     free(p->notes);
     free(p->resources);
     free(p->histograms);
+    free(p->db_stats);
+    free(p->db_buckets);
     free(p->hist_buckets);
     free(p->series);
     free(p->points);

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nsp_format.h"
+
 struct ns_str {
     char *s; /* NUL-terminated */
     uint32_t len;
@@ -93,9 +95,29 @@ struct ns_prof_samples {
 
 /* RESOURCE (1.1): what an interposed call worked on. */
 struct ns_prof_resource {
-    uint32_t kind;  /* enum nsp_resource_kind, 1..6 */
+    uint32_t kind;  /* enum nsp_resource_kind, 1..8 */
     uint32_t name;  /* string id */
     uint32_t stack; /* stack id that created or first used it; 0 = none */
+    /* a query (1.4, its QUERY record): its database (resource id, 0 = unknown), verb
+     * (enum nsp_query_verb), flags (NSP_QUERY_*) and one raw text (string id, 0 = none) */
+    uint32_t database, example;
+    uint16_t verb, flags;
+    int has_query;
+};
+
+/* DB_STATS (1.4), one record as read: an execution site's increase. Its histogram buckets
+ * are db_buckets[first .. first+nbuckets), each a (loglin bucket, count) pair. */
+struct ns_prof_db_stats {
+    uint32_t tid, stack, query, outer;
+    uint64_t in_loop, autocommit, errors;
+    int has_distinct;
+    uint8_t distinct[NSP_DB_DISTINCT_REGS];
+    size_t first, nbuckets;
+};
+
+struct ns_prof_db_bucket {
+    uint32_t bucket;
+    uint64_t count;
 };
 
 /*
@@ -149,6 +171,10 @@ struct ns_profile {
     size_t nresources;                  /* count including entry 0 */
     struct ns_prof_histogram *histograms;
     size_t nhistograms;
+    struct ns_prof_db_stats *db_stats;
+    size_t ndb_stats;
+    struct ns_prof_db_bucket *db_buckets;
+    size_t ndb_buckets;
     uint64_t *hist_buckets;
     size_t nhist_buckets;
     struct ns_prof_series *series;

@@ -37,6 +37,7 @@ struct rd {
     size_t cap_strings, cap_mappings, cap_stacks, cap_frames, cap_notes;
     size_t cap_threads, cap_events, cap_settings, cap_counters;
     size_t cap_resources, cap_histograms, cap_hist_buckets, cap_series, cap_points;
+    size_t cap_db_stats, cap_db_buckets;
     char msg[160];
 };
 

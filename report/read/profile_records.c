@@ -401,7 +401,7 @@ static const char *rec_resource(struct rd *r, struct cur *c)
     uint64_t kind = get_u(c), name = get_u(c), stack = get_u(c);
     if (c->err)
         return NULL;
-    if (kind < NSP_RES_FILE || kind > NSP_RES_UNKNOWN_FD)
+    if (kind < NSP_RES_FILE || kind > NSP_RES_QUERY)
         return ns_rd_why(r, "unknown resource kind %llu", (unsigned long long)kind);
     if ((bad = check_ref(r, c, name, p->nstrings, "string")) ||
         (bad = check_ref(r, c, stack, p->nstacks, "stack")))
@@ -446,6 +446,95 @@ static const char *rec_histogram(struct rd *r, struct cur *c)
         p->hist_buckets[p->nhist_buckets + i] = get_u(c);
     if (!c->err)
         p->nhist_buckets += n;
+    return NULL;
+}
+
+static const char *rec_query(struct rd *r, struct cur *c)
+{
+    struct ns_profile *p = r->p;
+    uint64_t id = get_u(c), database = get_u(c), verb = get_u(c), flags = get_u(c);
+    uint64_t example = get_u(c);
+    const char *bad;
+    if (c->err)
+        return NULL;
+    if ((bad = check_ref(r, c, id, p->nresources, "resource")) ||
+        (bad = check_ref(r, c, database, p->nresources, "resource")) ||
+        (bad = check_ref(r, c, example, p->nstrings, "string")))
+        return bad;
+    struct ns_prof_resource *q = &p->resources[id];
+    if (id == 0 || q->kind != NSP_RES_QUERY)
+        return "QUERY of a resource that is not a query";
+    if (database && p->resources[database].kind != NSP_RES_DATABASE)
+        return "QUERY whose database is not a database resource";
+    if (verb > NSP_VERB_END)
+        verb = NSP_VERB_OTHER; /* a later minor's verb */
+    q->database = (uint32_t)database;
+    q->example = (uint32_t)example;
+    q->verb = (uint16_t)verb;
+    q->flags = (uint16_t)(flags & (NSP_QUERY_CUT | NSP_QUERY_LITERALS));
+    q->has_query = 1;
+    return NULL;
+}
+
+static const char *rec_db_stats(struct rd *r, struct cur *c)
+{
+    struct ns_profile *p = r->p;
+    struct ns_prof_db_stats d = {0};
+    d.tid = get_u32(c, "tid over 2^32");
+    uint64_t stack = get_u(c), query = get_u(c), outer = get_u(c);
+    d.in_loop = get_u(c);
+    d.autocommit = get_u(c);
+    d.errors = get_u(c);
+    uint64_t nregs = get_u(c);
+    const char *bad;
+    if (c->err)
+        return NULL;
+    if ((bad = check_ref(r, c, stack, p->nstacks, "stack")) ||
+        (bad = check_ref(r, c, query, p->nresources, "resource")) ||
+        (bad = check_ref(r, c, outer, p->nresources, "resource")))
+        return bad;
+    if (!query || p->resources[query].kind != NSP_RES_QUERY ||
+        (outer && p->resources[outer].kind != NSP_RES_QUERY))
+        return "DB_STATS of a resource that is not a query";
+    if (nregs != 0 && nregs != NSP_DB_DISTINCT_REGS)
+        return ns_rd_why(r, "%llu distinct-value registers, not 0 or %d", (unsigned long long)nregs,
+                         NSP_DB_DISTINCT_REGS);
+    if (nregs > cur_left(c))
+        return "registers past the end of the record";
+    if (nregs) {
+        memcpy(d.distinct, c->p, NSP_DB_DISTINCT_REGS);
+        c->p += NSP_DB_DISTINCT_REGS;
+        d.has_distinct = 1;
+        for (size_t i = 0; i < NSP_DB_DISTINCT_REGS; i++)
+            if (d.distinct[i] > 64)
+                return "distinct-value register over 64";
+    }
+    uint64_t n = get_u(c);
+    if (c->err)
+        return NULL;
+    if (n > NSP_DB_HIST_BUCKETS || n * 2 > cur_left(c))
+        return ns_rd_why(r, "%llu histogram buckets, over the record or the ceiling of %d",
+                         (unsigned long long)n, NSP_DB_HIST_BUCKETS);
+    if (GROW(p->db_buckets, r->cap_db_buckets, p->ndb_buckets + n) < 0 ||
+        GROW(p->db_stats, r->cap_db_stats, p->ndb_stats + 1) < 0)
+        return "out of memory";
+    d.stack = (uint32_t)stack;
+    d.query = (uint32_t)query;
+    d.outer = (uint32_t)outer;
+    d.first = p->ndb_buckets;
+    d.nbuckets = n;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b = get_u(c), count = get_u(c);
+        if (c->err)
+            return NULL;
+        if (b >= NSP_DB_HIST_BUCKETS || (i && b <= prev))
+            return "DB_STATS buckets out of range or out of order";
+        prev = b;
+        p->db_buckets[p->ndb_buckets + i] = (struct ns_prof_db_bucket){(uint32_t)b, count};
+    }
+    p->ndb_buckets += n;
+    p->db_stats[p->ndb_stats++] = d;
     return NULL;
 }
 
@@ -555,6 +644,8 @@ static const struct rec_kind rec_kinds[] = {
     [NSP_REC_SITE_SAMPLES] = {rec_site_samples, 0},
     [NSP_REC_HISTOGRAM] = {rec_histogram, 0},
     [NSP_REC_SERIES] = {rec_series, 0},
+    [NSP_REC_QUERY] = {rec_query, 1},
+    [NSP_REC_DB_STATS] = {rec_db_stats, 1},
 };
 
 static int parse_record(struct rd *r, uint64_t kind, const uint8_t *body, size_t len)

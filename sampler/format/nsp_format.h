@@ -11,7 +11,7 @@
 #define NSP_MAGIC           "\x89NSP\r\n\x1a\n"
 #define NSP_MAGIC_LEN       8
 #define NSP_VERSION_MAJOR   1
-#define NSP_VERSION_MINOR   3
+#define NSP_VERSION_MINOR   4
 #define NSP_FILE_HEADER_LEN 16
 
 #define NSP_CHUNK_MAGIC      "NSCK"
@@ -45,6 +45,9 @@ enum nsp_record_kind {
     NSP_REC_SITE_SAMPLES = 14,
     NSP_REC_HISTOGRAM = 15,
     NSP_REC_SERIES = 16,
+    /* 1.4 */
+    NSP_REC_QUERY = 17,
+    NSP_REC_DB_STATS = 18,
 };
 
 /* EVENT flags (1.1). */
@@ -61,7 +64,30 @@ enum nsp_resource_kind {
     NSP_RES_LOCK = 4,
     NSP_RES_OTHER_FD = 5,
     NSP_RES_UNKNOWN_FD = 6,
+    /* 1.4 */
+    NSP_RES_DATABASE = 7, /* name: "sqlite /path/to.db", "postgresql host:port/db user" */
+    NSP_RES_QUERY = 8,    /* name: the normalized SQL; QUERY says of which database */
 };
+
+/* QUERY verbs (1.4): the statement's first keyword, for rules about writes. Keep in sync
+ * with enum ns_sql_verb (preload/db/sql_norm.h). */
+enum nsp_query_verb {
+    NSP_VERB_OTHER = 0,
+    NSP_VERB_SELECT = 1,
+    NSP_VERB_INSERT = 2,
+    NSP_VERB_UPDATE = 3,
+    NSP_VERB_DELETE = 4,
+    NSP_VERB_BEGIN = 5,
+    NSP_VERB_END = 6,
+};
+
+enum nsp_query_flags {
+    NSP_QUERY_CUT = 1,     /* the normalized text was cut (its end is "...") */
+    NSP_QUERY_LITERALS = 2 /* the statement has literals or parameters */
+};
+
+#define NSP_DB_DISTINCT_REGS 64  /* DB_STATS: registers of the distinct-values sketch */
+#define NSP_DB_HIST_BUCKETS  496 /* DB_STATS: loglin_hist.h's buckets */
 
 enum nsp_mapping_flags {
     NSP_MAP_MAIN = 1,

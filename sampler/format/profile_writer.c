@@ -414,6 +414,54 @@ int ns_pw_end(struct ns_pw *pw, unsigned reason, uint64_t status, uint64_t end_m
     return PUT_FIELDS(pw, NSP_REC_END, FU(reason), FU(status), FU(end_mono_ns));
 }
 
+int ns_pw_query(struct ns_pw *pw, uint64_t id, uint64_t database_id, uint64_t verb, uint64_t flags,
+                uint64_t example_id)
+{
+    return PUT_FIELDS(pw, NSP_REC_QUERY, FU(id), FU(database_id), FU(verb), FU(flags),
+                      FU(example_id));
+}
+
+int ns_pw_db_stats(struct ns_pw *pw, const struct ns_pw_db_stats *d)
+{
+    size_t nonzero = 0, nregs = d->distinct ? NSP_DB_DISTINCT_REGS : 0;
+    size_t body = uv_size(d->tid) + uv_size(d->stack_id) + uv_size(d->query_id) +
+                  uv_size(d->outer_id) + uv_size(d->in_loop) + uv_size(d->autocommit) +
+                  uv_size(d->errors) + uv_size(nregs) + nregs;
+    for (size_t i = 0; i < NSP_DB_HIST_BUCKETS; i++) {
+        if (d->hist[i]) {
+            nonzero++;
+            body += uv_size(i) + uv_size(d->hist[i]);
+        }
+    }
+    body += uv_size(nonzero);
+    uint8_t *p;
+    int rc = reserve(pw, record_len(body), &p);
+    if (rc != 0)
+        return rc;
+    p = record_start(p, NSP_REC_DB_STATS, body);
+    p = uv_put(p, d->tid);
+    p = uv_put(p, d->stack_id);
+    p = uv_put(p, d->query_id);
+    p = uv_put(p, d->outer_id);
+    p = uv_put(p, d->in_loop);
+    p = uv_put(p, d->autocommit);
+    p = uv_put(p, d->errors);
+    p = uv_put(p, nregs);
+    if (nregs) {
+        memcpy(p, d->distinct, nregs);
+        p += nregs;
+    }
+    p = uv_put(p, nonzero);
+    for (size_t i = 0; i < NSP_DB_HIST_BUCKETS; i++) {
+        if (d->hist[i]) {
+            p = uv_put(p, i);
+            p = uv_put(p, d->hist[i]);
+        }
+    }
+    commit(pw, p);
+    return 0;
+}
+
 int ns_pw_histogram(struct ns_pw *pw, uint64_t event_id, uint64_t tid, uint64_t stack_id,
                     uint64_t resource_id, const uint64_t *buckets, size_t nbuckets)
 {

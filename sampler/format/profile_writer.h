@@ -98,6 +98,18 @@ int ns_pw_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_sample
                   size_t count);
 int ns_pw_site_samples(struct ns_pw *pw, uint64_t event_id, const struct ns_pw_site_sample *samples,
                        size_t count);
+/* QUERY (1.4): what query resource `id` is: of database resource database_id, its verb
+ * and flags (nsp_format.h), and the id of the STRING of one raw text (0: none). */
+int ns_pw_query(struct ns_pw *pw, uint64_t id, uint64_t database_id, uint64_t verb, uint64_t flags,
+                uint64_t example_id);
+/* DB_STATS (1.4): one execution site's increase since the last record. */
+struct ns_pw_db_stats {
+    uint64_t tid, stack_id, query_id, outer_id;
+    uint64_t in_loop, autocommit, errors;
+    const uint8_t *distinct; /* NSP_DB_DISTINCT_REGS registers, or NULL: no parameters */
+    const uint64_t *hist;    /* NSP_DB_HIST_BUCKETS counts (sent sparse) */
+};
+int ns_pw_db_stats(struct ns_pw *pw, const struct ns_pw_db_stats *d);
 int ns_pw_histogram(struct ns_pw *pw, uint64_t event_id, uint64_t tid, uint64_t stack_id,
                     uint64_t resource_id, const uint64_t *buckets, size_t nbuckets);
 int ns_pw_series(struct ns_pw *pw, const char *name, const char *unit,

@@ -31,6 +31,7 @@ enum ns_hook_kind {
     /* ... and add their own clock's time up per site: nothing else measures off-CPU time
      * (no perf switch records) */
     NS_HOOK_BLOCK_SITES = 8,
+    NS_HOOK_DB = 16, /* database client calls (preload/db/db_hooks.h) */
 };
 
 /* enum ns_hook_kind bits now on: set at start, cleared at the end; 0 in a _Fork child (the

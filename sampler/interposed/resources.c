@@ -36,15 +36,15 @@ static struct {
     uint32_t *by_name;            /* open addressing: id, 0 = empty */
     size_t by_name_slots;
     struct name_block *names;
-    uint32_t too_many[8];
+    uint32_t too_many[16];
     uint32_t *fds[FD_CHUNKS];
     struct lock_entry *locks;
     size_t lock_slots, nlocks;
 } R = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static uint64_t name_hash(unsigned kind, const char *name)
+static uint64_t name_hash(unsigned kind, uint32_t parent, const char *name)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ kind;
+    uint64_t h = (0xcbf29ce484222325ull ^ kind) + (uint64_t)parent * 0x9e3779b97f4a7c15ull;
     for (; *name; name++)
         h = (h ^ (unsigned char)*name) * 0x100000001b3ull;
     return h ^ (h >> 29);
@@ -91,7 +91,7 @@ static int grow_by_name(void)
         if (!id)
             continue;
         const struct ns_resource *r = ns_resource_get(id);
-        size_t j = name_hash(r->kind, r->name) & (slots - 1);
+        size_t j = name_hash(r->kind, r->parent, r->name) & (slots - 1);
         while (t[j])
             j = (j + 1) & (slots - 1);
         t[j] = id;
@@ -103,7 +103,8 @@ static int grow_by_name(void)
 }
 
 /* Caller holds R.lock. */
-static uint32_t add_locked(unsigned kind, const char *name, struct ns_stack_entry *stack)
+static uint32_t add_locked(unsigned kind, const char *name, struct ns_stack_entry *stack,
+                           const struct ns_resource *in)
 {
     struct ns_shm_header *h = ns_shm_header();
     if (!R.pub && h && (R.pub = ns_shm_alloc(sizeof(*R.pub))) != NULL)
@@ -119,22 +120,30 @@ static uint32_t add_locked(unsigned kind, const char *name, struct ns_stack_entr
     const char *stored = store_name(name);
     if (!stored)
         return 0;
-    (*chunk)[n % CHUNK] = (struct ns_resource){kind, stored, stack};
+    struct ns_resource r = {.kind = kind, .name = stored, .stack = stack};
+    if (in) {
+        r.parent = in->parent;
+        r.verb = in->verb;
+        r.flags = in->flags;
+        r.example = in->example ? store_name(in->example) : NULL;
+    }
+    (*chunk)[n % CHUNK] = r;
     __atomic_store_n(&R.pub->count, n + 1, __ATOMIC_RELEASE);
     return n + 1;
 }
 
 static uint32_t too_many(unsigned kind)
 {
-    unsigned k = kind < 8 ? kind : 0;
+    unsigned k = kind < 16 ? kind : 0;
     if (!R.too_many[k])
-        R.too_many[k] = add_locked(kind, "(too many to tell apart)", NULL);
+        R.too_many[k] = add_locked(kind, "(too many to tell apart)", NULL, NULL);
     return R.too_many[k];
 }
 
-uint32_t ns_resource_get_or_add(unsigned kind, const char *name, struct ns_stack_entry *stack)
+static uint32_t get_or_add(unsigned kind, const char *name, struct ns_stack_entry *stack,
+                           const struct ns_resource *in)
 {
-    uint32_t id = 0;
+    uint32_t id = 0, parent = in ? in->parent : 0;
     if (!ns_shm_owned())
         return 0;
     pthread_mutex_lock(&R.lock);
@@ -142,15 +151,15 @@ uint32_t ns_resource_get_or_add(unsigned kind, const char *name, struct ns_stack
         id = too_many(kind);
         goto out;
     }
-    size_t mask = R.by_name_slots - 1, i = name_hash(kind, name) & mask;
+    size_t mask = R.by_name_slots - 1, i = name_hash(kind, parent, name) & mask;
     for (; R.by_name[i]; i = (i + 1) & mask) {
         const struct ns_resource *r = ns_resource_get(R.by_name[i]);
-        if (r->kind == kind && strcmp(r->name, name) == 0) {
+        if (r->kind == kind && r->parent == parent && strcmp(r->name, name) == 0) {
             id = R.by_name[i];
             goto out;
         }
     }
-    id = add_locked(kind, name, stack);
+    id = add_locked(kind, name, stack, in);
     if (id)
         R.by_name[i] = id;
     else
@@ -158,6 +167,19 @@ uint32_t ns_resource_get_or_add(unsigned kind, const char *name, struct ns_stack
 out:
     pthread_mutex_unlock(&R.lock);
     return id;
+}
+
+uint32_t ns_resource_get_or_add(unsigned kind, const char *name, struct ns_stack_entry *stack)
+{
+    return get_or_add(kind, name, stack, NULL);
+}
+
+uint32_t ns_resource_get_or_add_in(unsigned kind, uint32_t parent, const char *name, unsigned verb,
+                                   unsigned flags, const char *example)
+{
+    struct ns_resource in = {
+        .parent = parent, .verb = (uint16_t)verb, .flags = (uint16_t)flags, .example = example};
+    return get_or_add(kind, name, NULL, &in);
 }
 
 /* ---- descriptors ---- */
@@ -265,7 +287,7 @@ uint32_t ns_lock_resource(const void *addr, const char *name,
     }
     /* Every lock is a resource of its own (two mutexes are not the same lock because they
      * were created at the same place): no de-duplication by name here. */
-    id = add_locked(NSP_RES_LOCK, name, make_stack ? make_stack(ctx) : NULL);
+    id = add_locked(NSP_RES_LOCK, name, make_stack ? make_stack(ctx) : NULL, NULL);
     if (!id)
         id = too_many(NSP_RES_LOCK);
     R.locks[i] = (struct lock_entry){addr, id};

@@ -22,6 +22,11 @@ struct ns_resource {
     uint32_t kind; /* enum nsp_resource_kind */
     const char *name;
     struct ns_stack_entry *stack; /* a lock's creating/first-using stack; NULL otherwise */
+    /* a query: its database's id, its verb and flags (nsp_format.h) and, with db_sql=full,
+     * the text of its first execution (NULL otherwise) */
+    uint32_t parent;
+    uint16_t verb, flags;
+    const char *example;
 };
 
 /* What the reader walks (shm.h: header->resources): id i is chunks[(i-1) / CHUNK][(i-1) %
@@ -35,6 +40,10 @@ struct ns_resources_pub {
 /* A resource of this kind and name (the same id again for the same kind and name, so that a
  * file opened a thousand times is one resource); 0 when out of memory. */
 uint32_t ns_resource_get_or_add(unsigned kind, const char *name, struct ns_stack_entry *stack);
+/* A resource within another (a query of a database): the same id again for the same kind,
+ * parent and name. verb, flags and example (may be NULL) are kept from the first call. */
+uint32_t ns_resource_get_or_add_in(unsigned kind, uint32_t parent, const char *name, unsigned verb,
+                                   unsigned flags, const char *example);
 const struct ns_resource *ns_resource_get(uint32_t id);
 uint32_t ns_resource_count(void);
 

@@ -9,6 +9,7 @@
 
 #include "../mem.h"
 #include "../session/shm.h"
+#include "db_sites.h"
 
 static uint64_t key_hash(unsigned family, const struct ns_stack_entry *stack, uint32_t resource)
 {
@@ -61,7 +62,11 @@ static struct ns_site *new_site(struct ns_site_table *t, unsigned family,
         t->last = c = nc;
     }
     struct ns_site *s = &c->sites[c->count];
+    struct ns_db_site *db = s->db; /* a reused slot's: kept, emptied */
     memset(s, 0, sizeof(*s));
+    if (db)
+        memset(db, 0, sizeof(*db));
+    s->db = db;
     s->stack = stack;
     s->resource = resource;
     s->family = (uint16_t)family;
@@ -128,4 +133,17 @@ void ns_sites_reset(struct ns_thread *th)
     t->total = 0;
     t->hot = NULL;
     memset(t->overflow, 0, sizeof(t->overflow));
+}
+
+struct ns_db_site *ns_db_site_of(struct ns_site *s)
+{
+    struct ns_db_site *d = s->db;
+    if (d)
+        return d;
+    d = ns_shm_alloc(sizeof(*d));
+    if (d) {
+        memset(d, 0, sizeof(*d));
+        __atomic_store_n(&s->db, d, __ATOMIC_RELEASE);
+    }
+    return d;
 }

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "stacks.h"
+
+struct ns_db_site;
 #include "../sources/threads.h"
 
 enum ns_site_family {
@@ -28,6 +30,11 @@ enum ns_site_family {
     NS_SITE_LOCK,      /* contended lock acquisitions: calls, time_ns waited */
     NS_SITE_COND,      /* condition-variable waits: calls, time_ns idle */
     NS_SITE_BLOCKED,   /* blocking calls (blocking.h): calls, time_ns inside; reason kept */
+    /* database client calls (resource: a query, or a database), db_sites.h */
+    NS_SITE_DB_EXEC,    /* statement executions: calls, bytes = rows, time_ns; `db` holds more */
+    NS_SITE_DB_PREPARE, /* statements prepared: calls, time_ns */
+    NS_SITE_DB_CONNECT, /* connections opened: calls, time_ns */
+    NS_SITE_DB_CLOSE,   /* connections closed: calls, time_ns */
     NS_SITE__COUNT
 };
 
@@ -45,6 +52,9 @@ struct ns_site {
     /* the writer's: what it already wrote */
     uint64_t sent_calls, sent_bytes, sent_time;
     uint64_t sent_hist[NS_HIST_BUCKETS];
+    /* NS_SITE_DB_EXEC: what else an execution leaves (db_sites.h); kept when the slot is
+     * reused. Published with a release store once initialised. */
+    struct ns_db_site *db;
 };
 
 /* A thread's sites as the reader walks them: chunks from first, each with count sites

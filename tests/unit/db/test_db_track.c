@@ -44,11 +44,11 @@ enum { Q_AUTHORS = 11, Q_BOOKS = 22, Q_BATCH = 33 };
 
 Test(db_track, an_execution_runs_from_its_first_step_to_done)
 {
-    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 7);
+    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 7, 0, 0);
     for (int i = 0; i < 3; i++)
-        ns_dbt_step(&t, H(1), NS_DBT_ROW, 10, 7);
+        ns_dbt_step(&t, H(1), NS_DBT_ROW, 10, 7, NULL);
     cr_assert_eq(nseen, 0, "still running");
-    ns_dbt_step(&t, H(1), NS_DBT_DONE, 5, 7);
+    ns_dbt_step(&t, H(1), NS_DBT_DONE, 5, 7, NULL);
     cr_assert_eq(nseen, 1);
     cr_assert_eq(seen[0].query, Q_AUTHORS);
     cr_assert_eq(seen[0].rows, 3);
@@ -57,31 +57,49 @@ Test(db_track, an_execution_runs_from_its_first_step_to_done)
     cr_assert_eq(seen[0].error, 0);
     cr_assert_eq(seen[0].tid, 7);
     /* Stepped again after DONE (sqlite3 resets it on its own): a second execution. */
-    ns_dbt_step(&t, H(1), NS_DBT_DONE, 4, 7);
+    ns_dbt_step(&t, H(1), NS_DBT_DONE, 4, 7, NULL);
     cr_assert_eq(nseen, 2);
     cr_assert_eq(seen[1].rows, 0);
 }
 
+Test(db_track, what_is_known_at_the_start_comes_back_at_the_end)
+{
+    struct ns_dbt_start first = {H(100), 0x1234, 1, 1}, later = {H(200), 0x5678, 1, 0};
+    ns_dbt_prepared(&t, H(1), Q_BOOKS, 7, 0, 0);
+    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 7, &first);
+    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 7, &later); /* not a start: ignored */
+    ns_dbt_reset(&t, H(1));
+    cr_assert_eq(nseen, 1);
+    cr_assert_eq(seen[0].start.origin, H(100));
+    cr_assert_eq(seen[0].start.params_hash, 0x1234);
+    cr_assert_eq(seen[0].start.autocommit, 1);
+    ns_dbt_step(&t, H(1), NS_DBT_DONE, 1, 7, &later);
+    cr_assert_eq(seen[1].start.origin, H(200));
+    cr_assert_eq(seen[1].start.autocommit, 0);
+    ns_dbt_executed(&t, NULL, Q_BATCH, 3, 9, 0, 7, &first);
+    cr_assert_eq(seen[2].start.params_hash, 0x1234);
+}
+
 Test(db_track, reset_finalize_and_errors_end_an_execution)
 {
-    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1);
-    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1);
-    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1);
+    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1, 0, 0);
+    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1, NULL);
+    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1, NULL);
     ns_dbt_reset(&t, H(1));
     cr_assert_eq(nseen, 1);
     cr_assert_eq(seen[0].rows, 2);
     ns_dbt_reset(&t, H(1));
     cr_assert_eq(nseen, 1, "a reset of a statement not running is no execution");
-    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1);
+    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1, NULL);
     ns_dbt_finalize(&t, H(1));
     cr_assert_eq(nseen, 2);
     cr_assert_eq(seen[1].rows, 1);
-    ns_dbt_prepared(&t, H(2), Q_BOOKS, 1);
-    ns_dbt_step(&t, H(2), NS_DBT_ERROR, 3, 1);
+    ns_dbt_prepared(&t, H(2), Q_BOOKS, 1, 0, 0);
+    ns_dbt_step(&t, H(2), NS_DBT_ERROR, 3, 1, NULL);
     cr_assert_eq(nseen, 3);
     cr_assert_eq(seen[2].error, 1);
     /* A statement prepared before nsprof looked: executions of query 0. */
-    ns_dbt_step(&t, H(3), NS_DBT_DONE, 2, 1);
+    ns_dbt_step(&t, H(3), NS_DBT_DONE, 2, 1, NULL);
     cr_assert_eq(nseen, 4);
     cr_assert_eq(seen[3].query, 0);
 }
@@ -89,16 +107,16 @@ Test(db_track, reset_finalize_and_errors_end_an_execution)
 /* The N+1 pattern: for each author row, the books query runs once. */
 Test(db_track, queries_run_per_row_of_another_are_inside_its_loop)
 {
-    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1);
-    ns_dbt_prepared(&t, H(2), Q_BOOKS, 1);
+    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1, 0, 0);
+    ns_dbt_prepared(&t, H(2), Q_BOOKS, 1, 0, 0);
     for (int author = 0; author < 10; author++) {
-        ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1);
-        ns_dbt_step(&t, H(2), NS_DBT_ROW, 1, 1);
-        ns_dbt_step(&t, H(2), NS_DBT_ROW, 1, 1);
-        ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 1);
+        ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1, NULL);
+        ns_dbt_step(&t, H(2), NS_DBT_ROW, 1, 1, NULL);
+        ns_dbt_step(&t, H(2), NS_DBT_ROW, 1, 1, NULL);
+        ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 1, NULL);
         ns_dbt_reset(&t, H(2));
     }
-    ns_dbt_step(&t, H(1), NS_DBT_DONE, 1, 1);
+    ns_dbt_step(&t, H(1), NS_DBT_DONE, 1, 1, NULL);
     cr_assert_eq(nseen, 11);
     for (int i = 0; i < 10; i++) {
         cr_assert_eq(seen[i].query, Q_BOOKS);
@@ -113,41 +131,41 @@ Test(db_track, queries_run_per_row_of_another_are_inside_its_loop)
 /* The fix: read the authors to the end, then one batched query. */
 Test(db_track, a_query_after_the_loop_is_not_inside_it)
 {
-    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1);
+    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1, 0, 0);
     for (int author = 0; author < 10; author++)
-        ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1);
-    ns_dbt_step(&t, H(1), NS_DBT_DONE, 1, 1);
-    ns_dbt_prepared(&t, H(2), Q_BATCH, 1);
-    ns_dbt_step(&t, H(2), NS_DBT_ROW, 1, 1);
-    ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 1);
+        ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1, NULL);
+    ns_dbt_step(&t, H(1), NS_DBT_DONE, 1, 1, NULL);
+    ns_dbt_prepared(&t, H(2), Q_BATCH, 1, 0, 0);
+    ns_dbt_step(&t, H(2), NS_DBT_ROW, 1, 1, NULL);
+    ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 1, NULL);
     cr_assert_eq(nseen, 2);
     cr_assert_eq(seen[1].query, Q_BATCH);
     cr_assert_eq(seen[1].outer, 0);
     /* A statement with no row yet has no open result set: nothing is inside it. */
-    ns_dbt_prepared(&t, H(3), Q_AUTHORS, 1);
-    ns_dbt_step(&t, H(3), NS_DBT_DONE, 1, 1);
-    ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 1);
+    ns_dbt_prepared(&t, H(3), Q_AUTHORS, 1, 0, 0);
+    ns_dbt_step(&t, H(3), NS_DBT_DONE, 1, 1, NULL);
+    ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 1, NULL);
     cr_assert_eq(seen[nseen - 1].outer, 0);
 }
 
 Test(db_track, other_threads_loops_are_theirs)
 {
-    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1);
-    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1);
-    ns_dbt_prepared(&t, H(2), Q_BOOKS, 2);
-    ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 2);
+    ns_dbt_prepared(&t, H(1), Q_AUTHORS, 1, 0, 0);
+    ns_dbt_step(&t, H(1), NS_DBT_ROW, 1, 1, NULL);
+    ns_dbt_prepared(&t, H(2), Q_BOOKS, 2, 0, 0);
+    ns_dbt_step(&t, H(2), NS_DBT_DONE, 1, 2, NULL);
     cr_assert_eq(seen[0].outer, 0, "thread 2 runs no loop of thread 1's");
 }
 
 /* libpq and MariaDB: a result is open from its execution until it is cleared. */
 Test(db_track, one_shot_results_stay_open_until_cleared)
 {
-    ns_dbt_executed(&t, H(10), Q_AUTHORS, 5, 100, 0, 1);
-    ns_dbt_executed(&t, H(11), Q_BOOKS, 2, 10, 0, 1);
+    ns_dbt_executed(&t, H(10), Q_AUTHORS, 5, 100, 0, 1, NULL);
+    ns_dbt_executed(&t, H(11), Q_BOOKS, 2, 10, 0, 1, NULL);
     ns_dbt_cleared(&t, H(11));
-    ns_dbt_executed(&t, NULL, Q_BOOKS, 0, 10, 1, 1); /* an error: no result */
+    ns_dbt_executed(&t, NULL, Q_BOOKS, 0, 10, 1, 1, NULL); /* an error: no result */
     ns_dbt_cleared(&t, H(10));
-    ns_dbt_executed(&t, H(12), Q_BATCH, 2, 10, 0, 1);
+    ns_dbt_executed(&t, H(12), Q_BATCH, 2, 10, 0, 1, NULL);
     cr_assert_eq(nseen, 4);
     cr_assert_eq(seen[0].outer, 0);
     cr_assert_eq(seen[1].outer, Q_AUTHORS);
@@ -155,20 +173,20 @@ Test(db_track, one_shot_results_stay_open_until_cleared)
     cr_assert_eq(seen[2].error, 1);
     cr_assert_eq(seen[3].outer, 0, "the authors' result was cleared");
     /* Nested loops: the newest open result is the loop an execution is in. */
-    ns_dbt_executed(&t, H(13), Q_BOOKS, 3, 1, 0, 1);
-    ns_dbt_executed(&t, H(14), Q_AUTHORS, 1, 1, 0, 1);
+    ns_dbt_executed(&t, H(13), Q_BOOKS, 3, 1, 0, 1, NULL);
+    ns_dbt_executed(&t, H(14), Q_AUTHORS, 1, 1, 0, 1, NULL);
     cr_assert_eq(seen[5].outer, Q_BOOKS);
 }
 
 Test(db_track, a_full_table_drops_what_it_cannot_follow)
 {
     for (int i = 0; i < NS_DBT_MAX + 100; i++)
-        ns_dbt_prepared(&t, H(i), Q_BOOKS, 1);
+        ns_dbt_prepared(&t, H(i), Q_BOOKS, 1, 0, 0);
     cr_assert_gt(t.dropped, 0);
     for (int i = 0; i < NS_DBT_MAX + 100; i++)
         ns_dbt_finalize(&t, H(i));
-    ns_dbt_prepared(&t, H(5000 % 4096), Q_AUTHORS, 1);
-    ns_dbt_step(&t, H(5000 % 4096), NS_DBT_DONE, 1, 1);
+    ns_dbt_prepared(&t, H(5000 % 4096), Q_AUTHORS, 1, 0, 0);
+    ns_dbt_step(&t, H(5000 % 4096), NS_DBT_DONE, 1, 1, NULL);
     cr_assert_eq(seen[nseen - 1].query, Q_AUTHORS, "room again after the finalizes");
 }
 
@@ -197,7 +215,7 @@ Test(db_track, random_calls_match_a_reference_model)
             r->rows = r->time = 0;
             r->live = 1;
             r->query = (uint64_t)h * 1000 + (uint64_t)op;
-            ns_dbt_prepared(&t, H(h), r->query, 1);
+            ns_dbt_prepared(&t, H(h), r->query, 1, 0, 0);
         } else if (what == 2) {
             if (r->running)
                 expected++;
@@ -207,7 +225,7 @@ Test(db_track, random_calls_match_a_reference_model)
         } else {
             int done = what >= 8;
             size_t before = nseen;
-            ns_dbt_step(&t, H(h), done ? NS_DBT_DONE : NS_DBT_ROW, 3, 1);
+            ns_dbt_step(&t, H(h), done ? NS_DBT_DONE : NS_DBT_ROW, 3, 1, NULL);
             r->live = 1;
             r->running = 1;
             r->time += 3;
@@ -233,9 +251,9 @@ static void *worker(void *arg)
     int base = (int)(intptr_t)arg * 1000;
     for (int i = 0; i < 5000; i++) {
         const void *h = H(base + i % 500);
-        ns_dbt_prepared(&t, h, Q_BOOKS, (uint32_t)base);
-        ns_dbt_step(&t, h, NS_DBT_ROW, 1, (uint32_t)base);
-        ns_dbt_step(&t, h, NS_DBT_DONE, 1, (uint32_t)base);
+        ns_dbt_prepared(&t, h, Q_BOOKS, (uint32_t)base, 0, 0);
+        ns_dbt_step(&t, h, NS_DBT_ROW, 1, (uint32_t)base, NULL);
+        ns_dbt_step(&t, h, NS_DBT_DONE, 1, (uint32_t)base, NULL);
         ns_dbt_finalize(&t, h);
     }
     return NULL;

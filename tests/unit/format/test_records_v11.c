@@ -137,7 +137,7 @@ Test(records_v11, resource_defects)
         {2, NSP_RES_FILE, 1, 0, "resource id 2 out of order (expected 1)"},
         {0, NSP_RES_FILE, 1, 0, "resource id 0 out of order (expected 1)"},
         {1, 0, 1, 0, "unknown resource kind 0"},
-        {1, NSP_RES_UNKNOWN_FD + 1, 1, 0, "unknown resource kind 7"},
+        {1, NSP_RES_QUERY + 1, 1, 0, "unknown resource kind 9"},
         {1, NSP_RES_FILE, 99, 0, "reference to undefined string id 99"},
         {1, NSP_RES_LOCK, 1, 2, "reference to undefined stack id 2"},
     };

@@ -44,7 +44,7 @@ static int hook_add(int a, int b)
     return real ? real(a, b) : -1;
 }
 
-static const struct ns_got_hook hooks[] = {{"got_add", (void *)hook_add}};
+static const struct ns_got_hook hooks[] = {{"got_add", (void *)hook_add, 0}};
 
 /* "r--p"-style permissions of the mapping holding addr, from /proc/self/maps. */
 static void perms_of(const void *addr, char out[5])
@@ -180,7 +180,7 @@ Test(got_patch, unpatch_restores_every_slot)
 
 Test(got_patch, names_nobody_imports_change_nothing)
 {
-    static const struct ns_got_hook none[] = {{"sqlite3_step", (void *)hook_add}};
+    static const struct ns_got_hook none[] = {{"sqlite3_step", (void *)hook_add, 0}};
     cr_assert_eq(ns_got_patch(none, 1), 0);
     cr_assert_eq(ns_got_patched_slots(), 0);
     cr_assert_null(ns_got_original(0, (void *)lazy_add));

@@ -201,7 +201,8 @@ uint32_t tp_resource(struct ns_profile *p, uint32_t kind, const char *name, uint
 {
     uint32_t sid = tp_string(p, name);
     p->resources = grow(p->resources, p->nresources + 1, sizeof(*p->resources));
-    p->resources[p->nresources] = (struct ns_prof_resource){kind, sid, stack};
+    p->resources[p->nresources] =
+        (struct ns_prof_resource){.kind = kind, .name = sid, .stack = stack};
     return (uint32_t)p->nresources++;
 }
 

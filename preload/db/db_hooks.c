@@ -1,0 +1,203 @@
+/*
+ * db_hooks — see db_hooks.h. The connection table is an open-addressing table of fixed size
+ * under a mutex (connections open and close rarely); a connection beyond it is accounted to
+ * an unknown database.
+ */
+#include "db_hooks.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../sampler/format/nsp_format.h"
+#include "../../sampler/interposed/capture.h"
+#include "../../sampler/interposed/db_sites.h"
+#include "../../sampler/interposed/resources.h"
+#include "../got_patch.h"
+
+extern const struct ns_got_hook ns_sqlite_hooks[];
+extern const size_t ns_sqlite_nhooks;
+
+#define CONNS   4096 /* connections open at once that keep their database's name */
+#define SQL_MAX 2048
+
+struct ns_dbt ns_db_tracker;
+void (*ns_db_on_first_use)(void);
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        const void *conn;
+        uint32_t database;
+    } conns[CONNS];
+    int installed, sql_full, used;
+} D = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread struct ns_thread *tls_thread __attribute__((tls_model("initial-exec")));
+
+void ns_db_set_thread(struct ns_thread *th)
+{
+    tls_thread = th;
+}
+
+/* ---- connections ---- */
+
+static unsigned conn_slot(const void *conn)
+{
+    uint64_t x = (uint64_t)(uintptr_t)conn * 0x9e3779b97f4a7c15ull;
+    return (unsigned)(x >> 52) & (CONNS - 1);
+}
+
+void ns_db_conn_set(const void *conn, uint32_t database)
+{
+    pthread_mutex_lock(&D.lock);
+    for (unsigned i = conn_slot(conn), n = 0; n < CONNS; i = (i + 1) & (CONNS - 1), n++) {
+        if (!D.conns[i].conn || D.conns[i].conn == conn) {
+            D.conns[i].conn = conn;
+            D.conns[i].database = database;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&D.lock);
+}
+
+uint32_t ns_db_conn_get(const void *conn)
+{
+    uint32_t db = 0;
+    pthread_mutex_lock(&D.lock);
+    for (unsigned i = conn_slot(conn), n = 0; n < CONNS; i = (i + 1) & (CONNS - 1), n++) {
+        if (D.conns[i].conn == conn) {
+            db = D.conns[i].database;
+            break;
+        }
+        if (!D.conns[i].conn && !D.conns[i].database)
+            break; /* never used: the probe ends */
+    }
+    pthread_mutex_unlock(&D.lock);
+    return db;
+}
+
+void ns_db_conn_forget(const void *conn)
+{
+    pthread_mutex_lock(&D.lock);
+    for (unsigned i = conn_slot(conn), n = 0; n < CONNS; i = (i + 1) & (CONNS - 1), n++) {
+        if (D.conns[i].conn == conn) {
+            /* a tombstone (database kept non-zero) so that later probes go on past it */
+            D.conns[i].conn = NULL;
+            D.conns[i].database = UINT32_MAX;
+            break;
+        }
+        if (!D.conns[i].conn && !D.conns[i].database)
+            break;
+    }
+    pthread_mutex_unlock(&D.lock);
+}
+
+/* ---- resources ---- */
+
+uint32_t ns_db_database(const char *system, const char *name)
+{
+    char text[4096];
+    snprintf(text, sizeof(text), "%s %s", system, name);
+    return ns_resource_get_or_add(NSP_RES_DATABASE, text, NULL);
+}
+
+uint32_t ns_db_query(uint32_t database, const char *sql, size_t len, enum ns_sql_dialect dialect,
+                     uint64_t *literal_hash, int *has_literals)
+{
+    char text[SQL_MAX], raw[SQL_MAX];
+    struct ns_sql_norm n;
+    ns_sql_normalize(sql, len, dialect, text, sizeof(text), &n);
+    *literal_hash = n.literal_hash;
+    *has_literals = n.literals > 0;
+    if (!n.len)
+        return 0;
+    const char *example = NULL;
+    if (D.sql_full) {
+        size_t rl = strnlen(sql, len < sizeof(raw) - 1 ? len : sizeof(raw) - 1);
+        memcpy(raw, sql, rl);
+        raw[rl] = '\0';
+        example = raw;
+    }
+    unsigned flags = (n.truncated ? NSP_QUERY_CUT : 0) | (n.literals ? NSP_QUERY_LITERALS : 0);
+    /* enum ns_sql_verb and the format's verbs are the same numbers (nsp_format.h) */
+    return ns_resource_get_or_add_in(NSP_RES_QUERY, database, text, (unsigned)n.verb, flags,
+                                     example);
+}
+
+/* ---- accounting ---- */
+
+uint32_t ns_db_name_id(uint32_t *cache, const char *name)
+{
+    uint32_t id = __atomic_load_n(cache, __ATOMIC_RELAXED);
+    if (!id) {
+        id = ns_pseudo_name(name);
+        __atomic_store_n(cache, id, __ATOMIC_RELAXED);
+    }
+    return id;
+}
+
+void ns_db_account(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,
+                   uint32_t resource, uint64_t time_ns)
+{
+    struct ns_site *s = stack ? ns_site_get(th, family, stack, resource) : NULL;
+    if (s)
+        ns_site_add(s, 0, time_ns, 0);
+}
+
+/* An execution ended (the tracker's callback, on the thread that ended it). */
+static void executed(void *ctx, const struct ns_dbt_exec *e)
+{
+    (void)ctx;
+    struct ns_thread *th = tls_thread;
+    if (!th || !e->query || !e->start.origin)
+        return; /* a statement prepared before nsprof looked: its text is unknown */
+    struct ns_site *s = ns_site_get(th, NS_SITE_DB_EXEC, (struct ns_stack_entry *)e->start.origin,
+                                    (uint32_t)e->query);
+    if (!s)
+        return;
+    struct ns_db_exec_record r = {
+        .time_ns = e->time_ns,
+        .rows = e->rows,
+        .params_hash = e->start.params_hash,
+        .outer = (uint32_t)e->outer,
+        .has_params = e->start.has_params,
+        .autocommit = e->start.autocommit,
+        .error = (uint8_t)(e->error != 0),
+    };
+    ns_db_site_add(s, ns_db_site_of(s), &r);
+}
+
+/* ---- installing ---- */
+
+static void note_use(int patched)
+{
+    if (patched > 0 && !__atomic_exchange_n(&D.used, 1, __ATOMIC_ACQ_REL) && ns_db_on_first_use)
+        ns_db_on_first_use();
+}
+
+int ns_db_hooks_start(int sql_full)
+{
+    D.sql_full = sql_full;
+    ns_dbt_init(&ns_db_tracker, executed, NULL);
+    int r = ns_got_patch(ns_sqlite_hooks, ns_sqlite_nhooks);
+    if (r < 0)
+        return -1;
+    __atomic_store_n(&D.installed, 1, __ATOMIC_RELEASE);
+    note_use(r);
+    return r;
+}
+
+int ns_db_hooks_refresh(void)
+{
+    if (!ns_db_hooks_installed())
+        return 0;
+    int r = ns_got_refresh();
+    note_use(r);
+    return r;
+}
+
+int ns_db_hooks_installed(void)
+{
+    return __atomic_load_n(&D.installed, __ATOMIC_ACQUIRE);
+}
