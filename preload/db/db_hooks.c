@@ -176,11 +176,36 @@ static void note_use(int patched)
         ns_db_on_first_use();
 }
 
+/* The patcher itself calls dlopen (RTLD_NOLOAD, to resolve a lazy slot), which reaches
+ * nsprof's dlopen and would refresh from inside the patcher, on its own lock. */
+static __thread int patching __attribute__((tls_model("initial-exec")));
+
+/* nsprof's own work: what the patcher allocates (and keeps) is not the program's, and
+ * must not show as its allocations or leaks. */
+static struct ns_thread *own_begin(void)
+{
+    struct ns_thread *th = ns_threads_current();
+    if (!th || th->in_hook)
+        return NULL;
+    th->in_hook = 1;
+    return th;
+}
+
+static void own_end(struct ns_thread *th)
+{
+    if (th)
+        th->in_hook = 0;
+}
+
 int ns_db_hooks_start(int sql_full)
 {
     D.sql_full = sql_full;
     ns_dbt_init(&ns_db_tracker, executed, NULL);
+    patching = 1;
+    struct ns_thread *th = own_begin();
     int r = ns_got_patch(ns_sqlite_hooks, ns_sqlite_nhooks);
+    own_end(th);
+    patching = 0;
     if (r < 0)
         return -1;
     __atomic_store_n(&D.installed, 1, __ATOMIC_RELEASE);
@@ -190,9 +215,13 @@ int ns_db_hooks_start(int sql_full)
 
 int ns_db_hooks_refresh(void)
 {
-    if (!ns_db_hooks_installed())
+    if (!ns_db_hooks_installed() || patching)
         return 0;
+    patching = 1;
+    struct ns_thread *th = own_begin();
     int r = ns_got_refresh();
+    own_end(th);
+    patching = 0;
     note_use(r);
     return r;
 }
