@@ -397,6 +397,11 @@ static int refresh_locked(void)
     return rc < 0 ? -1 : total;
 }
 
+/* The patcher resolves lazy slots with dlopen(RTLD_NOLOAD): an interposed dlopen that
+ * refreshes after loading (nsprof's) comes back here on the same thread, which holds the
+ * lock. Such a refresh has nothing to do: the patcher is listing the modules already. */
+static __thread int patching;
+
 int ns_got_patch(const struct ns_got_hook *hooks, size_t n)
 {
     pthread_mutex_lock(&g.lock);
@@ -405,7 +410,9 @@ int ns_got_patch(const struct ns_got_hook *hooks, size_t n)
         g.hooks = hooks;
         g.nhooks = n;
         g.listed_once = 0;
+        patching = 1;
         rc = refresh_locked();
+        patching = 0;
     }
     pthread_mutex_unlock(&g.lock);
     return rc;
@@ -413,8 +420,12 @@ int ns_got_patch(const struct ns_got_hook *hooks, size_t n)
 
 int ns_got_refresh(void)
 {
+    if (patching)
+        return 0;
     pthread_mutex_lock(&g.lock);
+    patching = 1;
     int rc = g.hooks ? refresh_locked() : -1;
+    patching = 0;
     pthread_mutex_unlock(&g.lock);
     return rc;
 }

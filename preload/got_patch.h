@@ -48,7 +48,8 @@ struct ns_got_hook {
 int ns_got_patch(const struct ns_got_hook *hooks, size_t n);
 
 /* Patches the modules loaded since the last call (and forgets unloaded ones). Returns the
- * number of slots newly patched, 0 when nothing was loaded, -1 without a table. */
+ * number of slots newly patched, 0 when nothing was loaded, -1 without a table. Called from
+ * inside the patcher on the same thread (an interposed dlopen it reaches), returns 0. */
 int ns_got_refresh(void);
 
 /* The function hook `index` stands for, as the module containing return_address was bound

@@ -25,23 +25,13 @@ void *ns_io_real(void **slot, const char *name)
     return p;
 }
 
-uint32_t ns_io_name_id(uint32_t *cache, const char *name)
-{
-    uint32_t id = __atomic_load_n(cache, __ATOMIC_RELAXED);
-    if (!id) {
-        id = ns_pseudo_name(name);
-        __atomic_store_n(cache, id, __ATOMIC_RELAXED);
-    }
-    return id;
-}
-
 void ns_io_done(const struct ns_regs *caller, const struct ns_io_call *c)
 {
     uint64_t t1 = ns_now_ns();
     int saved = errno;
     struct ns_thread *th = ns_hook_enter(NS_HOOK_IO);
     if (th) {
-        uint32_t name_id = ns_io_name_id(c->name_id, c->name);
+        uint32_t name_id = ns_pseudo_name_cached(c->name_id, c->name);
         uint32_t resource = c->fd >= 0 ? ns_io_fd_resource(c->fd) : c->resource;
         struct ns_stack_entry *stack = ns_capture(th, caller, name_id);
         struct ns_site *site = stack ? ns_site_get(th, c->family, stack, resource) : NULL;

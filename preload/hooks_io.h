@@ -41,9 +41,6 @@ static inline int ns_io_on(void)
     return ns_hooks_enabled() & NS_HOOK_IO;
 }
 
-/* The pseudo-frame id of a hook's name, kept in *cache after the first call. */
-uint32_t ns_io_name_id(uint32_t *cache, const char *name);
-
 /* Declares `tok`, the blocking entry (blocking.h) of an I/O call about to be made from the
  * hook whose caller's registers are `regs`, under the name `fname`. */
 #define IO_BLOCK_BEGIN(tok, regs, fname)                                                           \

@@ -127,16 +127,6 @@ uint32_t ns_db_query(uint32_t database, const char *sql, size_t len, enum ns_sql
 
 /* ---- accounting ---- */
 
-uint32_t ns_db_name_id(uint32_t *cache, const char *name)
-{
-    uint32_t id = __atomic_load_n(cache, __ATOMIC_RELAXED);
-    if (!id) {
-        id = ns_pseudo_name(name);
-        __atomic_store_n(cache, id, __ATOMIC_RELAXED);
-    }
-    return id;
-}
-
 void ns_db_account(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,
                    uint32_t resource, uint64_t time_ns)
 {
@@ -176,10 +166,6 @@ static void note_use(int patched)
         ns_db_on_first_use();
 }
 
-/* The patcher itself calls dlopen (RTLD_NOLOAD, to resolve a lazy slot), which reaches
- * nsprof's dlopen and would refresh from inside the patcher, on its own lock. */
-static __thread int patching __attribute__((tls_model("initial-exec")));
-
 /* nsprof's own work: what the patcher allocates (and keeps) is not the program's, and
  * must not show as its allocations or leaks. */
 static struct ns_thread *own_begin(void)
@@ -201,11 +187,9 @@ int ns_db_hooks_start(int sql_full)
 {
     D.sql_full = sql_full;
     ns_dbt_init(&ns_db_tracker, executed, NULL);
-    patching = 1;
     struct ns_thread *th = own_begin();
     int r = ns_got_patch(ns_sqlite_hooks, ns_sqlite_nhooks);
     own_end(th);
-    patching = 0;
     if (r < 0)
         return -1;
     __atomic_store_n(&D.installed, 1, __ATOMIC_RELEASE);
@@ -215,13 +199,11 @@ int ns_db_hooks_start(int sql_full)
 
 int ns_db_hooks_refresh(void)
 {
-    if (!ns_db_hooks_installed() || patching)
+    if (!ns_db_hooks_installed())
         return 0;
-    patching = 1;
     struct ns_thread *th = own_begin();
     int r = ns_got_refresh();
     own_end(th);
-    patching = 0;
     note_use(r);
     return r;
 }

@@ -56,7 +56,4 @@ void ns_db_set_thread(struct ns_thread *th);
 void ns_db_account(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,
                    uint32_t resource, uint64_t time_ns);
 
-/* The pseudo frame id of a client function's name (a literal), cached in *cache. */
-uint32_t ns_db_name_id(uint32_t *cache, const char *name);
-
 #endif

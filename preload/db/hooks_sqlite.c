@@ -258,7 +258,7 @@ static const char *const prepare_names[6] = {"sqlite3_prepare",      "sqlite3_pr
 static struct ns_stack_entry *exec_stack(struct ns_thread *th, struct exec_ctx *x)
 {
     if (!x->stack)
-        x->stack = ns_capture(th, &x->caller, ns_db_name_id(&id_exec, "sqlite3_exec"));
+        x->stack = ns_capture(th, &x->caller, ns_pseudo_name_cached(&id_exec, "sqlite3_exec"));
     return x->stack;
 }
 
@@ -333,7 +333,7 @@ static void opened(const struct ns_regs *caller, uint32_t *name_id, const char *
         database_name(filename, path, sizeof(path));
         uint32_t database = ns_db_database("sqlite", path);
         ns_db_conn_set(db, database);
-        struct ns_stack_entry *stack = ns_capture(th, caller, ns_db_name_id(name_id, name));
+        struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
         ns_db_account(th, NS_SITE_DB_CONNECT, stack, database, t1 - t0);
         ns_hook_leave(th);
     }
@@ -399,7 +399,7 @@ static void closed(const struct ns_regs *caller, uint32_t *name_id, const char *
     ns_db_conn_forget(db);
     struct ns_thread *th = database ? ns_hook_enter(NS_HOOK_DB) : NULL;
     if (th) {
-        struct ns_stack_entry *stack = ns_capture(th, caller, ns_db_name_id(name_id, name));
+        struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
         ns_db_account(th, NS_SITE_DB_CLOSE, stack, database, t1 - t0);
         ns_hook_leave(th);
     }
@@ -477,8 +477,8 @@ static void prepared(const struct ns_regs *caller, const void *ra, const void *r
             x->current = stmt;
             stack = exec_stack(th, x);
         } else {
-            stack =
-                ns_capture(th, caller, ns_db_name_id(&id_prepare[variant], prepare_names[variant]));
+            stack = ns_capture(th, caller,
+                               ns_pseudo_name_cached(&id_prepare[variant], prepare_names[variant]));
         }
         ns_db_set_thread(th);
         ns_dbt_prepared(&ns_db_tracker, stmt, query, (uint32_t)th->tid, literal_hash, has_literals);
@@ -539,8 +539,9 @@ static void stepped(const struct ns_regs *caller, const void *ra, const void *re
     struct running *run = running_of(stmt);
     struct ns_dbt_start start = {0};
     if (!run) { /* (most likely) an execution starts: where, with what, in a transaction? */
-        start.origin = own ? exec_stack(th, x)
-                           : ns_capture(th, caller, ns_db_name_id(&id_step, "sqlite3_step"));
+        start.origin =
+            own ? exec_stack(th, x)
+                : ns_capture(th, caller, ns_pseudo_name_cached(&id_step, "sqlite3_step"));
         start.params_hash = params_hash(stmt);
         start.has_params = bound_of(stmt, 0) != NULL;
         if (c && c->db_handle && c->get_autocommit) {
@@ -649,74 +650,40 @@ static int hook_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, char *
 
 /* ---- bound values ---- */
 
-static int hook_bind_int(sqlite3_stmt *s, int i, int v)
-{
-    int (*real)(sqlite3_stmt *, int, int) = REAL(H_BIND_INT, int (*)(sqlite3_stmt *, int, int));
-    if (!real)
-        return SQLITE_MISUSE;
-    int rc = real(s, i, v);
-    note_bound(s, i, mix(1, (uint64_t)(int64_t)v));
-    return rc;
-}
+/* A bind: the real call, and the value's hash (computed before the call: with a destructor
+ * the library may free the value) joins the statement's set. */
+#define BIND_HOOK(fn, index, params, args, value_hash)                                             \
+    static int fn params                                                                           \
+    {                                                                                              \
+        int(*real) params = REAL(index, int(*) params);                                            \
+        if (!real)                                                                                 \
+            return SQLITE_MISUSE;                                                                  \
+        uint64_t h = db_on() ? (value_hash) : 0;                                                   \
+        int rc = real args;                                                                        \
+        note_bound(s, i, h);                                                                       \
+        return rc;                                                                                 \
+    }
 
-static int hook_bind_int64(sqlite3_stmt *s, int i, sqlite3_int64 v)
+static uint64_t double_bits(double v)
 {
-    int (*real)(sqlite3_stmt *, int, sqlite3_int64) =
-        REAL(H_BIND_INT64, int (*)(sqlite3_stmt *, int, sqlite3_int64));
-    if (!real)
-        return SQLITE_MISUSE;
-    int rc = real(s, i, v);
-    note_bound(s, i, mix(1, (uint64_t)v));
-    return rc;
-}
-
-static int hook_bind_double(sqlite3_stmt *s, int i, double v)
-{
-    int (*real)(sqlite3_stmt *, int, double) =
-        REAL(H_BIND_DOUBLE, int (*)(sqlite3_stmt *, int, double));
-    if (!real)
-        return SQLITE_MISUSE;
-    int rc = real(s, i, v);
     uint64_t bits;
     memcpy(&bits, &v, sizeof(bits));
-    note_bound(s, i, mix(2, bits));
-    return rc;
+    return bits;
 }
 
-static int hook_bind_text(sqlite3_stmt *s, int i, const char *v, int n, void (*d)(void *))
-{
-    int (*real)(sqlite3_stmt *, int, const char *, int, void (*)(void *)) =
-        REAL(H_BIND_TEXT, int (*)(sqlite3_stmt *, int, const char *, int, void (*)(void *)));
-    if (!real)
-        return SQLITE_MISUSE;
-    /* hashed before the call: with a destructor the library may free v */
-    uint64_t h = db_on() ? bytes_hash(v, n) : 0;
-    int rc = real(s, i, v, n, d);
-    note_bound(s, i, mix(3, h));
-    return rc;
-}
-
-static int hook_bind_blob(sqlite3_stmt *s, int i, const void *v, int n, void (*d)(void *))
-{
-    int (*real)(sqlite3_stmt *, int, const void *, int, void (*)(void *)) =
-        REAL(H_BIND_BLOB, int (*)(sqlite3_stmt *, int, const void *, int, void (*)(void *)));
-    if (!real)
-        return SQLITE_MISUSE;
-    uint64_t h = db_on() ? bytes_hash(v, n < 0 ? 0 : n) : 0;
-    int rc = real(s, i, v, n, d);
-    note_bound(s, i, mix(4, h));
-    return rc;
-}
-
-static int hook_bind_null(sqlite3_stmt *s, int i)
-{
-    int (*real)(sqlite3_stmt *, int) = REAL(H_BIND_NULL, int (*)(sqlite3_stmt *, int));
-    if (!real)
-        return SQLITE_MISUSE;
-    int rc = real(s, i);
-    note_bound(s, i, 5);
-    return rc;
-}
+BIND_HOOK(hook_bind_int, H_BIND_INT, (sqlite3_stmt * s, int i, int v), (s, i, v),
+          mix(1, (uint64_t)(int64_t)v))
+BIND_HOOK(hook_bind_int64, H_BIND_INT64, (sqlite3_stmt * s, int i, sqlite3_int64 v), (s, i, v),
+          mix(1, (uint64_t)v))
+BIND_HOOK(hook_bind_double, H_BIND_DOUBLE, (sqlite3_stmt * s, int i, double v), (s, i, v),
+          mix(2, double_bits(v)))
+BIND_HOOK(hook_bind_text, H_BIND_TEXT,
+          (sqlite3_stmt * s, int i, const char *v, int n, void (*d)(void *)), (s, i, v, n, d),
+          mix(3, bytes_hash(v, n)))
+BIND_HOOK(hook_bind_blob, H_BIND_BLOB,
+          (sqlite3_stmt * s, int i, const void *v, int n, void (*d)(void *)), (s, i, v, n, d),
+          mix(4, bytes_hash(v, n < 0 ? 0 : n)))
+BIND_HOOK(hook_bind_null, H_BIND_NULL, (sqlite3_stmt * s, int i), (s, i), 5)
 
 /* The order of enum hook. */
 const struct ns_got_hook ns_sqlite_hooks[H__COUNT] = {

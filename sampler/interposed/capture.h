@@ -39,6 +39,17 @@ struct ns_pseudo_names {
  * address of its pseudo frame. `name` must be a string literal (it is kept). Callers cache
  * the result in a static variable. 0 when the name table is full. */
 uint32_t ns_pseudo_name(const char *name);
+/* ns_pseudo_name cached in *cache (a static of the caller): what a hook calls per call. */
+static inline uint32_t ns_pseudo_name_cached(uint32_t *cache, const char *name)
+{
+    uint32_t id = __atomic_load_n(cache, __ATOMIC_RELAXED);
+    if (!id) {
+        id = ns_pseudo_name(name);
+        __atomic_store_n(cache, id, __ATOMIC_RELAXED);
+    }
+    return id;
+}
+
 /* The name for an id, NULL if unknown. */
 const char *ns_pseudo_name_of(uint32_t id);
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import zlib
 
 NSPROF = os.environ.get("NSPROF", "nsprof")
 WORKLOADS = os.environ.get("NSPROF_WORKLOADS", ".")
@@ -182,3 +183,31 @@ def binomial_tolerance(p, n, sigmas=4.0, slack=0.005):
     if n <= 0:
         return 1.0
     return sigmas * math.sqrt(p * (1 - p) / n) + slack
+
+
+def zlib_streams(data):
+    """Every zlib stream that starts somewhere in data, inflated: a .nsp is compressed in
+    chunks, so what it holds is not in its raw bytes."""
+    view, out, i = memoryview(data), [], data.find(b"\x78")
+    while i != -1 and i + 1 < len(data):
+        if (data[i] * 256 + data[i + 1]) % 31 == 0:
+            try:
+                chunk = zlib.decompressobj().decompress(view[i:], 1 << 27)
+                if chunk:
+                    out.append(chunk)
+            except zlib.error:
+                pass
+        i = data.find(b"\x78", i + 1)
+    return out
+
+
+def profile_texts(paths):
+    """The files' bytes and every zlib stream inflated out of them: where a test looks for
+    what must (not) be in a profile."""
+    texts = []
+    for path in paths:
+        with open(path, "rb") as f:
+            data = f.read()
+        texts.append(data)
+        texts.extend(zlib_streams(data))
+    return texts

@@ -7,10 +7,11 @@ reach the file unless --db-sql=full. (The report's Database section and its rule
 to the same program by test_db_sqlite.py.)
 """
 import os
+import shutil
 import subprocess
-import zlib
+import sys
 
-from nsptest import NsprofTest, workload
+from nsptest import NsprofTest, profile_texts, workload
 
 TRUTH = workload("db_sqlite_truth")
 MISSING = ("db_sqlite_truth was not built: libsqlite3-dev was missing when the build was "
@@ -27,20 +28,6 @@ EXPECTED = {
     "churn": (None, {"db_connects": 31, "db_closes": 31}),
 }
 
-
-def zlib_streams(data):
-    """Every zlib stream that starts somewhere in data, inflated (the .nsp's chunks)."""
-    view, out, i = memoryview(data), [], data.find(b"\x78")
-    while i != -1 and i + 1 < len(data):
-        if (data[i] * 256 + data[i + 1]) % 31 == 0:
-            try:
-                chunk = zlib.decompressobj().decompress(view[i:], 1 << 27)
-                if chunk:
-                    out.append(chunk)
-            except zlib.error:
-                pass
-        i = data.find(b"\x78", i + 1)
-    return out
 
 
 class DbEvents(NsprofTest):
@@ -73,24 +60,66 @@ class DbEvents(NsprofTest):
         _, weights = self.run_mode("nplus1", "--db=off")
         self.assertEqual([k for k in weights if k.startswith("db_")], [])
 
-    def texts(self, rec):
-        out = []
-        for path in rec.files():
-            with open(path, "rb") as f:
-                data = f.read()
-            out.append(data)
-            out.extend(zlib_streams(data))
-        return out
-
     def test_literals_reach_the_file_only_when_asked(self):
         rec, _ = self.run_mode("exec_script")
-        texts = self.texts(rec)
+        texts = profile_texts(rec.files())
         self.assertGreater(len(texts), len(rec.files()), "no zlib stream found: cannot read")
         self.assertTrue(any(b"INSERT INTO secrets (k, v) VALUES (?, ?)" in t for t in texts),
                         "the normalized statement is in the file")
         for secret in SECRETS:
             self.assertFalse(any(secret in t for t in texts), secret)
         rec, _ = self.run_mode("exec_script", "--db-sql=full")
-        texts = self.texts(rec)
+        texts = profile_texts(rec.files())
         for secret in SECRETS:
             self.assertTrue(any(secret in t for t in texts), secret)
+
+
+PY_SCRIPT = """
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("CREATE TABLE t (a INTEGER)")
+for i in range(100):
+    c.execute("INSERT INTO t VALUES (?)", (i,))
+c.commit()
+print(c.execute("SELECT count(*) FROM t").fetchone()[0])
+c.close()
+"""
+
+
+class RealClients(NsprofTest):
+    """Programs nobody here wrote, through their own sqlite3 calls."""
+
+    def record_both(self, argv, db):
+        """argv(database path) run profiled and not, on databases of their own."""
+        rec = self.record(argv(db + ".nsprof"), name="real.nsp")
+        plain = subprocess.run(argv(db + ".plain"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+        self.assertEqual((rec.returncode, rec.stdout), (plain.returncode, plain.stdout),
+                         rec.stderr)
+        doc = self.report(rec.files())
+        return {e["name"]: e["weight"] for e in doc["events"]}
+
+    def test_python_sqlite3_module(self):
+        # python's _sqlite3 is loaded by dlopen after the start: patched as it is loaded.
+        # Its statement cache prepares each text once; the implicit BEGIN and the COMMIT
+        # are executions of their own: 1 CREATE + 1 BEGIN + 100 INSERT + 1 COMMIT + 1 SELECT.
+        w = self.record_both(lambda db: [sys.executable, "-c", PY_SCRIPT, db],
+                             os.path.join(self.dir, "py.db"))
+        self.assertEqual((w.get("db_calls"), w.get("db_rows"), w.get("db_connects"),
+                          w.get("db_closes")), (104, 1, 1, 1), w)
+        self.assertLessEqual(w.get("db_prepares", 0), 10, "the module's cache reused them")
+
+    def test_debian_sqlite3_shell(self):
+        shell = shutil.which("sqlite3")
+        self.assertIsNotNone(shell, "Debian's sqlite3 is missing: tools/setup.sh --test")
+        script = os.path.join(self.dir, "s.sql")
+        with open(script, "w") as f:
+            f.write("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\nBEGIN;\n")
+            for i in range(50):
+                f.write("INSERT INTO items (id, name) VALUES (%d, 'item-%d');\n" % (i, i))
+            f.write("COMMIT;\nselect count(*) from items;\nSELECT name FROM items WHERE id = 7;\n")
+        # The shell's own statements: 1 + 1 + 50 + 1 + 2 executions, the two SELECTs' rows.
+        w = self.record_both(lambda db: [shell, db, ".read " + script],
+                             os.path.join(self.dir, "sh.db"))
+        self.assertEqual((w.get("db_calls"), w.get("db_rows"), w.get("db_connects")),
+                         (55, 2, 1), w)

@@ -118,6 +118,62 @@ Test(got_patch, a_library_calling_its_own_export_is_left_alone)
     cr_assert_eq(hook_calls, 0);
 }
 
+Test(got_patch, a_hook_that_asks_also_gets_the_librarys_own_calls)
+{
+    static const struct ns_got_hook own[] = {{"got_add", (void *)hook_add, NS_GOT_ALSO_OWN}};
+    cr_assert_gt(ns_got_patch(own, 1), 0);
+    /* got_twice calls got_add through libgot_target's own PLT: patched now, and the hook
+     * forwards to libgot_target's own got_add. */
+    cr_assert_eq(lazy_twice(21), 42);
+    cr_assert_eq(hook_calls, 1);
+    Dl_info info;
+    cr_assert(dladdr(last_return, &info) && strstr(info.dli_fname, "libgot_target"),
+              "called from %s", last_return ? info.dli_fname : "?");
+    cr_assert_eq(lazy_add(1, 2), 3, "imports as before");
+    cr_assert_eq(hook_calls, 2);
+}
+
+/* A dlopen interposed in front of the patcher's own (as nsprof's is) that refreshes after
+ * loading: the patcher's dlopen(RTLD_NOLOAD) of a lazily bound module comes back into it. */
+static int refresh_in_dlopen;
+static int refreshes_inside;
+
+void *dlopen(const char *file, int mode)
+{
+    static void *(*real)(const char *, int);
+    if (!real)
+        real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+    void *h = real(file, mode);
+    if (refresh_in_dlopen && h) {
+        refreshes_inside++;
+        cr_assert_eq(ns_got_refresh(), 0, "a refresh from inside the patcher does nothing");
+    }
+    return h;
+}
+
+static int hook_local(int a, int b)
+{
+    hook_calls++;
+    add_fn real = (add_fn)ns_got_original(0, __builtin_return_address(0));
+    return real ? real(a, b) : -1;
+}
+
+Test(got_patch, a_refresh_from_inside_the_patcher_returns_at_once, .timeout = 30)
+{
+    static const struct ns_got_hook local[] = {{"got_local_add", (void *)hook_local, 0}};
+    void *h = dlopen(GOT_PLUGIN, RTLD_LAZY | RTLD_LOCAL);
+    cr_assert_not_null(h, "%s", dlerror());
+    add_fn plugin_local = (add_fn)dlsym(h, "got_plugin_local");
+    cr_assert_not_null(plugin_local);
+    refresh_in_dlopen = 1;
+    cr_assert_gt(ns_got_patch(local, 1), 0, "(it would hang on its own lock)");
+    refresh_in_dlopen = 0;
+    cr_assert_gt(refreshes_inside, 0, "the lazy slot was resolved through dlopen");
+    cr_assert_eq(plugin_local(2, 3), 1005, "the plugin's own copy");
+    cr_assert_eq(hook_calls, 1);
+    dlclose(h);
+}
+
 /* RTLD_DEEPBIND: the plugin binds to the copy it depends on (libgot_target2), not to the one
  * the global scope has, as a plugin bundling its own copy of a library does. */
 Test(got_patch, a_plugin_loaded_later_forwards_to_its_own_copy)

@@ -7,3 +7,10 @@ int got_plugin_add(int a, int b)
 {
     return got_add(a, b);
 }
+
+int got_local_add(int a, int b);
+int got_plugin_local(int a, int b);
+int got_plugin_local(int a, int b)
+{
+    return got_local_add(a, b);
+}

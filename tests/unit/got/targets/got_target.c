@@ -18,3 +18,13 @@ int got_twice(int a)
 {
     return got_add(a, a);
 }
+
+#if GOT_BIAS
+/* Only in the second copy, which only the RTLD_LOCAL plugin reaches: not in the global
+ * scope, so a lazy slot of it is resolved in the plugin's own scope (dlopen RTLD_NOLOAD). */
+int got_local_add(int a, int b);
+int got_local_add(int a, int b)
+{
+    return a + b + GOT_BIAS;
+}
+#endif
