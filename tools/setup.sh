@@ -36,7 +36,7 @@ packages=(build-essential cmake pkg-config zlib1g-dev libdw-dev libelf-dev libun
 [ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 libsqlite3-dev xz-utils chromium libpython3.11-testsuite)
 # What the benchmarks compare against.
 [ "$want_bench" = 1 ] && packages+=(linux-perf google-perftools libgoogle-perftools-dev
-                                     heaptrack hyperfine python3)
+                                     heaptrack hyperfine python3 libsqlite3-dev)
 
 missing=()
 for p in "${packages[@]}"; do

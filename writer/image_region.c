@@ -343,7 +343,7 @@ static void emit_histogram(struct ns_image *im, uint32_t ev, pid_t tid, uint64_t
 
 /* An execution site's DB_STATS: the increase of its histogram and counters. */
 static void emit_db_stats(struct ns_image *im, pid_t tid, uint64_t stack, uint64_t query,
-                          struct ns_site *s)
+                          struct ns_site *s, const uint64_t delta_cbt[3])
 {
     struct ns_db_site *d =
         ns_view_at_rw(&im->view, __atomic_load_n(&s->db, __ATOMIC_ACQUIRE), sizeof(*d));
@@ -367,6 +367,9 @@ static void emit_db_stats(struct ns_image *im, pid_t tid, uint64_t stack, uint64
         .stack_id = stack,
         .query_id = query,
         .outer_id = outer ? ns_image_resource_file_id(im, outer) : 0,
+        .executions = delta_cbt[0],
+        .rows = delta_cbt[1],
+        .time_ns = delta_cbt[2],
         .in_loop = in_loop - d->sent_in_loop,
         .autocommit = autocommit - d->sent_autocommit,
         .errors = errors - d->sent_errors,
@@ -398,6 +401,8 @@ static void emit_site(struct ns_image *im, pid_t tid, struct ns_site *s)
     const struct family_events *fe = &family_events[s->family];
     uint64_t stack = stack_file_id(im, s->stack);
     uint64_t resource = s->resource ? ns_image_resource_file_id(im, s->resource) : 0;
+    /* executions, rows, time: an execution site's DB_STATS carries them too */
+    const uint64_t delta[3] = {calls - s->sent_calls, bytes - s->sent_bytes, time - s->sent_time};
     add_entry(im, fe->calls, tid, stack, resource, calls - s->sent_calls);
     add_entry(im, fe->bytes, tid, stack, resource, bytes - s->sent_bytes);
     add_entry(im, fe->time, tid, stack, resource, time - s->sent_time);
@@ -407,7 +412,7 @@ static void emit_site(struct ns_image *im, pid_t tid, struct ns_site *s)
     if (fe->hist)
         emit_histogram(im, fe->hist, tid, stack, resource, s);
     if (s->family == NS_SITE_DB_EXEC)
-        emit_db_stats(im, tid, stack, resource, s);
+        emit_db_stats(im, tid, stack, resource, s, delta);
 }
 
 void ns_image_emit_thread_sites(struct ns_image *im, const struct ns_thread *remote)

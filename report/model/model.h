@@ -169,6 +169,7 @@ enum ns_event_family {
     NS_FAMILY_ALLOC,    /* alloc_bytes, alloc_count, leak_bytes, peak_bytes */
     NS_FAMILY_IO,       /* io_*, stdio_* */
     NS_FAMILY_LOCK,     /* lock_wait, cond_wait */
+    NS_FAMILY_DB,       /* db_* (database client calls) */
 };
 
 struct ns_kv {
@@ -273,8 +274,24 @@ struct ns_site {
 struct ns_resource {
     uint32_t process;
     uint32_t kind;    /* enum nsp_resource_kind */
-    const char *name; /* path, peer, "mutex", "fd 7", ... */
+    const char *name; /* path, peer, "mutex", "fd 7", "sqlite /a.db", normalized SQL... */
     uint32_t site;    /* where it was created or first used (locks), or NS_NONE */
+    /* a query (NSP_RES_QUERY): its database resource (NS_NONE: unknown), verb and flags
+     * (nsp_format.h) and its raw text (db_sql=full), else NULL */
+    uint32_t database;
+    uint16_t verb, flags;
+    const char *example;
+};
+
+/* DB_STATS records of one (execution site, query) summed; the site's executions, rows
+ * and their time. */
+struct ns_db_stats {
+    uint32_t site, query; /* into sites[], resources[] */
+    uint32_t outer;       /* the query of the loop it ran in (the latest seen), or NS_NONE */
+    uint64_t executions, rows, time_ns, in_loop, autocommit, errors;
+    int has_distinct;
+    uint8_t distinct[NSP_DB_DISTINCT_REGS]; /* HyperLogLog registers, merged by max */
+    uint64_t *hist;                         /* NSP_DB_HIST_BUCKETS (loglin_hist.h) */
 };
 
 /* Summed HISTOGRAM records of one (event, site, resource). */
@@ -340,6 +357,8 @@ struct ns_model {
     size_t nhistograms;
     struct ns_series *series;
     size_t nseries;
+    struct ns_db_stats *db_stats;
+    size_t ndb_stats;
     struct ns_filter_stats filter;
     int no_inline;
 };
@@ -368,7 +387,8 @@ enum ns_event_family ns_model_event_family(const char *event_name);
 int ns_event_is_aggregate(const struct ns_event *ev);
 /* 1 if the event's samples get call sites: aggregate events and events of a family. */
 int ns_event_has_sites(const struct ns_event *ev);
-/* "file", "socket", "pipe", "lock", "other", "unknown" for RESOURCE kinds 1..6; "?" else. */
+/* "file", "socket", "pipe", "lock", "other", "unknown", "database", "query" for RESOURCE
+ * kinds 1..8; "?" else. */
 const char *ns_resource_kind_name(uint32_t kind);
 
 #endif

@@ -571,7 +571,7 @@ static int ingest_profile(struct ns_build *b, const struct ns_profile *p)
     if (scan_samples(b, &s) < 0 || insert_keys(b) < 0)
         goto out;
     resolve_samples(b, first);
-    if (nsb_add_histograms(b) < 0 || nsb_add_series(b) < 0)
+    if (nsb_add_histograms(b) < 0 || nsb_add_series(b) < 0 || nsb_add_db_stats(b) < 0)
         goto out;
     rc = 0;
 out:
@@ -646,6 +646,7 @@ static void free_build(struct ns_build *b)
     ns_itab_free(&b->thread_tab);
     ns_itab_free(&b->site_tab);
     ns_itab_free(&b->hist_tab);
+    ns_itab_free(&b->db_tab);
     free(b->path);
     free(b->module_mark);
     nsb_free_profile_state(b);

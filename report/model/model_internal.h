@@ -50,6 +50,8 @@ struct ns_build {
     size_t funcs_cap, nodes_cap, lines_cap, modules_cap, samples_cap, events_cap, threads_cap;
     size_t sites_cap, resources_cap, histograms_cap, series_cap;
     struct ns_itab func_tab, child_tab, line_tab, module_tab, thread_tab, site_tab, hist_tab;
+    struct ns_itab db_tab;
+    size_t db_stats_cap;
 
     /* The profile being read. */
     const struct ns_profile *prof;
@@ -107,6 +109,8 @@ int64_t nsb_seconds_to_ns(double s);
 int nsb_site(struct ns_build *b, enum ns_event_family fam, uint32_t *site);
 /* Model resources of the current profile (sets b->res_base). */
 int nsb_add_resources(struct ns_build *b);
+/* model_db.c: the current profile's DB_STATS, summed per (execution site, query). */
+int nsb_add_db_stats(struct ns_build *b);
 /* The model resource of a profile resource id (NS_NONE for 0 or an unknown id). */
 uint32_t nsb_resource(const struct ns_build *b, uint32_t id);
 /* The current profile's histograms and series, with the filters applied. */

@@ -32,6 +32,8 @@ enum ns_event_family ns_model_event_family(const char *name)
     if (strcmp(name, "lock_wait") == 0 || strcmp(name, "cond_wait") == 0 ||
         strcmp(name, "lock_calls") == 0 || strcmp(name, "lock_contended") == 0)
         return NS_FAMILY_LOCK;
+    if (strncmp(name, "db_", 3) == 0)
+        return NS_FAMILY_DB;
     return NS_FAMILY_NONE;
 }
 
@@ -47,7 +49,8 @@ int ns_event_has_sites(const struct ns_event *ev)
 
 const char *ns_resource_kind_name(uint32_t kind)
 {
-    static const char *const names[] = {"?", "file", "socket", "pipe", "lock", "other", "unknown"};
+    static const char *const names[] = {"?",     "file",    "socket",   "pipe", "lock",
+                                        "other", "unknown", "database", "query"};
     return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
@@ -178,9 +181,17 @@ int nsb_add_resources(struct ns_build *b)
         return -1;
     for (size_t id = 1; id <= n; id++) {
         const struct ns_prof_resource *pr = &p->resources[id];
-        struct ns_resource r = {.process = b->process, .kind = pr->kind, .site = NS_NONE};
+        struct ns_resource r = {
+            .process = b->process, .kind = pr->kind, .site = NS_NONE, .database = NS_NONE};
         if (!(r.name = profile_text(b, pr->name)))
             return -1;
+        if (pr->has_query) {
+            r.database = nsb_resource(b, pr->database);
+            r.verb = pr->verb;
+            r.flags = pr->flags;
+            if (pr->example && !(r.example = profile_text(b, pr->example)))
+                return -1;
+        }
         enum ns_event_family fam = pr->kind == NSP_RES_LOCK ? NS_FAMILY_LOCK : NS_FAMILY_IO;
         if (pr->stack && (nsb_resolve_stack(b, pr->stack) < 0 || nsb_site(b, fam, &r.site) < 0))
             return -1;
@@ -341,4 +352,7 @@ void nsb_free_extras(struct ns_model *m)
     free(m->resources);
     free(m->histograms);
     free(m->series);
+    for (size_t i = 0; i < m->ndb_stats; i++)
+        free(m->db_stats[i].hist);
+    free(m->db_stats);
 }

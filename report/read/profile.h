@@ -109,7 +109,7 @@ struct ns_prof_resource {
  * are db_buckets[first .. first+nbuckets), each a (loglin bucket, count) pair. */
 struct ns_prof_db_stats {
     uint32_t tid, stack, query, outer;
-    uint64_t in_loop, autocommit, errors;
+    uint64_t executions, rows, time_ns, in_loop, autocommit, errors;
     int has_distinct;
     uint8_t distinct[NSP_DB_DISTINCT_REGS];
     size_t first, nbuckets;

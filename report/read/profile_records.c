@@ -482,6 +482,9 @@ static const char *rec_db_stats(struct rd *r, struct cur *c)
     struct ns_prof_db_stats d = {0};
     d.tid = get_u32(c, "tid over 2^32");
     uint64_t stack = get_u(c), query = get_u(c), outer = get_u(c);
+    d.executions = get_u(c);
+    d.rows = get_u(c);
+    d.time_ns = get_u(c);
     d.in_loop = get_u(c);
     d.autocommit = get_u(c);
     d.errors = get_u(c);

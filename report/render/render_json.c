@@ -505,6 +505,7 @@ json_t *ns_report_json(const struct ns_model *m, const struct ns_render_options 
     nsj_set(&c, root, "memory", nsj_memory(&c));
     nsj_set(&c, root, "io", nsj_io(&c));
     nsj_set(&c, root, "locks", nsj_locks(&c));
+    nsj_set(&c, root, "database", nsj_database(&c));
     struct ns_findings findings;
     if (ns_recommend(m, &findings) < 0)
         c.failed = 1;

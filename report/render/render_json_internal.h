@@ -28,9 +28,14 @@ void nsj_append(struct jctx *c, json_t *arr, json_t *value);
 /* Entries a ranking of n shows with --top. */
 size_t nsj_shown(const struct jctx *c, size_t n);
 
+/* The fields of a call site (docs/JSON.md: function, module, file, line, via, inlined) set
+ * on o; every one null when site is not a site. */
+void nsj_site_fields(struct jctx *c, json_t *o, uint32_t site);
+
 /* The sections of interposed calls; null when the profile holds none of their events. */
 json_t *nsj_memory(struct jctx *c);
 json_t *nsj_io(struct jctx *c);
 json_t *nsj_locks(struct jctx *c);
+json_t *nsj_database(struct jctx *c);
 
 #endif

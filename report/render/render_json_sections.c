@@ -25,7 +25,7 @@ static uint64_t weight_of(const struct ns_model *m, uint32_t e)
 }
 
 /* Fields of a call site added to o; a missing site has every field null. */
-static void site_fields(struct jctx *c, json_t *o, uint32_t site)
+void nsj_site_fields(struct jctx *c, json_t *o, uint32_t site)
 {
     const struct ns_model *m = c->m;
     if (site >= m->nsites) {
@@ -51,7 +51,7 @@ static json_t *site_json(struct jctx *c, uint32_t site)
     if (site >= c->m->nsites)
         return json_null();
     json_t *o = json_object();
-    site_fields(c, o, site);
+    nsj_site_fields(c, o, site);
     return o;
 }
 
@@ -121,7 +121,7 @@ static json_t *alloc_sites_json(struct jctx *c, const struct ns_mem_events *e, i
     for (size_t i = 0; i < nsj_shown(c, n); i++) {
         const struct ns_site_row *r = &rows[i];
         json_t *o = json_object();
-        site_fields(c, o, r->key);
+        nsj_site_fields(c, o, r->key);
         nsj_set(c, o, "bytes", opt_u64(e->bytes, r->w[0]));
         nsj_set(c, o, "count", opt_u64(e->count, r->w[1]));
         nsj_set(c, o, "avg_bytes",
@@ -147,7 +147,7 @@ static json_t *state_sites_json(struct jctx *c, uint32_t event)
     }
     for (size_t i = 0; i < nsj_shown(c, n); i++) {
         json_t *o = json_object();
-        site_fields(c, o, rows[i].key);
+        nsj_site_fields(c, o, rows[i].key);
         nsj_set(c, o, "bytes", nsj_u64(rows[i].w[0]));
         nsj_set(c, o, "pct", nsj_pct(rows[i].w[0], c->m->events[event].weight));
         nsj_append(c, arr, o);
@@ -184,7 +184,7 @@ static json_t *state_stacks_json(struct jctx *c, uint32_t event)
     }
     for (size_t i = 0; i < nsj_shown(c, n); i++) {
         json_t *o = json_object();
-        site_fields(c, o, rows[i].site);
+        nsj_site_fields(c, o, rows[i].site);
         nsj_set(c, o, "bytes", nsj_u64(rows[i].weight));
         nsj_set(c, o, "pct", nsj_pct(rows[i].weight, c->m->events[event].weight));
         nsj_set(c, o, "frames", frames_json(c, rows[i].node));
@@ -289,7 +289,7 @@ static json_t *io_rows_json(struct jctx *c, const struct ns_io_events *e, int by
         if (by_resource)
             nsj_set(c, o, "resource", resource_json(c, r->key));
         else
-            site_fields(c, o, r->key);
+            nsj_site_fields(c, o, r->key);
         int k = r->stdio;
         nsj_set(c, o, "kind", nsj_str(c, k ? "stdio" : "kernel"));
         nsj_set(c, o, "calls", opt_u64(e->calls[k], r->calls));
@@ -359,7 +359,7 @@ static json_t *wait_rows_json(struct jctx *c, uint32_t event, const struct ns_lo
             nsj_set(c, o, "created_at",
                     site_json(c, key < m->nresources ? m->resources[key].site : NS_NONE));
         } else
-            site_fields(c, o, key);
+            nsj_site_fields(c, o, key);
         nsj_set(c, o, "wait_ns", nsj_u64(rows[i].w[0]));
         nsj_set(c, o, "pct",
                 event != NS_NONE ? nsj_pct(rows[i].w[0], m->events[event].weight) : json_null());

@@ -344,6 +344,7 @@ int ns_render_text(FILE *out, const struct ns_model *m, const struct ns_render_o
     nsr_text_memory(&b, m, o);
     nsr_text_io(&b, m, o);
     nsr_text_locks(&b, m, o);
+    nsr_text_database(&b, m, o);
     struct ns_findings findings;
     if (ns_recommend(m, &findings) < 0)
         b.oom = 1;

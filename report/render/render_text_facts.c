@@ -18,13 +18,23 @@
 
 #define YELLOW "1;33"
 
-void nsr_heading(struct ns_buf *b, int color, const char *title)
+static void put_heading(struct ns_buf *b, int color, const char *sgr, const char *title)
 {
     ns_buf_puts(b, "\n");
-    nsr_style(b, color, "1");
+    nsr_style(b, color, sgr);
     ns_buf_puts(b, title);
     nsr_unstyle(b, color);
     ns_buf_puts(b, "\n");
+}
+
+void nsr_heading(struct ns_buf *b, int color, const char *title)
+{
+    put_heading(b, color, "1", title);
+}
+
+void nsr_section_heading(struct ns_buf *b, int color, const char *name)
+{
+    put_heading(b, color, "1;4", name);
 }
 
 void nsr_label(struct ns_buf *b, const char *label)

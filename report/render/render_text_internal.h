@@ -29,6 +29,8 @@ static inline void nsr_unstyle(struct ns_buf *b, int color)
 
 /* "Title" in bold, on a line of its own after a blank line. */
 void nsr_heading(struct ns_buf *b, int color, const char *title);
+/* A section's heading (Memory, I/O, Database...): bold and underlined on a terminal. */
+void nsr_section_heading(struct ns_buf *b, int color, const char *name);
 /* "  label      " (fixed width), the start of a label/value line. */
 void nsr_label(struct ns_buf *b, const char *label);
 /* "pid 4242 (app)" with the name made safe. */
@@ -40,6 +42,8 @@ void nsr_text_sampling(struct ns_buf *b, const struct ns_model *m,
 void nsr_text_memory(struct ns_buf *b, const struct ns_model *m, const struct ns_render_options *o);
 void nsr_text_io(struct ns_buf *b, const struct ns_model *m, const struct ns_render_options *o);
 void nsr_text_locks(struct ns_buf *b, const struct ns_model *m, const struct ns_render_options *o);
+void nsr_text_database(struct ns_buf *b, const struct ns_model *m,
+                       const struct ns_render_options *o);
 
 /* Basename of a path (the path itself when it ends in '/'). */
 const char *nsr_basename(const char *path);

@@ -21,15 +21,6 @@
 
 #define SIZE_SITES 5 /* top call sites whose call sizes are shown */
 
-static void section_heading(struct ns_buf *b, const struct ns_render_options *o, const char *name)
-{
-    ns_buf_puts(b, "\n");
-    nsr_style(b, o->color, "1;4");
-    ns_buf_puts(b, name);
-    nsr_unstyle(b, o->color);
-    ns_buf_puts(b, "\n");
-}
-
 static uint64_t weight_of(const struct ns_model *m, uint32_t e)
 {
     return e != NS_NONE ? m->events[e].weight : 0;
@@ -181,7 +172,7 @@ void nsr_text_io(struct ns_buf *b, const struct ns_model *m, const struct ns_ren
     ns_sections_events(m, NULL, &e, NULL);
     if (!ns_io_present(&e))
         return;
-    section_heading(b, o, "I/O");
+    nsr_section_heading(b, o->color, "I/O");
     put_io_totals(b, m, &e);
     put_io_table(b, m, &e, 0, o);
     put_io_table(b, m, &e, 1, o);
@@ -328,7 +319,7 @@ void nsr_text_locks(struct ns_buf *b, const struct ns_model *m, const struct ns_
     ns_sections_events(m, NULL, NULL, &e);
     if (!ns_locks_present(&e))
         return;
-    section_heading(b, o, "Locks");
+    nsr_section_heading(b, o->color, "Locks");
     char w[32];
     if (e.wait != NS_NONE) {
         nsr_label(b, "lock_wait");

@@ -266,11 +266,7 @@ void nsr_text_memory(struct ns_buf *b, const struct ns_model *m, const struct ns
     ns_sections_events(m, &e, NULL, NULL);
     if (!ns_memory_present(m, &e))
         return;
-    ns_buf_puts(b, "\n");
-    nsr_style(b, o->color, "1;4");
-    ns_buf_puts(b, "Memory");
-    nsr_unstyle(b, o->color);
-    ns_buf_puts(b, "\n");
+    nsr_section_heading(b, o->color, "Memory");
     put_mode(b, m);
     put_totals(b, m, &e);
     put_peak(b, m, &e);

@@ -19,6 +19,7 @@ static const ns_rule_fn rules[] = {
     ns_rule_small_io,        ns_rule_io_bound,
     ns_rule_lock_contention, ns_rule_waiting_for_cpu,
     ns_rule_off_cpu,         ns_rule_unnamed_code,
+    ns_rule_database,
 };
 
 int ns_finding_add(struct ns_findings *out, const struct ns_finding *f, const char *evidence,
@@ -130,6 +131,30 @@ uint64_t ns_site_weight(const struct ns_model *m, uint32_t event, uint32_t site)
             w = w + s->weight < w ? UINT64_MAX : w + s->weight;
     }
     return w;
+}
+
+static const char *site_file(const struct ns_model *m, uint32_t site)
+{
+    const char *f = m->sites[site].file;
+    if (!*f)
+        f = m->funcs[m->sites[site].func].file;
+    return *f ? f : NULL;
+}
+
+struct ns_finding ns_site_finding(const struct ns_model *m, const char *rule, int sev,
+                                  uint32_t event, uint32_t site, double share)
+{
+    struct ns_finding f = {
+        .rule = rule,
+        .severity = (enum ns_severity)sev,
+        .event = event,
+        .node = ns_site_heaviest_node(m, event, site),
+        .func = m->sites[site].func,
+        .file = site_file(m, site),
+        .line = m->sites[site].line,
+        .share = share,
+    };
+    return f;
 }
 
 uint32_t ns_site_heaviest_node(const struct ns_model *m, uint32_t event, uint32_t site)

@@ -33,6 +33,11 @@ uint64_t ns_site_weight(const struct ns_model *m, uint32_t event, uint32_t site)
  * has the site, or NS_NONE. */
 uint32_t ns_site_heaviest_node(const struct ns_model *m, uint32_t event, uint32_t site);
 
+/* A finding about a call site: its calling function, file and line, the node of the
+ * heaviest stack of event through it. */
+struct ns_finding ns_site_finding(const struct ns_model *m, const char *rule, int sev,
+                                  uint32_t event, uint32_t site, double share);
+
 /* Rule families, one file each. */
 int ns_rule_hot_function(const struct ns_model *m, struct ns_findings *out);    /* rules_cpu.c */
 int ns_rule_alloc_cpu(const struct ns_model *m, struct ns_findings *out);       /* rules_cpu.c */
@@ -45,6 +50,8 @@ int ns_rule_lock_contention(const struct ns_model *m, struct ns_findings *out); 
 /* rules_threads.c */
 int ns_rule_waiting_for_cpu(const struct ns_model *m, struct ns_findings *out);
 int ns_rule_off_cpu(const struct ns_model *m, struct ns_findings *out); /* rules_off_cpu.c */
+/* n_plus_one, reprepare, autocommit_loop, connection_churn, slow_query */
+int ns_rule_database(const struct ns_model *m, struct ns_findings *out); /* rules_db.c */
 
 /* 1 if name is a function of the C/C++ heap allocator (malloc, free, their glibc internals,
  * operator new/delete in mangled or demangled form). */

@@ -36,30 +36,6 @@
  * reads a file is "I/O-bound" by share, but there is nothing worth gaining. */
 #define WAIT_MIN_NS 100000000ull
 
-static const char *site_file(const struct ns_model *m, uint32_t site)
-{
-    const char *f = m->sites[site].file;
-    if (!*f)
-        f = m->funcs[m->sites[site].func].file;
-    return *f ? f : NULL;
-}
-
-static struct ns_finding site_finding(const struct ns_model *m, const char *rule, int sev,
-                                      uint32_t event, uint32_t site, double share)
-{
-    struct ns_finding f = {
-        .rule = rule,
-        .severity = (enum ns_severity)sev,
-        .event = event,
-        .node = ns_site_heaviest_node(m, event, site),
-        .func = m->sites[site].func,
-        .file = site_file(m, site),
-        .line = m->sites[site].line,
-        .share = share,
-    };
-    return f;
-}
-
 /* Calls at a site that moved at least one byte: the io_bytes histogram counts every call
  * by its size, bucket 0 holding the calls that moved none. Falls back on io_calls. */
 static uint64_t data_calls(const struct ns_model *m, uint32_t bytes_event, uint32_t site,
@@ -85,7 +61,7 @@ static int add_small(const struct ns_model *m, const struct ns_io_events *e, uin
              "%s system calls here moved %s in all, %s per call on average.", ncalls, total, avg);
     uint64_t all = m->events[e->calls[0]].weight;
     struct ns_finding f =
-        site_finding(m, "small_io", sev, e->bytes[0], site, all ? (double)calls / all : 0);
+        ns_site_finding(m, "small_io", sev, e->bytes[0], site, all ? (double)calls / all : 0);
     return ns_finding_add(
         out, &f, evidence,
         "Batch these calls: collect the data in a buffer of 64 KiB or more and write or read "
@@ -174,7 +150,7 @@ static int add_io_bound(const struct ns_model *m, uint32_t event, uint32_t site,
     char evidence[256];
     wait_evidence(evidence, sizeof(evidence), "I/O calls reaching the kernel", waited, share, calls,
                   "calls");
-    struct ns_finding f = site_finding(m, "io_bound", sev, event, site, share);
+    struct ns_finding f = ns_site_finding(m, "io_bound", sev, event, site, share);
     return ns_finding_add(
         out, &f, evidence,
         "The run waits on I/O here: overlap it with computation (a reader or writer thread, "
@@ -236,7 +212,7 @@ static int add_lock(const struct ns_model *m, const struct ns_lock_events *e,
     }
     uint32_t event = sev_wait >= 0 ? e->wait : e->contended;
     struct ns_finding f =
-        site_finding(m, "lock_contention", sev, event, r->key, sev_wait >= 0 ? share : collided);
+        ns_site_finding(m, "lock_contention", sev, event, r->key, sev_wait >= 0 ? share : collided);
     return ns_finding_add(
         out, &f, evidence,
         "Threads queue for this lock: hold it for less time (compute outside the critical "

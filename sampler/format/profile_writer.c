@@ -425,7 +425,8 @@ int ns_pw_db_stats(struct ns_pw *pw, const struct ns_pw_db_stats *d)
 {
     size_t nonzero = 0, nregs = d->distinct ? NSP_DB_DISTINCT_REGS : 0;
     size_t body = uv_size(d->tid) + uv_size(d->stack_id) + uv_size(d->query_id) +
-                  uv_size(d->outer_id) + uv_size(d->in_loop) + uv_size(d->autocommit) +
+                  uv_size(d->outer_id) + uv_size(d->executions) + uv_size(d->rows) +
+                  uv_size(d->time_ns) + uv_size(d->in_loop) + uv_size(d->autocommit) +
                   uv_size(d->errors) + uv_size(nregs) + nregs;
     for (size_t i = 0; i < NSP_DB_HIST_BUCKETS; i++) {
         if (d->hist[i]) {
@@ -443,6 +444,9 @@ int ns_pw_db_stats(struct ns_pw *pw, const struct ns_pw_db_stats *d)
     p = uv_put(p, d->stack_id);
     p = uv_put(p, d->query_id);
     p = uv_put(p, d->outer_id);
+    p = uv_put(p, d->executions);
+    p = uv_put(p, d->rows);
+    p = uv_put(p, d->time_ns);
     p = uv_put(p, d->in_loop);
     p = uv_put(p, d->autocommit);
     p = uv_put(p, d->errors);

@@ -105,7 +105,7 @@ int ns_pw_query(struct ns_pw *pw, uint64_t id, uint64_t database_id, uint64_t ve
 /* DB_STATS (1.4): one execution site's increase since the last record. */
 struct ns_pw_db_stats {
     uint64_t tid, stack_id, query_id, outer_id;
-    uint64_t in_loop, autocommit, errors;
+    uint64_t executions, rows, time_ns, in_loop, autocommit, errors;
     const uint8_t *distinct; /* NSP_DB_DISTINCT_REGS registers, or NULL: no parameters */
     const uint64_t *hist;    /* NSP_DB_HIST_BUCKETS counts (sent sparse) */
 };

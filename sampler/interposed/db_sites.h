@@ -17,9 +17,12 @@
 
 #include <stdint.h>
 
+#include "../format/distinct_sketch.h"
 #include "../format/loglin_hist.h"
 #include "../format/nsp_format.h"
 #include "sites.h"
+
+_Static_assert(NSP_DB_DISTINCT_REGS == NS_DISTINCT_REGS, "DB_STATS carries the sketch whole");
 
 struct ns_db_site {
     /* the owning thread's */
@@ -47,18 +50,6 @@ struct ns_db_exec_record {
 /* The site's block, allocated on first use; NULL when the region is full. */
 struct ns_db_site *ns_db_site_of(struct ns_site *s);
 
-/* The HyperLogLog register update for a 64-bit hash. */
-static inline void ns_db_distinct_add(uint8_t regs[NSP_DB_DISTINCT_REGS], uint64_t h)
-{
-    h *= 0x9e3779b97f4a7c15ull; /* spread a weak hash's bits */
-    h ^= h >> 29;
-    unsigned idx = (unsigned)(h & (NSP_DB_DISTINCT_REGS - 1));
-    uint64_t rest = h >> 6;
-    uint8_t rank = (uint8_t)(rest ? __builtin_ctzll(rest) + 1 : 59);
-    if (rank > regs[idx])
-        regs[idx] = rank;
-}
-
 static inline void ns_db_site_add(struct ns_site *s, struct ns_db_site *d,
                                   const struct ns_db_exec_record *e)
 {
@@ -76,7 +67,7 @@ static inline void ns_db_site_add(struct ns_site *s, struct ns_db_site *d,
     d->errors += e->error;
     if (e->has_params) {
         d->with_params = 1;
-        ns_db_distinct_add(d->distinct, e->params_hash);
+        ns_distinct_add(d->distinct, e->params_hash);
     }
 }
 
