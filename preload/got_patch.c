@@ -41,6 +41,7 @@ struct snapshot {
     size_t nmodules, nhooks;
     struct module *modules;
     void **first; /* per hook: the first previous target recorded */
+    void **only;  /* per hook: the target every module's slots had (one copy), else NULL */
     struct snapshot *older;
 };
 
@@ -317,9 +318,11 @@ static int publish(void)
     s->nhooks = g.nhooks;
     s->modules = calloc(g.nmodules ? g.nmodules : 1, sizeof(*s->modules));
     s->first = calloc(g.nhooks ? g.nhooks : 1, sizeof(void *));
-    if (!s->modules || !s->first) {
+    s->only = calloc(g.nhooks ? g.nhooks : 1, sizeof(void *));
+    if (!s->modules || !s->first || !s->only) {
         free(s->modules);
         free(s->first);
+        free(s->only);
         free(s);
         return -1;
     }
@@ -329,6 +332,15 @@ static int publish(void)
             s->modules[s->nmodules++].name = NULL; /* not the snapshot's: freed on unpatch */
         }
     memcpy(s->first, g.first, g.nhooks * sizeof(void *));
+    /* One copy of the library (the usual case): every call forwards there, without looking
+     * its caller's module up. */
+    for (size_t h = 0; h < g.nhooks; h++) {
+        void *only = g.first[h];
+        for (size_t i = 0; i < s->nmodules && only; i++)
+            if (s->modules[i].original[h] && s->modules[i].original[h] != only)
+                only = NULL;
+        s->only[h] = only;
+    }
     s->older = atomic_load_explicit(&g.published, memory_order_relaxed);
     atomic_store_explicit(&g.published, s, memory_order_release);
     return 0;
@@ -435,6 +447,8 @@ void *ns_got_original(size_t index, const void *return_address)
     const struct snapshot *s = atomic_load_explicit(&g.published, memory_order_acquire);
     if (!s || index >= s->nhooks)
         return NULL;
+    if (s->only[index])
+        return s->only[index];
     uintptr_t a = (uintptr_t)return_address;
     for (size_t i = 0; i < s->nmodules; i++)
         if (a >= s->modules[i].lo && a < s->modules[i].hi && s->modules[i].original[index])

@@ -14,6 +14,7 @@
 #include "../../sampler/interposed/db_sites.h"
 #include "../../sampler/interposed/resources.h"
 #include "../got_patch.h"
+#include "db_clock.h"
 
 extern const struct ns_got_hook ns_sqlite_hooks[];
 extern const size_t ns_sqlite_nhooks;
@@ -162,8 +163,11 @@ static void executed(void *ctx, const struct ns_dbt_exec *e)
 
 static void note_use(int patched)
 {
-    if (patched > 0 && !__atomic_exchange_n(&D.used, 1, __ATOMIC_ACQ_REL) && ns_db_on_first_use)
-        ns_db_on_first_use();
+    if (patched > 0 && !__atomic_exchange_n(&D.used, 1, __ATOMIC_ACQ_REL)) {
+        ns_db_clock_start();
+        if (ns_db_on_first_use)
+            ns_db_on_first_use();
+    }
 }
 
 /* nsprof's own work: what the patcher allocates (and keeps) is not the program's, and

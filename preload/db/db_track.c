@@ -5,11 +5,28 @@
  */
 #include "db_track.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define MASK (NS_DBT_MAX - 1)
 
 _Static_assert((NS_DBT_MAX & MASK) == 0, "NS_DBT_MAX is a power of two");
+
+static void lock(struct ns_dbt *t)
+{
+    while (__atomic_exchange_n(&t->lock, 1, __ATOMIC_ACQUIRE))
+        for (unsigned spins = 0; __atomic_load_n(&t->lock, __ATOMIC_RELAXED); spins++) {
+            if (spins < 64)
+                __builtin_ia32_pause();
+            else
+                sched_yield();
+        }
+}
+
+static void unlock(struct ns_dbt *t)
+{
+    __atomic_store_n(&t->lock, 0, __ATOMIC_RELEASE);
+}
 
 static unsigned slot_of(const void *h)
 {
@@ -88,7 +105,6 @@ static uint64_t outer_of(const struct ns_dbt *t, uint32_t tid, const void *self)
 void ns_dbt_init(struct ns_dbt *t, void (*emit)(void *ctx, const struct ns_dbt_exec *e), void *ctx)
 {
     memset(t, 0, sizeof(*t));
-    pthread_mutex_init(&t->lock, NULL);
     t->emit = emit;
     t->ctx = ctx;
 }
@@ -107,7 +123,7 @@ static struct ns_dbt_exec finish(struct ns_dbt *t, struct ns_dbt_entry *e, int e
 
 static void emit_unlocked(struct ns_dbt *t, const struct ns_dbt_exec *x)
 {
-    pthread_mutex_unlock(&t->lock);
+    unlock(t);
     if (t->emit)
         t->emit(t->ctx, x);
 }
@@ -115,7 +131,7 @@ static void emit_unlocked(struct ns_dbt *t, const struct ns_dbt_exec *x)
 void ns_dbt_prepared(struct ns_dbt *t, const void *stmt, uint64_t query, uint32_t tid,
                      uint64_t literal_hash, int has_literals)
 {
-    pthread_mutex_lock(&t->lock);
+    lock(t);
     struct ns_dbt_entry *e = find_or_add(t, stmt);
     if (e && e->running) { /* the address was reused: the old statement ended unseen */
         struct ns_dbt_exec x = finish(t, e, 0);
@@ -132,16 +148,16 @@ void ns_dbt_prepared(struct ns_dbt *t, const void *stmt, uint64_t query, uint32_
         e->literal_hash = literal_hash;
         e->has_literals = (uint8_t)(has_literals != 0);
     }
-    pthread_mutex_unlock(&t->lock);
+    unlock(t);
 }
 
 void ns_dbt_step(struct ns_dbt *t, const void *stmt, enum ns_dbt_outcome outcome, uint64_t time_ns,
                  uint32_t tid, const struct ns_dbt_start *start)
 {
-    pthread_mutex_lock(&t->lock);
+    lock(t);
     struct ns_dbt_entry *e = find_or_add(t, stmt); /* prepared before nsprof looked: query 0 */
     if (!e) {
-        pthread_mutex_unlock(&t->lock);
+        unlock(t);
         return;
     }
     if (!e->running) {
@@ -162,7 +178,7 @@ void ns_dbt_step(struct ns_dbt *t, const void *stmt, enum ns_dbt_outcome outcome
             e->opened = ++t->seq;
             t->open++;
         }
-        pthread_mutex_unlock(&t->lock);
+        unlock(t);
         return;
     }
     struct ns_dbt_exec x = finish(t, e, outcome == NS_DBT_ERROR);
@@ -171,22 +187,22 @@ void ns_dbt_step(struct ns_dbt *t, const void *stmt, enum ns_dbt_outcome outcome
 
 void ns_dbt_reset(struct ns_dbt *t, const void *stmt)
 {
-    pthread_mutex_lock(&t->lock);
+    lock(t);
     struct ns_dbt_entry *e = find(t, stmt);
     if (e && e->running) {
         struct ns_dbt_exec x = finish(t, e, 0);
         emit_unlocked(t, &x);
         return;
     }
-    pthread_mutex_unlock(&t->lock);
+    unlock(t);
 }
 
 void ns_dbt_finalize(struct ns_dbt *t, const void *stmt)
 {
-    pthread_mutex_lock(&t->lock);
+    lock(t);
     struct ns_dbt_entry *e = find(t, stmt);
     if (!e) {
-        pthread_mutex_unlock(&t->lock);
+        unlock(t);
         return;
     }
     int running = e->running;
@@ -196,13 +212,13 @@ void ns_dbt_finalize(struct ns_dbt *t, const void *stmt)
         emit_unlocked(t, &x);
         return;
     }
-    pthread_mutex_unlock(&t->lock);
+    unlock(t);
 }
 
 void ns_dbt_executed(struct ns_dbt *t, const void *result, uint64_t query, uint64_t rows,
                      uint64_t time_ns, int error, uint32_t tid, const struct ns_dbt_start *start)
 {
-    pthread_mutex_lock(&t->lock);
+    lock(t);
     struct ns_dbt_exec x = {start ? *start : (struct ns_dbt_start){0},
                             query,
                             outer_of(t, tid, result),
@@ -224,9 +240,9 @@ void ns_dbt_executed(struct ns_dbt *t, const void *result, uint64_t query, uint6
 
 void ns_dbt_cleared(struct ns_dbt *t, const void *result)
 {
-    pthread_mutex_lock(&t->lock);
+    lock(t);
     struct ns_dbt_entry *e = find(t, result);
     if (e)
         remove_entry(t, e);
-    pthread_mutex_unlock(&t->lock);
+    unlock(t);
 }

@@ -19,7 +19,8 @@
  * Handles (statements, results) are the client library's pointers, never dereferenced.
  * Queries are the caller's 64-bit identities (e.g. ns_sql_norm's hash with the database).
  *
- * Contract: thread-safe (one mutex; database calls are slow next to it); no allocation after
+ * Contract: thread-safe (one spin lock, held for a table lookup; a waiter yields its CPU
+ * after a few spins); no allocation after
  * ns_dbt_init: at most NS_DBT_MAX - 1 live handles are followed; a statement beyond them is
  * counted in `dropped` and its executions are not seen, a result beyond them is reported
  * but not kept open (no loop detection over it). Not async-signal-safe.
@@ -27,7 +28,6 @@
 #ifndef NS_DB_TRACK_H
 #define NS_DB_TRACK_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #define NS_DBT_MAX 1024 /* live statements and open results followed at once */
@@ -65,7 +65,7 @@ struct ns_dbt_entry {
 };
 
 struct ns_dbt {
-    pthread_mutex_t lock;
+    int lock; /* a spin lock: not pthread's, which libnsprof.so itself interposes */
     struct ns_dbt_entry v[NS_DBT_MAX];
     uint64_t seq;
     uint32_t live; /* entries in use: at most NS_DBT_MAX - 1, so that a probe always ends */

@@ -27,6 +27,7 @@
 #include "../../sampler/interposed/hooks.h"
 #include "../../sampler/real.h"
 #include "../got_patch.h"
+#include "db_clock.h"
 #include "db_hooks.h"
 
 typedef struct sqlite3 sqlite3;
@@ -177,6 +178,11 @@ struct bound {
 };
 struct tls {
     struct exec_ctx *exec;
+    /* The statement whose execution this thread ended last, not stepped since: its reset
+     * (the usual next call) has nothing to end and need not take the tracker's lock. A
+     * statement stepped on another thread in between (the program synchronizes such use)
+     * would have its execution ended by its next DONE or finalize instead. */
+    sqlite3_stmt *ended_here;
     struct running running[RUNNING];
     unsigned next_running;
     struct bound bound[BOUND];
@@ -483,6 +489,8 @@ static void prepared(const struct ns_regs *caller, const void *ra, const void *r
         ns_db_set_thread(th);
         ns_dbt_prepared(&ns_db_tracker, stmt, query, (uint32_t)th->tid, literal_hash, has_literals);
         running_forget(stmt); /* a reused address */
+        if (T.ended_here == stmt)
+            T.ended_here = NULL;
         if (query)
             ns_db_account(th, NS_SITE_DB_PREPARE, stack, query, t1 - t0);
         ns_hook_leave(th);
@@ -533,6 +541,8 @@ static void stepped(const struct ns_regs *caller, const void *ra, const void *re
         errno = saved;
         return;
     }
+    if (T.ended_here == stmt)
+        T.ended_here = NULL;
     enum ns_dbt_outcome outcome = rc == SQLITE_ROW    ? NS_DBT_ROW
                                   : rc == SQLITE_DONE ? NS_DBT_DONE
                                                       : NS_DBT_ERROR;
@@ -558,6 +568,8 @@ static void stepped(const struct ns_regs *caller, const void *ra, const void *re
     } else if (outcome != NS_DBT_ROW && run) {
         run->stmt = NULL;
     }
+    if (outcome != NS_DBT_ROW)
+        T.ended_here = stmt;
     ns_hook_leave(th);
     errno = saved;
 }
@@ -570,10 +582,12 @@ static int hook_step(sqlite3_stmt *stmt)
     if (!db_on())
         return real(stmt);
     CALLER(r);
-    uint64_t t0 = ns_now_ns();
+    int tsc = ns_db_clock_mode();
+    uint64_t t0 = ns_db_clock_read(tsc);
     int rc = real(stmt);
-    uint64_t t1 = ns_now_ns();
-    stepped(&r, __builtin_return_address(0), (const void *)real, stmt, rc, t1 - t0);
+    uint64_t t1 = ns_db_clock_read(tsc);
+    stepped(&r, __builtin_return_address(0), (const void *)real, stmt, rc,
+            ns_db_clock_ns(tsc, t0, t1));
     return rc;
 }
 
@@ -589,10 +603,12 @@ static void ended(sqlite3_stmt *stmt, int finalize)
         else
             ns_dbt_reset(&ns_db_tracker, stmt);
         running_forget(stmt);
-        if (finalize) {
+        if (finalize) { /* its address may be a new statement's next */
             struct bound *b = bound_of(stmt, 0);
             if (b)
                 b->stmt = NULL;
+            if (T.ended_here == stmt)
+                T.ended_here = NULL;
         }
         ns_hook_leave(th);
     }
@@ -604,7 +620,7 @@ static int hook_reset(sqlite3_stmt *stmt)
     int (*real)(sqlite3_stmt *) = REAL(H_RESET, int (*)(sqlite3_stmt *));
     if (!real)
         return SQLITE_MISUSE;
-    if (db_on() && stmt)
+    if (db_on() && stmt && T.ended_here != stmt)
         ended(stmt, 0);
     return real(stmt);
 }
