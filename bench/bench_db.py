@@ -12,25 +12,53 @@ them all once in a fresh random order; ratios are of the timed loop's wall time 
 unprofiled run of the same round (medians and interquartile ranges), and the cost per
 statement is derived from the median times.
 
-A program that loads no database library: `true` started unprofiled... is dominated by
-nsprof's own start; what db=on adds there is the import tables read at start, measured as
-the whole process's wall time of `true` under --db=on over --db=off.
+The peer, when perf is installed: a uprobe on sqlite3_step counted by `perf stat` (how perf,
+bcc and bpftrace see a library's calls from outside; it only counts).
+
+A program that loads no database library: what db=on adds there is reading the loaded
+modules' import tables at start, measured as the whole process's wall time of `true` under
+--db=on over --db=off.
 
     bench/bench_db.py --build build [--reps 11] [--statements 1000000] [--json out.json]
 """
 import argparse
+import atexit
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import interleaved_rounds, nsprof_preload, quartiles, run_matching, unprofiled
+from benchlib import (clean_env, interleaved_rounds, nsprof_preload, quartiles, run_matching,
+                      unprofiled)
 
 LOOP = re.compile(r"statements=(\d+) sum=\d+ wall=([\d.]+) cpu=([\d.]+)")
+
+
+LIBSQLITE = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0"
+
+
+def uprobe_on_step():
+    """The peer: a uprobe on sqlite3_step counted by `perf stat` (how perf, bcc and bpftrace
+    see a library's calls from outside: a trap per call, and only a count here, no SQL, no
+    time). None when perf or uprobes are not available."""
+    if not shutil.which("perf") or not os.path.exists(LIBSQLITE):
+        return None
+    subprocess.run(["perf", "probe", "-q", "-d", "probe_libsqlite3:*"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    if subprocess.run(["perf", "probe", "-q", "-x", LIBSQLITE, "-a", "sqlite3_step"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        print("bench_db: no uprobe on sqlite3_step (perf probe failed): peer skipped",
+              file=sys.stderr)
+        return None
+    atexit.register(subprocess.run, ["perf", "probe", "-q", "-d", "probe_libsqlite3:*"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (lambda cmd: ["perf", "stat", "-x,", "-e", "probe_libsqlite3:sqlite3_step", "--"]
+            + cmd, clean_env())
 
 
 def main():
@@ -49,6 +77,9 @@ def main():
         cs = {"off": unprofiled(), "off_again": unprofiled(),
               "db_off": nsprof_preload(a.build, out, event="none", db="off"),
               "db_on": nsprof_preload(a.build, out, event="none", db="on")}
+        probe = uprobe_on_step()
+        if probe:
+            cs["perf_uprobe"] = probe
         for mode in ("insert", "select", "lookup"):
             cmd = [prog, mode, str(a.statements)]
             runs = interleaved_rounds(
