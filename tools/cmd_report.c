@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_model.h"
+#include "db_explain.h"
 #include "load.h"
 #include "options.h"
 #include "render.h"
@@ -25,26 +26,34 @@ static const char usage_text[] =
     "sites by bytes and count, peak, live heap over time, leaks), I/O (by call site and\n"
     "by file or peer, kernel calls apart from buffered stdio, call sizes) and Locks\n"
     "(contended waits by call site and by lock; condition-variable waits kept apart).\n"
+    "Database calls (sqlite3, recorded by default) have their own section: queries by time\n"
+    "with normalized SQL, call site, executions, p50/p95, rows, loops over other queries'\n"
+    "results, prepares and connections.\n"
     "Several files of one session (one per process) are merged.\n"
     "\n"
     "Options:\n"
     "  --top N            rows per table (default 20; 0 shows all)\n"
-    "  --json             print one JSON document (schema nsprof-report/1)\n";
+    "  --json             print one JSON document (schema nsprof-report/1)\n"
+    "  --db-explain FILE  plan the profile's sqlite queries against the database FILE\n"
+    "                     (EXPLAIN QUERY PLAN, read-only, never in the profiled program):\n"
+    "                     the Database section shows each plan and names full table scans\n";
 
 static const char usage_tail[] = "  -h, --help         show this help\n"
                                  "\n"
                                  "Examples:\n"
                                  "  nsprof report nsprof.*.nsp\n"
                                  "  nsprof report --thread worker --top 10 app.nsp\n"
-                                 "  nsprof report --json app.nsp > report.json\n";
+                                 "  nsprof report --json app.nsp > report.json\n"
+                                 "  nsprof report --db-explain app.db app.nsp\n";
 
 struct report_cmd {
     struct ns_report_args args;
     struct ns_render_options render;
     int json;
+    const char *db_explain;
 };
 
-enum { OPT_TOP = 0x2000, OPT_JSON };
+enum { OPT_TOP = 0x2000, OPT_JSON, OPT_DB_EXPLAIN };
 
 static int handle_opt(void *cmd, int opt, const char *arg)
 {
@@ -59,6 +68,9 @@ static int handle_opt(void *cmd, int opt, const char *arg)
     }
     case OPT_JSON:
         c->json = 1;
+        return 0;
+    case OPT_DB_EXPLAIN:
+        c->db_explain = arg;
         return 0;
     case 'h':
         fputs(usage_text, stdout);
@@ -77,6 +89,7 @@ static int parse_args(struct report_cmd *c, int argc, char **argv)
     static const struct option longopts[] = {
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
+        {"db-explain", required_argument, NULL, OPT_DB_EXPLAIN},
         {"help", no_argument, NULL, 'h'},
         NS_REPORT_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -107,6 +120,17 @@ int ns_cmd_report(int argc, char **argv)
             goto out;
         }
         ns_cli_warn("%s", why);
+    }
+    if (c.db_explain) {
+        size_t failed;
+        if (ns_db_explain(m, c.db_explain, &failed, why, sizeof(why)) < 0) {
+            ns_cli_error("%s", why);
+            goto out;
+        }
+        if (failed)
+            ns_cli_warn("--db-explain %s: %zu quer%s could not be planned there (a table or "
+                        "column that database does not have: is it the one the program used?)",
+                        c.db_explain, failed, failed == 1 ? "y" : "ies");
     }
     c.render.color = !c.json && ns_cli_use_color(stdout);
     rc = c.json ? ns_render_json(stdout, m, &c.render) : ns_render_text(stdout, m, &c.render);

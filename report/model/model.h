@@ -283,6 +283,11 @@ struct ns_resource {
     const char *example;
 };
 
+struct ns_db_plan {
+    char *text;    /* EXPLAIN QUERY PLAN's detail lines, '\n'-separated */
+    int full_scan; /* a table is read whole (a SCAN without an index) */
+};
+
 /* DB_STATS records of one (execution site, query) summed; the site's executions, rows
  * and their time. */
 struct ns_db_stats {
@@ -359,6 +364,9 @@ struct ns_model {
     size_t nseries;
     struct ns_db_stats *db_stats;
     size_t ndb_stats;
+    /* `nsprof report --db-explain`: per resource, the plan of a query (NULL: none asked or
+     * none found), see db_explain.h */
+    struct ns_db_plan **db_plans;
     struct ns_filter_stats filter;
     int no_inline;
 };

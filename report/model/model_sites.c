@@ -355,4 +355,10 @@ void nsb_free_extras(struct ns_model *m)
     for (size_t i = 0; i < m->ndb_stats; i++)
         free(m->db_stats[i].hist);
     free(m->db_stats);
+    for (size_t i = 0; m->db_plans && i < m->nresources; i++)
+        if (m->db_plans[i]) {
+            free(m->db_plans[i]->text);
+            free(m->db_plans[i]);
+        }
+    free(m->db_plans);
 }

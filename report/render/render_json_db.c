@@ -61,6 +61,11 @@ static json_t *query_json(struct jctx *c, const struct ns_db_query_row *q, uint6
             d->outer < c->m->nresources ? nsj_str(c, c->m->resources[d->outer].name) : json_null());
     nsj_set(c, o, "autocommit", nsj_u64(d->autocommit));
     nsj_set(c, o, "distinct_params", q->distinct < 0 ? json_null() : ns_of(q->distinct));
+    if (c->m->db_plans) { /* --db-explain */
+        const struct ns_db_plan *p = c->m->db_plans[d->query];
+        nsj_set(c, o, "plan", p ? nsj_str(c, p->text) : json_null());
+        nsj_set(c, o, "full_scan", p ? json_boolean(p->full_scan) : json_null());
+    }
     return o;
 }
 

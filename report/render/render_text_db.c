@@ -9,6 +9,7 @@
 #include "render_text_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "rank_db.h"
 #include "table.h"
@@ -73,6 +74,30 @@ static void put_queries(struct ns_buf *b, const struct ns_model *m, const struct
     if (shown)
         ns_table_render(&t, b, 2, o->color);
     ns_table_free(&t);
+    /* --db-explain: each shown query's plan, full table scans named. */
+    for (size_t i = 0; m->db_plans && i < shown; i++) {
+        const struct ns_db_plan *p = m->db_plans[r->queries[i].st->query];
+        if (!p || !p->text[0])
+            continue;
+        struct ns_buf line = {0};
+        ns_buf_puts(&line, p->full_scan ? "  plan (reads a whole table): " : "  plan: ");
+        ns_buf_put_term(&line, m->resources[r->queries[i].st->query].name, 60);
+        ns_buf_puts(&line, "  ->  ");
+        for (const char *s = p->text; *s;) {
+            size_t n = strcspn(s, "\n");
+            char part[256];
+            snprintf(part, sizeof(part), "%.*s", (int)(n < 255 ? n : 255), s);
+            ns_buf_put_term(&line, part, 120);
+            s += n;
+            if (*s) {
+                ns_buf_puts(&line, "; ");
+                s++;
+            }
+        }
+        ns_buf_puts(&line, "\n");
+        ns_buf_puts(b, line.s ? line.s : "");
+        ns_buf_free(&line);
+    }
     /* What each loop ran over: the evidence the table's "in loop" column counts. */
     for (size_t i = 0; i < shown; i++) {
         const struct ns_db_stats *d = r->queries[i].st;

@@ -29,8 +29,9 @@
 #define AUTO_MIN 50ull
 /* connection_churn: at least CHURN_MIN connections opened to one database. */
 #define CHURN_MIN 10ull
-/* slow_query: a p95 of at least SLOW_P95_NS, and at least SLOW_SHARE of the executions'
- * time: worth its plan's examination (transaction control statements are not queries). */
+/* slow_query: a SELECT, INSERT, UPDATE or DELETE with a p95 of at least SLOW_P95_NS, and at
+ * least SLOW_SHARE of the executions' time: worth its plan's examination (schema changes
+ * and transaction control have no plan to examine). */
 #define SLOW_P95_NS 5000000.0
 #define SLOW_SHARE  0.20
 
@@ -184,18 +185,21 @@ static int slow_query(const struct ns_model *m, const struct ns_db_report *r,
         const struct ns_db_query_row *q = &r->queries[i];
         unsigned verb = m->resources[q->st->query].verb;
         double share = all ? (double)q->st->time_ns / (double)all : 0;
-        if (verb == NSP_VERB_BEGIN || verb == NSP_VERB_END || q->p95 < SLOW_P95_NS ||
-            share < SLOW_SHARE)
+        if ((verb != NSP_VERB_SELECT && verb != NSP_VERB_INSERT && verb != NSP_VERB_UPDATE &&
+             verb != NSP_VERB_DELETE) ||
+            q->p95 < SLOW_P95_NS || share < SLOW_SHARE)
             continue;
         char sql[160], p95[32], t[32], n[32], evidence[512];
         sql_of(m, q->st->query, sql, sizeof(sql));
         ns_fmt_weight(p95, sizeof(p95), (uint64_t)q->p95, "ns");
         ns_fmt_weight(t, sizeof(t), q->st->time_ns, "ns");
         ns_fmt_count(n, sizeof(n), q->st->executions);
+        const struct ns_db_plan *plan = m->db_plans ? m->db_plans[q->st->query] : NULL;
         snprintf(evidence, sizeof(evidence),
-                 "'%s' took %s at the 95th percentile over %s executions here, %s in all: "
-                 "%.0f%% of the time statements ran.",
-                 sql, p95, n, t, 100.0 * share);
+                 "'%s' took %s at the 95th percentile over %s execution%s here, %s in all: "
+                 "%.0f%% of the time statements ran%s.",
+                 sql, p95, n, q->st->executions == 1 ? "" : "s", t, 100.0 * share,
+                 plan && plan->full_scan ? "; its plan reads a whole table (--db-explain)" : "");
         if (add(m, out, "slow_query", ns_severity_of(share, SLOW_SHARE, 0.5, 0.8), "db_time",
                 q->st->site, share, evidence,
                 "Examine the query's plan (EXPLAIN QUERY PLAN for sqlite, EXPLAIN ANALYZE for "

@@ -28,6 +28,10 @@
  *                  threads (thread_queries), each on its own connection, run SELECT ? + ?
  *                  25 times: 100 executions, none inside another query's result on its thread
  *   constraint     insert_duplicates: 10 INSERTs of ids that exist, each failing at its step
+ *   slow_scan      scan_readings: READINGS rows inserted (one prepared INSERT in one
+ *                  transaction), then SCANS × SELECT count(*) FROM readings WHERE sensor = ?
+ *                  without an index: each reads the whole table (milliseconds)
+ *   indexed        the same with an index on sensor: each a short index search
  *   none           touches no database (the library is linked, never called)
  *
  * The SQL is written in its normalized form (upper-case keywords, single spaces, `?`), so
@@ -450,6 +454,58 @@ NOIPA static void insert_duplicates(sqlite3 *db)
     printf("constraint failures=%d\n", failures);
 }
 
+#define READINGS 1000000
+#define SENSORS  1000
+#define SCANS    20
+
+static void fill_readings(sqlite3 *db, int with_index)
+{
+    sqlite3_stmt *s;
+
+    must(db,
+         sqlite3_exec(db,
+                      "CREATE TABLE readings (id INTEGER PRIMARY KEY, sensor INTEGER NOT NULL, "
+                      "value INTEGER NOT NULL); BEGIN",
+                      NULL, NULL, NULL),
+         SQLITE_OK, "create readings");
+    must(db,
+         sqlite3_prepare_v2(db, "INSERT INTO readings (sensor, value) VALUES (?, ?)", -1, &s, NULL),
+         SQLITE_OK, "prepare readings");
+    for (int i = 0; i < READINGS; i++) {
+        sqlite3_bind_int(s, 1, i % SENSORS);
+        sqlite3_bind_int(s, 2, i);
+        must(db, sqlite3_step(s), SQLITE_DONE, "insert reading");
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    must(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK, "commit readings");
+    if (with_index)
+        must(db,
+             sqlite3_exec(db, "CREATE INDEX readings_by_sensor ON readings (sensor)", NULL, NULL,
+                          NULL),
+             SQLITE_OK, "index readings");
+}
+
+/* The query slow_query is about: a count over one sensor's readings, SCANS times. */
+NOIPA static void scan_readings(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    long total = 0;
+
+    must(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM readings WHERE sensor = ?", -1, &s, NULL),
+         SQLITE_OK, "prepare scan");
+    for (int i = 0; i < SCANS; i++) {
+        sqlite3_bind_int(s, 1, i * 37 % SENSORS);
+        must(db, sqlite3_step(s), SQLITE_ROW, "scan");
+        total += sqlite3_column_int(s, 0);
+        must(db, sqlite3_step(s), SQLITE_DONE, "scan done");
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    must_equal(total, (long)SCANS * (READINGS / SENSORS), "readings counted");
+    printf("scans=%d readings=%ld\n", SCANS, total);
+}
+
 static void remove_old(const char *path)
 {
     char journal[4096];
@@ -467,7 +523,7 @@ int main(int argc, char **argv)
     static const char *const modes[] = {
         "nplus1",      "batched",    "reprepare", "prepared_once", "autocommit",
         "transaction", "churn",      "pooled",    "exec_script",   "exec_nplus1",
-        "threads",     "constraint", "none",
+        "threads",     "constraint", "slow_scan", "indexed",       "none",
     };
     const char *mode = argc == 3 ? argv[1] : "";
     int known = 0;
@@ -516,6 +572,10 @@ int main(int argc, char **argv)
         run_threads(db);
     else if (strcmp(mode, "constraint") == 0)
         insert_duplicates(db);
+    else if (strcmp(mode, "slow_scan") == 0 || strcmp(mode, "indexed") == 0) {
+        fill_readings(db, strcmp(mode, "indexed") == 0);
+        scan_readings(db);
+    }
 
     must(db, sqlite3_close(db), SQLITE_OK, "close");
     return 0;
