@@ -32,8 +32,10 @@ packages=(build-essential cmake pkg-config zlib1g-dev libdw-dev libelf-dev libun
 # What the tests need: python3 drives the integration tests; binutils and elfutils make and
 # check stripped binaries; libc6-dbg gives libc line numbers; gzip, sqlite3, xz and python3 are
 # real Debian programs to profile; chromium runs the flame page's browser tests; libsqlite3-dev
-# lets a test check the SQL statement splitter against sqlite3_complete.
-[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 libsqlite3-dev xz-utils chromium libpython3.11-testsuite)
+# and libpq-dev build the database ground-truth programs (libsqlite3-dev also lets a test
+# check the SQL statement splitter against sqlite3_complete); postgresql-15 is the server the
+# libpq tests start themselves (in a temporary directory, as nobody).
+[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 libsqlite3-dev xz-utils chromium libpython3.11-testsuite libpq-dev postgresql-15)
 # What the benchmarks compare against.
 [ "$want_bench" = 1 ] && packages+=(linux-perf google-perftools libgoogle-perftools-dev
                                      heaptrack hyperfine python3 libsqlite3-dev)
@@ -50,8 +52,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup.sh: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Debian's postgresql-common creates and starts a "main" cluster when the server is
+  # installed; the tests start their own, so none is wanted here.
+  if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 fi
 
 # The browser tests drive chromium with playwright-core, pinned in tests/browser's

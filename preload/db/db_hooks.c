@@ -5,6 +5,8 @@
  */
 #include "db_hooks.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,11 +15,17 @@
 #include "../../sampler/interposed/capture.h"
 #include "../../sampler/interposed/db_sites.h"
 #include "../../sampler/interposed/resources.h"
+#include "../../sampler/real.h"
 #include "../got_patch.h"
 #include "db_clock.h"
 
-extern const struct ns_got_hook ns_sqlite_hooks[];
-extern const size_t ns_sqlite_nhooks;
+extern const struct ns_got_hook ns_sqlite_hooks[], ns_pq_hooks[];
+extern const size_t ns_sqlite_nhooks, ns_pq_nhooks;
+extern size_t ns_pq_base;
+
+/* The process's one table (got_patch.h): each client library's hooks at an offset. */
+#define MAX_HOOKS 64
+static struct ns_got_hook all_hooks[MAX_HOOKS];
 
 #define CONNS   4096 /* connections open at once that keep their database's name */
 #define SQL_MAX 2048
@@ -92,6 +100,73 @@ void ns_db_conn_forget(const void *conn)
             break;
     }
     pthread_mutex_unlock(&D.lock);
+}
+
+/* ---- the client libraries' copies ---- */
+
+#define COPIES 16
+static struct ns_db_lib copies[COPIES];
+static int ncopies; /* published with a release store after the entry is filled */
+static pthread_mutex_t copies_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct find_text {
+    uintptr_t base, lo, hi;
+};
+
+static int text_of(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct find_text *f = ctx;
+    if (info->dlpi_addr != f->base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+        if (p->p_type != PT_LOAD || !(p->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + p->p_vaddr, hi = lo + p->p_memsz;
+        if (!f->lo || lo < f->lo)
+            f->lo = lo;
+        if (hi > f->hi)
+            f->hi = hi;
+    }
+    return 1;
+}
+
+const struct ns_db_lib *ns_db_lib_of(const void *fn, const char *const *names, size_t n)
+{
+    int count = __atomic_load_n(&ncopies, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < count; i++)
+        if ((uintptr_t)fn >= copies[i].lo && (uintptr_t)fn < copies[i].hi)
+            return &copies[i];
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!fn || !dladdr1(fn, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+        return NULL;
+    struct find_text f = {lm->l_addr, 0, 0};
+    dl_iterate_phdr(text_of, &f);
+    if (!f.lo)
+        return NULL;
+    const struct ns_db_lib *found = NULL;
+    pthread_mutex_lock(&copies_lock);
+    count = ncopies;
+    for (int i = 0; i < count; i++)
+        if (copies[i].lo == f.lo)
+            found = &copies[i];
+    if (!found && count < COPIES) {
+        struct ns_db_lib *c = &copies[count];
+        c->lo = f.lo;
+        c->hi = f.hi;
+        /* this copy's own functions (the library stays loaded while its functions run) */
+        void *h = info.dli_fname ? ns_real.dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+        for (size_t i = 0; h && i < n && i < NS_DB_LIB_FNS; i++)
+            c->fn[i] = dlsym(h, names[i]);
+        if (h)
+            ns_real.dlclose(h);
+        __atomic_store_n(&ncopies, count + 1, __ATOMIC_RELEASE);
+        found = c;
+    }
+    pthread_mutex_unlock(&copies_lock);
+    return found;
 }
 
 /* ---- resources ---- */
@@ -191,8 +266,14 @@ int ns_db_hooks_start(int sql_full)
 {
     D.sql_full = sql_full;
     ns_dbt_init(&ns_db_tracker, executed, NULL);
+    size_t n = 0;
+    for (size_t i = 0; i < ns_sqlite_nhooks && n < MAX_HOOKS; i++)
+        all_hooks[n++] = ns_sqlite_hooks[i];
+    ns_pq_base = n;
+    for (size_t i = 0; i < ns_pq_nhooks && n < MAX_HOOKS; i++)
+        all_hooks[n++] = ns_pq_hooks[i];
     struct ns_thread *th = own_begin();
-    int r = ns_got_patch(ns_sqlite_hooks, ns_sqlite_nhooks);
+    int r = ns_got_patch(all_hooks, n);
     own_end(th);
     if (r < 0)
         return -1;

@@ -33,6 +33,29 @@ int ns_db_hooks_installed(void);
  * call sites (sampler.c). Set by the sampler before ns_db_hooks_start. */
 extern void (*ns_db_on_first_use)(void);
 
+/* A copy of a client library in the process: where its code is (to tell the calls it makes
+ * to itself) and functions of that same copy the hooks call (names given at its first
+ * lookup, by the hooks of its family). */
+#define NS_DB_LIB_FNS 12
+struct ns_db_lib {
+    uintptr_t lo, hi;
+    void *fn[NS_DB_LIB_FNS];
+};
+/* The copy function fn belongs to, its helpers names[0..n) resolved there; NULL if it cannot
+ * be told. Lock-free once known. */
+const struct ns_db_lib *ns_db_lib_of(const void *fn, const char *const *names, size_t n);
+static inline int ns_db_lib_has(const struct ns_db_lib *lib, const void *addr)
+{
+    return lib && (uintptr_t)addr >= lib->lo && (uintptr_t)addr < lib->hi;
+}
+
+/* Folds value v into hash h: bound parameters into a parameter set's hash. */
+static inline uint64_t ns_db_mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdull;
+}
+
 /* The connection's database resource (0: unknown), kept from its open to its close. */
 void ns_db_conn_set(const void *conn, uint32_t database);
 uint32_t ns_db_conn_get(const void *conn);

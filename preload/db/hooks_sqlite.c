@@ -74,85 +74,14 @@ static inline int db_on(void)
     return ns_hooks_enabled() & NS_HOOK_DB;
 }
 
-/* ---- the library copies: their text (to tell their own calls) and helpers ---- */
+/* ---- the library copies' helpers ---- */
 
-#define COPIES 8
-struct copy {
-    uintptr_t lo, hi;
-    sqlite3 *(*db_handle)(sqlite3_stmt *);
-    int (*get_autocommit)(sqlite3 *);
-};
-static struct copy copies[COPIES];
-static int ncopies; /* published with a release store after the entry is filled */
-static pthread_mutex_t copies_lock = PTHREAD_MUTEX_INITIALIZER;
+enum { FN_DB_HANDLE, FN_GET_AUTOCOMMIT, FN__COUNT };
+static const char *const helper_names[FN__COUNT] = {"sqlite3_db_handle", "sqlite3_get_autocommit"};
 
-struct find_text {
-    uintptr_t base, lo, hi;
-};
-
-static int text_of(struct dl_phdr_info *info, size_t size, void *ctx)
+static const struct ns_db_lib *copy_of(const void *fn)
 {
-    (void)size;
-    struct find_text *f = ctx;
-    if (info->dlpi_addr != f->base)
-        return 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-        if (p->p_type != PT_LOAD || !(p->p_flags & PF_X))
-            continue;
-        uintptr_t lo = info->dlpi_addr + p->p_vaddr, hi = lo + p->p_memsz;
-        if (!f->lo || lo < f->lo)
-            f->lo = lo;
-        if (hi > f->hi)
-            f->hi = hi;
-    }
-    return 1;
-}
-
-/* The copy of the library that function fn belongs to; NULL if it cannot be told. */
-static const struct copy *copy_of(const void *fn)
-{
-    int n = __atomic_load_n(&ncopies, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < n; i++)
-        if ((uintptr_t)fn >= copies[i].lo && (uintptr_t)fn < copies[i].hi)
-            return &copies[i];
-    Dl_info info;
-    if (!fn || !dladdr(fn, &info) || !info.dli_fbase)
-        return NULL;
-    struct find_text f = {(uintptr_t)info.dli_fbase, 0, 0};
-    struct link_map *lm = NULL;
-    if (dladdr1(fn, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm)
-        f.base = lm->l_addr;
-    dl_iterate_phdr(text_of, &f);
-    if (!f.lo)
-        return NULL;
-    const struct copy *found = NULL;
-    pthread_mutex_lock(&copies_lock);
-    n = ncopies;
-    for (int i = 0; i < n; i++)
-        if (copies[i].lo == f.lo)
-            found = &copies[i];
-    if (!found && n < COPIES) {
-        struct copy *c = &copies[n];
-        c->lo = f.lo;
-        c->hi = f.hi;
-        /* this copy's own functions (the library stays loaded while its functions run) */
-        void *h = info.dli_fname ? ns_real.dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
-        if (h) {
-            c->db_handle = (sqlite3 * (*)(sqlite3_stmt *)) dlsym(h, "sqlite3_db_handle");
-            c->get_autocommit = (int (*)(sqlite3 *))dlsym(h, "sqlite3_get_autocommit");
-            ns_real.dlclose(h);
-        }
-        __atomic_store_n(&ncopies, n + 1, __ATOMIC_RELEASE);
-        found = c;
-    }
-    pthread_mutex_unlock(&copies_lock);
-    return found;
-}
-
-static int inside(const struct copy *c, const void *ra)
-{
-    return c && (uintptr_t)ra >= c->lo && (uintptr_t)ra < c->hi;
+    return ns_db_lib_of(fn, helper_names, FN__COUNT);
 }
 
 /* ---- per thread: the running exec, running statements, bound values ---- */
@@ -218,12 +147,6 @@ static struct bound *bound_of(sqlite3_stmt *s, int create)
     return b;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdull;
-}
-
 static uint64_t bytes_hash(const void *p, int n)
 {
     const unsigned char *s = p;
@@ -231,7 +154,7 @@ static uint64_t bytes_hash(const void *p, int n)
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len && i < 256; i++)
         h = (h ^ s[i]) * 1099511628211ull;
-    return mix(h, len);
+    return ns_db_mix(h, len);
 }
 
 /* A parameter was bound: its value joins the statement's set (the first PARAMS). */
@@ -240,7 +163,7 @@ static void note_bound(sqlite3_stmt *s, int index, uint64_t value_hash)
     if (!db_on() || index < 1 || index > PARAMS)
         return;
     struct bound *b = bound_of(s, 1);
-    b->value[index - 1] = mix(value_hash, (uint64_t)index);
+    b->value[index - 1] = ns_db_mix(value_hash, (uint64_t)index);
 }
 
 static uint64_t params_hash(sqlite3_stmt *s)
@@ -249,7 +172,7 @@ static uint64_t params_hash(sqlite3_stmt *s)
     uint64_t h = 0;
     if (b)
         for (int i = 0; i < PARAMS; i++)
-            h = mix(h, b->value[i]);
+            h = ns_db_mix(h, b->value[i]);
     return h;
 }
 
@@ -454,7 +377,7 @@ static void prepared(const struct ns_regs *caller, const void *ra, const void *r
     uint64_t t1 = ns_now_ns();
     int saved = errno;
     struct exec_ctx *x = T.exec;
-    int own = inside(copy_of(real), ra);
+    int own = ns_db_lib_has(copy_of(real), ra);
     struct ns_thread *th = own && (!x || x->internal) ? NULL : ns_hook_enter(NS_HOOK_DB);
     if (th) {
         char text[4096];
@@ -534,8 +457,8 @@ static void stepped(const struct ns_regs *caller, const void *ra, const void *re
 {
     int saved = errno;
     struct exec_ctx *x = T.exec;
-    const struct copy *c = copy_of(real);
-    int own = inside(c, ra);
+    const struct ns_db_lib *c = copy_of(real);
+    int own = ns_db_lib_has(c, ra);
     struct ns_thread *th = own && (!x || x->internal) ? NULL : ns_hook_enter(NS_HOOK_DB);
     if (!th) {
         errno = saved;
@@ -554,10 +477,12 @@ static void stepped(const struct ns_regs *caller, const void *ra, const void *re
                 : ns_capture(th, caller, ns_pseudo_name_cached(&id_step, "sqlite3_step"));
         start.params_hash = params_hash(stmt);
         start.has_params = bound_of(stmt, 0) != NULL;
-        if (c && c->db_handle && c->get_autocommit) {
-            sqlite3 *db = c->db_handle(stmt);
+        sqlite3 *(*db_handle)(sqlite3_stmt *) = c ? c->fn[FN_DB_HANDLE] : NULL;
+        int (*get_autocommit)(sqlite3 *) = c ? c->fn[FN_GET_AUTOCOMMIT] : NULL;
+        if (db_handle && get_autocommit) {
+            sqlite3 *db = db_handle(stmt);
             /* after the step: a write in autocommit mode is still in it; BEGIN has left it */
-            start.autocommit = db && c->get_autocommit(db) ? 1 : 0;
+            start.autocommit = db && get_autocommit(db) ? 1 : 0;
         }
     }
     ns_db_set_thread(th);
@@ -645,9 +570,9 @@ static int hook_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, char *
         return SQLITE_MISUSE;
     if (!db_on())
         return real(db, sql, cb, arg, errmsg);
-    struct exec_ctx x = {.outer = T.exec,
-                         .internal =
-                             inside(copy_of((const void *)real), __builtin_return_address(0))};
+    struct exec_ctx x = {
+        .outer = T.exec,
+        .internal = ns_db_lib_has(copy_of((const void *)real), __builtin_return_address(0))};
     NS_CALLER_REGS(x.caller);
     T.exec = &x;
     int rc = real(db, sql, cb, arg, errmsg);
@@ -688,17 +613,17 @@ static uint64_t double_bits(double v)
 }
 
 BIND_HOOK(hook_bind_int, H_BIND_INT, (sqlite3_stmt * s, int i, int v), (s, i, v),
-          mix(1, (uint64_t)(int64_t)v))
+          ns_db_mix(1, (uint64_t)(int64_t)v))
 BIND_HOOK(hook_bind_int64, H_BIND_INT64, (sqlite3_stmt * s, int i, sqlite3_int64 v), (s, i, v),
-          mix(1, (uint64_t)v))
+          ns_db_mix(1, (uint64_t)v))
 BIND_HOOK(hook_bind_double, H_BIND_DOUBLE, (sqlite3_stmt * s, int i, double v), (s, i, v),
-          mix(2, double_bits(v)))
+          ns_db_mix(2, double_bits(v)))
 BIND_HOOK(hook_bind_text, H_BIND_TEXT,
           (sqlite3_stmt * s, int i, const char *v, int n, void (*d)(void *)), (s, i, v, n, d),
-          mix(3, bytes_hash(v, n)))
+          ns_db_mix(3, bytes_hash(v, n)))
 BIND_HOOK(hook_bind_blob, H_BIND_BLOB,
           (sqlite3_stmt * s, int i, const void *v, int n, void (*d)(void *)), (s, i, v, n, d),
-          mix(4, bytes_hash(v, n < 0 ? 0 : n)))
+          ns_db_mix(4, bytes_hash(v, n < 0 ? 0 : n)))
 BIND_HOOK(hook_bind_null, H_BIND_NULL, (sqlite3_stmt * s, int i), (s, i), 5)
 
 /* The order of enum hook. */
