@@ -48,7 +48,8 @@ enum ns_setting_type {
       "time spent waiting for pthread mutexes, rwlocks and spinlocks per call site and per "       \
       "lock, and idle time in condition-variable waits")                                           \
     X(DB, "db", "NSPROF_DB", 0, "db", NS_TYPE_ENUM, "on", "off|on", 0, 0,                          \
-      "database client calls (sqlite3, PostgreSQL's libpq): statement executions with their "      \
+      "database client calls (sqlite3, PostgreSQL's libpq, MySQL/MariaDB): statement executions "  \
+      "with their "                                                                                \
       "normalized SQL, time, "                                                                     \
       "rows and latency percentiles per call site, prepares and connections; only the calls "      \
       "the program's own modules make into a database library are redirected (a program that "     \

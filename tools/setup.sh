@@ -32,10 +32,11 @@ packages=(build-essential cmake pkg-config zlib1g-dev libdw-dev libelf-dev libun
 # What the tests need: python3 drives the integration tests; binutils and elfutils make and
 # check stripped binaries; libc6-dbg gives libc line numbers; gzip, sqlite3, xz and python3 are
 # real Debian programs to profile; chromium runs the flame page's browser tests; libsqlite3-dev
-# and libpq-dev build the database ground-truth programs (libsqlite3-dev also lets a test
-# check the SQL statement splitter against sqlite3_complete); postgresql-15 is the server the
-# libpq tests start themselves (in a temporary directory, as nobody).
-[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 libsqlite3-dev xz-utils chromium libpython3.11-testsuite libpq-dev postgresql-15)
+# libpq-dev and libmariadb-dev build the database ground-truth programs (libsqlite3-dev also
+# lets a test check the SQL statement splitter against sqlite3_complete); postgresql-15 and
+# mariadb-server are the servers those tests start themselves (in a temporary directory, as
+# nobody; the packages' own servers are not started).
+[ "$want_test" = 1 ] && packages+=(python3 binutils elfutils libc6-dbg gzip sqlite3 libsqlite3-dev xz-utils chromium libpython3.11-testsuite libpq-dev postgresql-15 libmariadb-dev mariadb-server)
 # What the benchmarks compare against.
 [ "$want_bench" = 1 ] && packages+=(linux-perf google-perftools libgoogle-perftools-dev
                                      heaptrack hyperfine python3 libsqlite3-dev)

@@ -19,9 +19,9 @@
 #include "../got_patch.h"
 #include "db_clock.h"
 
-extern const struct ns_got_hook ns_sqlite_hooks[], ns_pq_hooks[];
-extern const size_t ns_sqlite_nhooks, ns_pq_nhooks;
-extern size_t ns_pq_base;
+extern const struct ns_got_hook ns_sqlite_hooks[], ns_pq_hooks[], ns_mysql_hooks[];
+extern const size_t ns_sqlite_nhooks, ns_pq_nhooks, ns_mysql_nhooks;
+extern size_t ns_pq_base, ns_mysql_base;
 
 /* The process's one table (got_patch.h): each client library's hooks at an offset. */
 #define MAX_HOOKS 64
@@ -272,6 +272,9 @@ int ns_db_hooks_start(int sql_full)
     ns_pq_base = n;
     for (size_t i = 0; i < ns_pq_nhooks && n < MAX_HOOKS; i++)
         all_hooks[n++] = ns_pq_hooks[i];
+    ns_mysql_base = n;
+    for (size_t i = 0; i < ns_mysql_nhooks && n < MAX_HOOKS; i++)
+        all_hooks[n++] = ns_mysql_hooks[i];
     struct ns_thread *th = own_begin();
     int r = ns_got_patch(all_hooks, n);
     own_end(th);

@@ -15,14 +15,20 @@
 #include <stdint.h>
 
 #define NS_DISTINCT_REGS 64
+_Static_assert(NS_DISTINCT_REGS == 1 << 6, "the index takes a hash's top 6 bits");
 
 /* The register update for a 64-bit hash of one value. */
 static inline void ns_distinct_add(uint8_t regs[NS_DISTINCT_REGS], uint64_t h)
 {
-    h *= 0x9e3779b97f4a7c15ull; /* spread a weak hash's bits */
-    h ^= h >> 29;
-    unsigned idx = (unsigned)(h & (NS_DISTINCT_REGS - 1));
-    uint64_t rest = h >> 6;
+    /* a full avalanche (MurmurHash3's finalizer): the values' own hashes (FNV of short
+     * texts, small integers) are weak in some bits, and every bit is used below */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    unsigned idx = (unsigned)(h >> 58); /* 6 bits: NS_DISTINCT_REGS */
+    uint64_t rest = h & ((1ull << 58) - 1);
     uint8_t rank = (uint8_t)(rest ? __builtin_ctzll(rest) + 1 : 59);
     if (rank > regs[idx])
         regs[idx] = rank;
