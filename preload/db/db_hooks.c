@@ -6,6 +6,7 @@
 #include "db_hooks.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "../../sampler/format/nsp_format.h"
 #include "../../sampler/interposed/capture.h"
 #include "../../sampler/interposed/db_sites.h"
+#include "../../sampler/interposed/hooks.h"
 #include "../../sampler/interposed/resources.h"
 #include "../../sampler/real.h"
 #include "../got_patch.h"
@@ -209,6 +211,30 @@ void ns_db_account(struct ns_thread *th, unsigned family, struct ns_stack_entry 
     struct ns_site *s = stack ? ns_site_get(th, family, stack, resource) : NULL;
     if (s)
         ns_site_add(s, 0, time_ns, 0);
+}
+
+void ns_db_opened(struct ns_thread *th, const struct ns_regs *caller, uint32_t *name_id,
+                  const char *name, const void *conn, const char *system, const char *db_name,
+                  uint64_t time_ns)
+{
+    uint32_t database = ns_db_database(system, db_name);
+    ns_db_conn_set(conn, database);
+    struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
+    ns_db_account(th, NS_SITE_DB_CONNECT, stack, database, time_ns);
+}
+
+void ns_db_closed(const struct ns_regs *caller, uint32_t *name_id, const char *name,
+                  const void *conn, uint32_t database, uint64_t time_ns)
+{
+    int saved = errno;
+    ns_db_conn_forget(conn);
+    struct ns_thread *th = database ? ns_hook_enter(NS_HOOK_DB) : NULL;
+    if (th) {
+        struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
+        ns_db_account(th, NS_SITE_DB_CLOSE, stack, database, time_ns);
+        ns_hook_leave(th);
+    }
+    errno = saved;
 }
 
 /* An execution ended (the tracker's callback, on the thread that ended it). */

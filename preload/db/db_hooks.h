@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../sampler/interposed/capture.h"
 #include "../../sampler/interposed/sites.h"
 #include "db_track.h"
 #include "sql_norm.h"
@@ -74,6 +75,17 @@ uint32_t ns_db_query(uint32_t database, const char *sql, size_t len, enum ns_sql
  * them, which must have called ns_db_set_thread first. */
 extern struct ns_dbt ns_db_tracker;
 void ns_db_set_thread(struct ns_thread *th);
+
+/* A connection to database db_name of system was opened (th entered the hook): it is
+ * remembered and the connect accounted at the caller's stack, under the client function's
+ * name (a literal; *name_id caches its pseudo frame). */
+void ns_db_opened(struct ns_thread *th, const struct ns_regs *caller, uint32_t *name_id,
+                  const char *name, const void *conn, const char *system, const char *db_name,
+                  uint64_t time_ns);
+/* A connection of database (its resource, 0: unknown) was closed: forgotten, and the close
+ * accounted (the hook is entered here). errno is kept. */
+void ns_db_closed(const struct ns_regs *caller, uint32_t *name_id, const char *name,
+                  const void *conn, uint32_t database, uint64_t time_ns);
 
 /* One prepare, connect or close of `time_ns` at stack, on resource. */
 void ns_db_account(struct ns_thread *th, unsigned family, struct ns_stack_entry *stack,

@@ -159,10 +159,7 @@ static void opened(const struct ns_regs *caller, uint32_t *name_id, const char *
         char text[1024];
         snprintf(text, sizeof(text), "%s:%s/%s %s", v[0] ? v[0] : "?", v[1] ? v[1] : "?",
                  v[2] ? v[2] : "?", v[3] ? v[3] : "?");
-        uint32_t database = ns_db_database("postgresql", text);
-        ns_db_conn_set(conn, database);
-        struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
-        ns_db_account(th, NS_SITE_DB_CONNECT, stack, database, t1 - t0);
+        ns_db_opened(th, caller, name_id, name, conn, "postgresql", text, t1 - t0);
         ns_hook_leave(th);
     }
     errno = saved;
@@ -654,16 +651,9 @@ static void hook_finish(PGconn *conn)
     real(conn);
     uint64_t t1 = ns_now_ns();
     int saved = errno;
-    ns_db_conn_forget(conn);
     conn_forget(conn);
-    struct ns_thread *th = database ? ns_hook_enter(NS_HOOK_DB) : NULL;
-    if (th) {
-        ns_db_account(th, NS_SITE_DB_CLOSE,
-                      ns_capture(th, &r, ns_pseudo_name_cached(&id_finish, "PQfinish")), database,
-                      t1 - t0);
-        ns_hook_leave(th);
-    }
     errno = saved;
+    ns_db_closed(&r, &id_finish, "PQfinish", conn, database, t1 - t0);
 }
 
 /* The order of enum hook. */

@@ -190,11 +190,7 @@ static MYSQL *hook_real_connect(MYSQL *m, const char *host, const char *user, co
         else
             snprintf(text, sizeof(text), "%s:%u/%s %s", host && *host ? host : "localhost",
                      port ? port : 3306, db ? db : "", user ? user : "");
-        uint32_t database = ns_db_database("mysql", text);
-        ns_db_conn_set(c, database);
-        ns_db_account(th, NS_SITE_DB_CONNECT,
-                      ns_capture(th, &r, ns_pseudo_name_cached(&id_connect, "mysql_real_connect")),
-                      database, t1 - t0);
+        ns_db_opened(th, &r, &id_connect, "mysql_real_connect", c, "mysql", text, t1 - t0);
         ns_hook_leave(th);
     }
     errno = saved;
@@ -217,20 +213,13 @@ static void hook_close(MYSQL *m)
     real(m);
     uint64_t t1 = ns_now_ns();
     int saved = errno;
-    ns_db_conn_forget(m);
     pthread_mutex_lock(&M.lock);
     struct pending *p = FIND(M.pending, conn, m);
     if (p)
         p->conn = NULL;
     pthread_mutex_unlock(&M.lock);
-    struct ns_thread *th = database ? ns_hook_enter(NS_HOOK_DB) : NULL;
-    if (th) {
-        ns_db_account(th, NS_SITE_DB_CLOSE,
-                      ns_capture(th, &r, ns_pseudo_name_cached(&id_close, "mysql_close")), database,
-                      t1 - t0);
-        ns_hook_leave(th);
-    }
     errno = saved;
+    ns_db_closed(&r, &id_close, "mysql_close", m, database, t1 - t0);
 }
 
 /* ---- queries ---- */

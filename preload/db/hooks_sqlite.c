@@ -260,10 +260,7 @@ static void opened(const struct ns_regs *caller, uint32_t *name_id, const char *
     if (th) {
         char path[4096];
         database_name(filename, path, sizeof(path));
-        uint32_t database = ns_db_database("sqlite", path);
-        ns_db_conn_set(db, database);
-        struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
-        ns_db_account(th, NS_SITE_DB_CONNECT, stack, database, t1 - t0);
+        ns_db_opened(th, caller, name_id, name, db, "sqlite", path, t1 - t0);
         ns_hook_leave(th);
     }
     errno = saved;
@@ -320,21 +317,6 @@ static int hook_open16(const void *filename, sqlite3 **db)
     return rc;
 }
 
-static void closed(const struct ns_regs *caller, uint32_t *name_id, const char *name,
-                   uint32_t database, sqlite3 *db, uint64_t t0)
-{
-    uint64_t t1 = ns_now_ns();
-    int saved = errno;
-    ns_db_conn_forget(db);
-    struct ns_thread *th = database ? ns_hook_enter(NS_HOOK_DB) : NULL;
-    if (th) {
-        struct ns_stack_entry *stack = ns_capture(th, caller, ns_pseudo_name_cached(name_id, name));
-        ns_db_account(th, NS_SITE_DB_CLOSE, stack, database, t1 - t0);
-        ns_hook_leave(th);
-    }
-    errno = saved;
-}
-
 static int hook_close(sqlite3 *db)
 {
     int (*real)(sqlite3 *) = REAL(H_CLOSE, int (*)(sqlite3 *));
@@ -347,7 +329,7 @@ static int hook_close(sqlite3 *db)
     uint64_t t0 = ns_now_ns();
     int rc = real(db);
     if (rc == SQLITE_OK) /* SQLITE_BUSY: still open */
-        closed(&r, &id_close, "sqlite3_close", database, db, t0);
+        ns_db_closed(&r, &id_close, "sqlite3_close", db, database, ns_now_ns() - t0);
     return rc;
 }
 
@@ -363,7 +345,7 @@ static int hook_close_v2(sqlite3 *db)
     uint64_t t0 = ns_now_ns();
     int rc = real(db);
     if (rc == SQLITE_OK)
-        closed(&r, &id_close_v2, "sqlite3_close_v2", database, db, t0);
+        ns_db_closed(&r, &id_close_v2, "sqlite3_close_v2", db, database, ns_now_ns() - t0);
     return rc;
 }
 
