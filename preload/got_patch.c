@@ -53,6 +53,8 @@ struct listed {
     ElfW(Half) phnum;
 };
 
+#define BY_NAME 256 /* slots of the name index: at most 128 hooks */
+
 static struct {
     pthread_mutex_t lock;
     const struct ns_got_hook *hooks;
@@ -62,6 +64,7 @@ static struct {
     struct slot *slots;
     size_t nslots, slots_cap;
     void **first;
+    int32_t by_name[BY_NAME]; /* hook index by name hash (open addressing), -1: empty */
     unsigned long long adds, subs;
     int listed_once;
     _Atomic(struct snapshot *) published;
@@ -198,6 +201,15 @@ static int read_dynamic(const struct listed *m, struct dynamic *d, uintptr_t *lo
     return 0;
 }
 
+/* FNV-1a of a NUL-terminated name that must end before `end` (a string table's end). */
+static uint32_t name_hash(const char *name, const char *end)
+{
+    uint32_t h = 2166136261u;
+    for (; name < end && *name; name++)
+        h = (h ^ (unsigned char)*name) * 16777619u;
+    return h ^ (h >> 15);
+}
+
 /* The hook index of the imported symbol of relocation r, or -1. */
 static long hooked(const struct dynamic *d, const ElfW(Rela) * r)
 {
@@ -213,10 +225,16 @@ static long hooked(const struct dynamic *d, const ElfW(Rela) * r)
     if (own && type != R_X86_64_JUMP_SLOT)
         return -1;
     const char *name = d->strtab + s->st_name;
-    for (size_t i = 0; i < g.nhooks; i++)
+    /* A program imports thousands of names; a hash probe instead of a comparison with
+     * every hooked name keeps the patch at start cheap. */
+    uint32_t h = name_hash(name, d->strtab + d->strsz);
+    for (uint32_t k = h & (BY_NAME - 1);; k = (k + 1) & (BY_NAME - 1)) {
+        int32_t i = g.by_name[k];
+        if (i < 0)
+            return -1;
         if (strcmp(name, g.hooks[i].name) == 0)
             return own && !(g.hooks[i].flags & NS_GOT_ALSO_OWN) ? -1 : (long)i;
-    return -1;
+    }
 }
 
 /* The function `name` as the loader would bind a lazy slot of module m to it: the global
@@ -418,9 +436,17 @@ int ns_got_patch(const struct ns_got_hook *hooks, size_t n)
 {
     pthread_mutex_lock(&g.lock);
     int rc = -1;
-    if (!g.hooks && (g.first = calloc(n ? n : 1, sizeof(void *)))) {
+    if (!g.hooks && n <= BY_NAME / 2 && (g.first = calloc(n ? n : 1, sizeof(void *)))) {
         g.hooks = hooks;
         g.nhooks = n;
+        for (size_t k = 0; k < BY_NAME; k++)
+            g.by_name[k] = -1;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t k = name_hash(hooks[i].name, hooks[i].name + strlen(hooks[i].name) + 1);
+            while (g.by_name[k & (BY_NAME - 1)] >= 0)
+                k++;
+            g.by_name[k & (BY_NAME - 1)] = (int32_t)i;
+        }
         g.listed_once = 0;
         patching = 1;
         rc = refresh_locked();

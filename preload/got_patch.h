@@ -42,9 +42,9 @@ struct ns_got_hook {
  * The hook tells those calls apart by their return address. */
 #define NS_GOT_ALSO_OWN 1u
 
-/* Installs hooks[0..n) (the table must outlive the process; one table per process) and
- * patches the loaded modules. Returns the number of slots patched, or -1 (a second table,
- * or out of memory). */
+/* Installs hooks[0..n) (the table must outlive the process; one table per process; at most
+ * 128 hooks) and patches the loaded modules. Returns the number of slots patched, or -1 (a
+ * second table, too many hooks, or out of memory). */
 int ns_got_patch(const struct ns_got_hook *hooks, size_t n);
 
 /* Patches the modules loaded since the last call (and forgets unloaded ones). Returns the

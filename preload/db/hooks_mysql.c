@@ -111,6 +111,7 @@ struct statement {
 
 static struct {
     pthread_mutex_t lock;
+    int nfetching; /* entries of fetching in use (atomic): none, a row costs no lookup */
     struct pending pending[SLOTS];
     struct fetching fetching[SLOTS];
     struct statement statements[SLOTS * 4];
@@ -131,8 +132,10 @@ static void flush_rows(struct ns_thread *th, const void *handle)
     pthread_mutex_lock(&M.lock);
     struct fetching *f = FIND(M.fetching, handle, handle);
     struct fetching got = f ? *f : (struct fetching){0};
-    if (f)
+    if (f) {
         f->handle = NULL;
+        __atomic_sub_fetch(&M.nfetching, 1, __ATOMIC_RELAXED);
+    }
     pthread_mutex_unlock(&M.lock);
     if (!got.rows || !got.origin)
         return;
@@ -146,8 +149,8 @@ static void start_fetching(const void *handle, const void *origin, uint32_t quer
 {
     pthread_mutex_lock(&M.lock);
     struct fetching *f = FIND(M.fetching, handle, handle);
-    if (!f)
-        f = FIND(M.fetching, handle, NULL);
+    if (!f && (f = FIND(M.fetching, handle, NULL)) != NULL)
+        __atomic_add_fetch(&M.nfetching, 1, __ATOMIC_RELAXED);
     if (f)
         *f = (struct fetching){handle, origin, query, 0};
     pthread_mutex_unlock(&M.lock);
@@ -155,6 +158,8 @@ static void start_fetching(const void *handle, const void *origin, uint32_t quer
 
 static void count_row(const void *handle)
 {
+    if (!__atomic_load_n(&M.nfetching, __ATOMIC_RELAXED))
+        return; /* a stored result's rows are counted already */
     pthread_mutex_lock(&M.lock);
     struct fetching *f = FIND(M.fetching, handle, handle);
     if (f)

@@ -188,7 +188,8 @@ static int fill_queries(const struct ns_model *m, struct ns_db_report *r)
         r->executions += d->executions;
         r->rows += d->rows;
     }
-    qsort(r->queries, r->nqueries, sizeof(*r->queries), query_cmp);
+    if (r->nqueries)
+        qsort(r->queries, r->nqueries, sizeof(*r->queries), query_cmp);
     return 0;
 }
 
@@ -233,10 +234,14 @@ int ns_rank_db(const struct ns_model *m, struct ns_db_report *r)
         }
     }
     free(k);
-    qsort(r->prepares_by_site, r->nprepares, sizeof(*r->prepares_by_site), prepare_cmp);
+    /* (qsort's array must not be NULL, even empty) */
+    if (r->nprepares)
+        qsort(r->prepares_by_site, r->nprepares, sizeof(*r->prepares_by_site), prepare_cmp);
     for (size_t i = 0; i < r->nconns; i++)
-        qsort(r->conns[i].sites, r->conns[i].nsites, sizeof(*r->conns[i].sites), conn_site_cmp);
-    qsort(r->conns, r->nconns, sizeof(*r->conns), conn_cmp);
+        if (r->conns[i].nsites)
+            qsort(r->conns[i].sites, r->conns[i].nsites, sizeof(*r->conns[i].sites), conn_site_cmp);
+    if (r->nconns)
+        qsort(r->conns, r->nconns, sizeof(*r->conns), conn_cmp);
     return 0;
 fail:
     free(k);
