@@ -34,6 +34,9 @@
  * and transaction control have no plan to examine). */
 #define SLOW_P95_NS 5000000.0
 #define SLOW_SHARE  0.20
+/* ...and at least SLOW_MIN_NS in all (100 ms, as io_bound's floor): a short program's one
+ * 6 ms setup INSERT is a fifth of its statements' time, and nothing worth gaining. */
+#define SLOW_MIN_NS 100000000ull
 
 /* Severity by count: LOW at the rule's minimum, then these. */
 static int severity_by_count(uint64_t n, uint64_t medium, uint64_t high)
@@ -187,7 +190,7 @@ static int slow_query(const struct ns_model *m, const struct ns_db_report *r,
         double share = all ? (double)q->st->time_ns / (double)all : 0;
         if ((verb != NSP_VERB_SELECT && verb != NSP_VERB_INSERT && verb != NSP_VERB_UPDATE &&
              verb != NSP_VERB_DELETE) ||
-            q->p95 < SLOW_P95_NS || share < SLOW_SHARE)
+            q->p95 < SLOW_P95_NS || share < SLOW_SHARE || q->st->time_ns < SLOW_MIN_NS)
             continue;
         char sql[160], p95[32], t[32], n[32], evidence[512];
         sql_of(m, q->st->query, sql, sizeof(sql));

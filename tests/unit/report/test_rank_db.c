@@ -14,6 +14,7 @@
 #include "loglin_hist.h"
 #include "nsp_format.h"
 #include "rank_db.h"
+#include "recommend.h"
 
 enum { EV_TIME = 1, EV_CALLS, EV_ROWS, EV_PREPARES, EV_CONNECTS, EV_CLOSES };
 
@@ -171,4 +172,47 @@ Test(rank_db, distinct_estimates_within_a_fifth)
     }
     uint8_t none[NSP_DB_DISTINCT_REGS] = {0};
     cr_assert_float_eq(ns_distinct_estimate(none), 0.0, 1e-9);
+}
+
+/* slow_query's rules: p95 >= 5 ms, >= 20% of statement time, >= 100 ms in all, DML only. */
+static int slow_findings(uint64_t executions, uint64_t each_ns, unsigned verb)
+{
+    struct ns_profile *p = tp_new("slow.nsp", 11, "/usr/bin/app");
+    tp_event_flags(p, EV_TIME, "db_time", "ns", 1, NSP_EVENT_AGGREGATE);
+    uint32_t app = tp_mapping(p, "/usr/bin/app", NSP_MAP_MAIN);
+    uint32_t ns = tp_mapping(p, "[nsprof]", NSP_MAP_PSEUDO | NSP_MAP_NAMED);
+    uint32_t s_step = tp_stack(p, 0, 2, (uint64_t[]){ns, tp_string(p, "sqlite3_step"), app, 0x200});
+    uint32_t db = tp_resource(p, NSP_RES_DATABASE, "sqlite /a.db", 0);
+    uint32_t q = query(p, "INSERT INTO t SELECT x FROM u", db, verb);
+    uint32_t other = query(p, "SELECT a FROM b WHERE c = ?", db, NSP_VERB_SELECT);
+    tp_thread(p, 1, "main");
+    uint64_t v[64];
+    for (size_t i = 0; i < executions && i < 64; i++)
+        v[i] = each_ns;
+    db_stats(p, 1, s_step, q, 0, executions, executions * each_ns, NULL, executions, v);
+    uint64_t small[10] = {2000000, 2000000, 2000000, 2000000, 2000000,
+                          2000000, 2000000, 2000000, 2000000, 2000000};
+    db_stats(p, 1, s_step, other, 0, 10, 20000000, NULL, 10, small);
+    tp_site_sample(p, EV_TIME, 0, 1, s_step, executions * each_ns + 20000000, q);
+    struct ns_resolver resolver = ip_resolver();
+    struct ns_model_options o = {.resolver = &resolver};
+    struct ns_model *m = build1(p, &o);
+    struct ns_findings f = {0};
+    cr_assert_eq(ns_recommend(m, &f), 0);
+    int n = 0;
+    for (size_t i = 0; i < f.n; i++)
+        n += strcmp(f.v[i].rule, "slow_query") == 0;
+    ns_findings_free(&f);
+    ns_model_free(m);
+    tp_free(p);
+    return n;
+}
+
+Test(rank_db, slow_query_needs_a_slow_p95_a_share_and_100_ms)
+{
+    cr_assert_eq(slow_findings(1, 6000000, NSP_VERB_INSERT), 0,
+                 "one 6 ms statement in a short program (23%% of the time, 6 ms) is not one");
+    cr_assert_eq(slow_findings(20, 10000000, NSP_VERB_INSERT), 1, "20 x 10 ms: 200 ms, 91%%");
+    cr_assert_eq(slow_findings(20, 10000000, NSP_VERB_OTHER), 0, "a schema change has no plan");
+    cr_assert_eq(slow_findings(60, 2000000, NSP_VERB_INSERT), 0, "p95 2 ms is not slow");
 }
